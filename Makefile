@@ -1,0 +1,59 @@
+# Development commands; scripts/*.sh call these targets. `make help` lists them.
+ROOT := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
+VENV := $(ROOT)/.venv
+PY := $(VENV)/bin/python
+PYTHON ?= python3
+export VIRTUAL_ENV := $(VENV)
+
+.DEFAULT_GOAL := help
+
+.PHONY: help
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
+
+$(VENV)/.installed: requirements-dev.txt
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	@touch $@
+
+.PHONY: install
+install: $(VENV)/.installed  ## create .venv with Locust, maturin and pytest
+
+.PHONY: build-dev
+build-dev: install  ## debug build of the native module into .venv (for tests)
+	rm -f python/pushpop_load/*.so
+	$(VENV)/bin/maturin develop --quiet
+
+.PHONY: build-prod
+build-prod: install  ## release build of the native module into .venv (for load tests and benchmarks)
+	rm -f python/pushpop_load/*.so
+	$(VENV)/bin/maturin develop --quiet --release
+
+.PHONY: wheel
+wheel: install  ## abi3 wheel in target/wheels
+	$(VENV)/bin/maturin build --release
+
+.PHONY: format
+format:  ## rustfmt
+	cargo fmt
+
+.PHONY: lint
+lint:  ## rustfmt check and clippy
+	cargo fmt --check
+	cargo clippy --all-targets --all-features -- -D warnings
+
+.PHONY: test-rust
+test-rust:  ## cargo test (no interpreter needed)
+	cargo test
+
+.PHONY: test-python
+test-python: build-dev  ## pytest against real processes
+	$(PY) -m pytest
+
+.PHONY: test
+test: test-rust test-python  ## everything
+
+.PHONY: bench
+bench: build-prod  ## the reference target's benchmark with wrk
+	bench/target/run.sh

@@ -1,0 +1,3 @@
+from pushpop_load.cli import main
+
+main()

@@ -1,0 +1,21 @@
+"""The ``pushpop-load`` console command: the command line is parsed and run in Rust."""
+
+from __future__ import annotations
+
+import signal as _signal
+import sys as _sys
+
+from pushpop_load._native import run_cli
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Runs ``pushpop-load`` with ``argv`` (default: ``sys.argv``) and exits with its code."""
+    args = list(_sys.argv if argv is None else argv)
+    # Rust installs its own SIGINT/SIGTERM handling for the subcommands that run until stopped. Python's SIGINT
+    # handler would otherwise also fire and raise KeyboardInterrupt (a traceback) once the native call returns.
+    _signal.signal(_signal.SIGINT, _signal.SIG_DFL)
+    _sys.exit(run_cli(args))
+
+
+if __name__ == "__main__":
+    main()

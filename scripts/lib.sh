@@ -1,0 +1,42 @@
+# Shared by the scripts in this folder: source it, don't run it.
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+VENV="$ROOT/.venv"
+
+say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+# cargo from rustup lives in ~/.cargo/bin, which a non-login shell may not have on PATH.
+if ! command -v cargo >/dev/null 2>&1 && [ -x "$HOME/.cargo/bin/cargo" ]; then
+  PATH="$HOME/.cargo/bin:$PATH"
+fi
+
+need_toolchain() {
+  command -v cargo >/dev/null 2>&1 || die "cargo not found: install Rust (https://rustup.rs) and retry"
+  command -v python3 >/dev/null 2>&1 || die "python3 not found: install Python 3.9 or newer and retry"
+  python3 -c 'import venv, ensurepip' 2>/dev/null \
+    || die "python3 cannot create virtual environments: install python3-venv and retry"
+}
+
+# Directory holding PostgreSQL's server binaries (initdb, postgres), or nothing.
+pg_bindir() {
+  local dir
+  for dir in "${PUSHPOP_PG_BINDIR:-}" "$(pg_config --bindir 2>/dev/null)" /usr/lib/postgresql/*/bin; do
+    if [ -n "$dir" ] && [ -x "$dir/initdb" ] && [ -x "$dir/postgres" ]; then
+      echo "$dir"
+      return 0
+    fi
+  done
+  return 1
+}
+
+# The PostgreSQL tests must run, not skip: install Debian's server package when we can.
+ensure_postgres() {
+  if pg_bindir >/dev/null; then return 0; fi
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    say "installing PostgreSQL server binaries (Debian package postgresql)"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null \
+      || die "apt-get could not install postgresql"
+  fi
+  pg_bindir >/dev/null || die "PostgreSQL server binaries (initdb, postgres) not found and cannot be installed here:
+  install them (Debian: apt-get install postgresql) or set PUSHPOP_PG_BINDIR to their folder"
+}

@@ -1,0 +1,8 @@
+//! pushpop-load's Rust core. Every capability is a Python-free module; `python` is the only binding layer.
+
+pub mod cli;
+pub mod common;
+pub mod target;
+
+#[cfg(feature = "python")]
+mod python;

@@ -1,0 +1,26 @@
+//! The only module that knows Python: `pushpop_load._native`.
+
+use pyo3::prelude::*;
+
+/// Runs the `pushpop-load` command line (`argv[0]` is the program name) and returns its exit code. The GIL is
+/// released for the whole run, so a long-running subcommand never holds up other Python threads.
+#[pyfunction]
+#[allow(clippy::needless_pass_by_value)] // pyo3 hands over an owned Vec
+fn run_cli(py: Python<'_>, argv: Vec<String>) -> i32 {
+    py.detach(|| crate::cli::run(argv))
+}
+
+#[pymodule]
+mod _native {
+    use pyo3::prelude::*;
+
+    #[pymodule_export]
+    use super::run_cli;
+
+    #[pymodule_init]
+    fn init(module: &Bound<'_, PyModule>) -> PyResult<()> {
+        module.add("__version__", env!("CARGO_PKG_VERSION"))?;
+        module.add("build_profile", if cfg!(debug_assertions) { "debug" } else { "release" })?;
+        Ok(())
+    }
+}

@@ -1,0 +1,103 @@
+use std::future::Future;
+use std::io::{self, Write as _};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use tokio::net::TcpListener;
+use tokio::sync::Notify;
+
+use super::config::{StoreSpec, TargetConfig};
+use super::error::{Result, TargetError};
+use super::http::router;
+use super::memory::MemoryStore;
+use super::postgres::PostgresStore;
+use super::store::Store;
+
+/// A target that is bound and connected to its store, not yet serving.
+pub struct Running {
+    listener: TcpListener,
+    router: Router,
+    /// The address actually bound (port 0 resolved).
+    pub addr: SocketAddr,
+    grace: Duration,
+}
+
+/// Binds the port and opens the store; every start-up error surfaces here, before anything is served.
+pub async fn serve(config: &TargetConfig) -> Result<Running> {
+    let listener = TcpListener::bind((config.host.as_str(), config.port)).await.map_err(|source| {
+        if source.kind() == io::ErrorKind::AddrInUse {
+            TargetError::PortInUse { host: config.host.clone(), port: config.port }
+        } else {
+            TargetError::Bind { host: config.host.clone(), port: config.port, source }
+        }
+    })?;
+    let addr = listener.local_addr().map_err(TargetError::Serve)?;
+    let store = match &config.store {
+        StoreSpec::Memory => Store::Memory(MemoryStore::new()),
+        StoreSpec::Postgres(url) => Store::Postgres(PostgresStore::connect(url, config.pool_size).await?),
+    };
+    Ok(Running {
+        listener,
+        router: router(store, config.max_body),
+        addr,
+        grace: Duration::from_secs(config.shutdown_grace_secs),
+    })
+}
+
+impl Running {
+    /// Serves until `shutdown` completes, then lets in-flight requests finish (for at most the grace period).
+    pub async fn until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<()> {
+        let stopping = Arc::new(Notify::new());
+        let signal_stop = Arc::clone(&stopping);
+        let listener = axum::serve::ListenerExt::tap_io(self.listener, |tcp| {
+            // Responses are small single writes; Nagle would only add delay to pipelined keep-alive traffic.
+            let _ = tcp.set_nodelay(true);
+        });
+        let server = axum::serve(listener, self.router).with_graceful_shutdown(async move {
+            shutdown.await;
+            signal_stop.notify_one();
+        });
+        let grace = self.grace;
+        tokio::select! {
+            result = server => result.map_err(TargetError::Serve),
+            () = async { stopping.notified().await; tokio::time::sleep(grace).await } => {
+                tracing::warn!("requests still in flight {} s after the stop signal; exiting anyway", grace.as_secs());
+                Ok(())
+            }
+        }
+    }
+}
+
+/// `pushpop-load target`: runs until SIGINT or SIGTERM, on a runtime of its own.
+pub fn run(config: &TargetConfig) -> Result<()> {
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    if let Some(threads) = config.threads {
+        builder.worker_threads(threads.max(1));
+    }
+    let runtime = builder.enable_all().thread_name("pushpop-target").build().map_err(TargetError::Runtime)?;
+    runtime.block_on(async {
+        // Handlers go in before the address is announced, so a stop sent right after start-up is not lost.
+        let stop = termination_signal().map_err(TargetError::Runtime)?;
+        let running = serve(config).await?;
+        println!("pushpop-load target listening on http://{} (store: {})", running.addr, config.store);
+        let _ = io::stdout().flush();
+        tracing::info!(addr = %running.addr, store = %config.store, "serving");
+        running.until(stop).await?;
+        tracing::info!("stopped");
+        Ok(())
+    })
+}
+
+fn termination_signal() -> io::Result<impl Future<Output = ()> + Send + 'static> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    let mut terminate = signal(SignalKind::terminate())?;
+    Ok(async move {
+        tokio::select! {
+            _ = interrupt.recv() => {}
+            _ = terminate.recv() => {}
+        }
+    })
+}
