@@ -9,7 +9,7 @@ pub enum TargetError {
     Bind { host: String, port: u16, source: io::Error },
     #[error("cannot reach PostgreSQL at {url}: {reason}")]
     StoreConnect { url: String, reason: String },
-    #[error("invalid store '{0}': use 'memory' or a postgres://user:password@host:port/database URL")]
+    #[error("invalid --store '{0}': use 'memory' or a postgres://user:password@host:port/database URL")]
     BadStore(String),
     #[error("cannot start the runtime: {0}")]
     Runtime(io::Error),
