@@ -52,7 +52,7 @@ test-python: build-dev  ## pytest against real processes
 	$(PY) -m pytest
 
 .PHONY: test
-test: test-rust test-python  ## everything
+test: lint test-rust test-python  ## everything: lint, cargo test, pytest
 
 .PHONY: bench
 bench: build-prod  ## the reference target's benchmark with wrk

@@ -4,7 +4,11 @@ use crate::common::parse_byte_size;
 use crate::target::{StoreSpec, TargetConfig};
 
 #[derive(Debug, Parser)]
-#[command(name = "pushpop-load", version, about = "Load-testing toolkit for the push-pop-actor queue service")]
+#[command(
+    name = "pushpop-load",
+    version,
+    about = "Load-testing toolkit for the push-pop-actor queue service"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -107,10 +111,19 @@ mod tests {
 
     #[test]
     fn values() {
-        let config = target(&["--port", "0", "--max-body", "2KiB", "--threads", "1", "--store", "postgres://u:p@h/db"])
-            .unwrap()
-            .into_config()
-            .unwrap();
+        let config = target(&[
+            "--port",
+            "0",
+            "--max-body",
+            "2KiB",
+            "--threads",
+            "1",
+            "--store",
+            "postgres://u:p@h/db",
+        ])
+        .unwrap()
+        .into_config()
+        .unwrap();
         assert_eq!((config.port, config.max_body, config.threads), (0, 2048, Some(1)));
         assert_eq!(config.store.to_string(), "postgres://u:***@h/db");
     }
@@ -131,7 +144,10 @@ mod tests {
 
     #[test]
     fn bad_store_is_named_without_its_password() {
-        let err = target(&["--store", "mysql://u:hunter2@h/db"]).unwrap().into_config().unwrap_err();
+        let err = target(&["--store", "mysql://u:hunter2@h/db"])
+            .unwrap()
+            .into_config()
+            .unwrap_err();
         assert!(err.contains("mysql://u:***@h/db") && !err.contains("hunter2"), "{err}");
     }
 }

@@ -8,10 +8,18 @@ pub fn parse_byte_size(text: &str) -> Result<usize, String> {
         "k" | "kb" | "kib" => 1 << 10,
         "m" | "mb" | "mib" => 1 << 20,
         "g" | "gb" | "gib" => 1 << 30,
-        other => return Err(format!("unknown size unit '{other}' in '{text}' (use B, KiB, MiB or GiB)")),
+        other => {
+            return Err(format!(
+                "unknown size unit '{other}' in '{text}' (use B, KiB, MiB or GiB)"
+            ))
+        }
     };
-    let count: usize = digits.parse().map_err(|_| format!("'{text}' is not a size (e.g. 1048576, 512KiB, 1MiB)"))?;
-    count.checked_mul(multiplier).ok_or_else(|| format!("size '{text}' is too large"))
+    let count: usize = digits
+        .parse()
+        .map_err(|_| format!("'{text}' is not a size (e.g. 1048576, 512KiB, 1MiB)"))?;
+    count
+        .checked_mul(multiplier)
+        .ok_or_else(|| format!("size '{text}' is too large"))
 }
 
 #[cfg(test)]

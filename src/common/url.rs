@@ -1,5 +1,6 @@
 /// A URL fit for messages and logs: any password is replaced by `***`. Text that is not a URL is returned as is,
 /// minus anything between `:` and `@` that could be a password.
+#[must_use]
 pub fn redact_url(text: &str) -> String {
     match ::url::Url::parse(text) {
         Ok(mut parsed) => {
@@ -21,7 +22,10 @@ mod tests {
 
     #[test]
     fn hides_password() {
-        assert_eq!(redact_url("postgres://bob:s3cret@db:5432/app"), "postgres://bob:***@db:5432/app");
+        assert_eq!(
+            redact_url("postgres://bob:s3cret@db:5432/app"),
+            "postgres://bob:***@db:5432/app"
+        );
         assert_eq!(redact_url("postgres://bob@db/app"), "postgres://bob@db/app");
         assert!(!redact_url("postgres://bob:s3cret@[::1:5432/app").contains("s3cret"));
     }

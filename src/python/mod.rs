@@ -20,7 +20,10 @@ mod _native {
     #[pymodule_init]
     fn init(module: &Bound<'_, PyModule>) -> PyResult<()> {
         module.add("__version__", env!("CARGO_PKG_VERSION"))?;
-        module.add("build_profile", if cfg!(debug_assertions) { "debug" } else { "release" })?;
+        module.add(
+            "build_profile",
+            if cfg!(debug_assertions) { "debug" } else { "release" },
+        )?;
         Ok(())
     }
 }

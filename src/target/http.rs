@@ -53,7 +53,12 @@ async fn server_timing(request: Request, next: Next) -> Response {
 }
 
 fn json_response(status: StatusCode, body: impl Into<Body>) -> Response {
-    (status, [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], body.into()).into_response()
+    (
+        status,
+        [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))],
+        body.into(),
+    )
+        .into_response()
 }
 
 fn detail(status: StatusCode, message: &str) -> Response {
@@ -65,12 +70,18 @@ fn store_failure(err: &StoreError) -> Response {
 }
 
 async fn health() -> Response {
-    json_response(StatusCode::OK, format!(r#"{{"status":"healthy","service":"{SERVICE_NAME}"}}"#))
+    json_response(
+        StatusCode::OK,
+        format!(r#"{{"status":"healthy","service":"{SERVICE_NAME}"}}"#),
+    )
 }
 
 async fn ready(State(app): State<Arc<App>>) -> Response {
     match app.store.ready().await {
-        Ok(()) => json_response(StatusCode::OK, format!(r#"{{"status":"ready","store":"{}"}}"#, app.store.kind())),
+        Ok(()) => json_response(
+            StatusCode::OK,
+            format!(r#"{{"status":"ready","store":"{}"}}"#, app.store.kind()),
+        ),
         Err(err) => store_failure(&err),
     }
 }
@@ -123,7 +134,9 @@ async fn pop(State(app): State<Arc<App>>, Path(queue_id): Path<String>, RawQuery
         return detail(StatusCode::BAD_REQUEST, &message);
     }
     let depth_text = query.as_deref().and_then(|query| {
-        url::form_urlencoded::parse(query.as_bytes()).find(|(key, _)| key == "depth").map(|(_, value)| value)
+        url::form_urlencoded::parse(query.as_bytes())
+            .find(|(key, _)| key == "depth")
+            .map(|(_, value)| value)
     });
     let depth = match parse_depth(depth_text.as_deref()) {
         Ok(depth) => depth,
@@ -154,9 +167,15 @@ async fn stats(State(app): State<Arc<App>>, Path(queue_id): Path<String>) -> Res
     }
     match app.store.stats(&queue_id).await {
         Ok(stats) => {
-            let by_priority: serde_json::Map<String, serde_json::Value> =
-                stats.by_priority.iter().map(|(priority, count)| (priority.to_string(), (*count).into())).collect();
-            json_response(StatusCode::OK, serde_json::json!({"depth": stats.depth, "by_priority": by_priority}).to_string())
+            let by_priority: serde_json::Map<String, serde_json::Value> = stats
+                .by_priority
+                .iter()
+                .map(|(priority, count)| (priority.to_string(), (*count).into()))
+                .collect();
+            json_response(
+                StatusCode::OK,
+                serde_json::json!({"depth": stats.depth, "by_priority": by_priority}).to_string(),
+            )
         }
         Err(err) => store_failure(&err),
     }
@@ -169,7 +188,9 @@ async fn fallback(uri: Uri) -> Response {
     if let Some(rest) = path.strip_prefix("/queue/") {
         if let Some((queue_id, operation)) = rest.rsplit_once('/') {
             if matches!(operation, "push" | "pop" | "stats") {
-                let message = validate_queue_id(queue_id).err().unwrap_or_else(|| "invalid queue id".to_owned());
+                let message = validate_queue_id(queue_id)
+                    .err()
+                    .unwrap_or_else(|| "invalid queue id".to_owned());
                 return detail(StatusCode::BAD_REQUEST, &message);
             }
         }
@@ -179,7 +200,9 @@ async fn fallback(uri: Uri) -> Response {
 
 /// JSON, or no Content-Type at all (FastAPI parses those as JSON too).
 fn is_json(headers: &HeaderMap) -> bool {
-    let Some(value) = headers.get(header::CONTENT_TYPE) else { return true };
+    let Some(value) = headers.get(header::CONTENT_TYPE) else {
+        return true;
+    };
     let Ok(value) = value.to_str() else { return false };
     let essence = value.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
     essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json"))
@@ -187,16 +210,25 @@ fn is_json(headers: &HeaderMap) -> bool {
 
 async fn read_body(headers: &HeaderMap, body: Body, limit: usize) -> Result<Bytes, Response> {
     let too_large = || {
-        detail(StatusCode::PAYLOAD_TOO_LARGE, &format!("request body is larger than the limit of {limit} bytes"))
+        detail(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            &format!("request body is larger than the limit of {limit} bytes"),
+        )
     };
-    let declared = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|length| length > limit as u64) {
         return Err(too_large());
     }
     match axum::body::to_bytes(body, limit).await {
         Ok(bytes) => Ok(bytes),
         Err(err) if is_length_limit(&err) => Err(too_large()),
-        Err(err) => Err(detail(StatusCode::BAD_REQUEST, &format!("could not read the request body: {err}"))),
+        Err(err) => Err(detail(
+            StatusCode::BAD_REQUEST,
+            &format!("could not read the request body: {err}"),
+        )),
     }
 }
 

@@ -15,16 +15,21 @@ struct Queue {
     len: usize,
 }
 
+type Shard = HashMap<Box<str>, Queue>;
+
 /// Queues in memory, sharded by queue id so that different queues do not contend on one lock. Operations on one
 /// queue hold its shard's lock, so they apply one at a time, as the service's actors do.
 pub struct MemoryStore {
-    shards: Box<[Mutex<HashMap<Box<str>, Queue>>]>,
+    shards: Box<[Mutex<Shard>]>,
     hasher: RandomState,
 }
 
 impl Default for MemoryStore {
     fn default() -> Self {
-        Self { shards: (0..SHARDS).map(|_| Mutex::default()).collect(), hasher: RandomState::new() }
+        Self {
+            shards: (0..SHARDS).map(|_| Mutex::default()).collect(),
+            hasher: RandomState::new(),
+        }
     }
 }
 
@@ -34,7 +39,7 @@ impl MemoryStore {
         Self::default()
     }
 
-    fn shard(&self, queue: &str) -> MutexGuard<'_, HashMap<Box<str>, Queue>> {
+    fn shard(&self, queue: &str) -> MutexGuard<'_, Shard> {
         let index = usize::try_from(self.hasher.hash_one(queue) % SHARDS as u64).unwrap_or(0);
         // A panic while holding the lock cannot leave a queue half-updated (every mutation is one push or pop on
         // a VecDeque), so a poisoned lock is still safe to use.
@@ -53,12 +58,17 @@ impl MemoryStore {
     }
 
     /// O(depth): takes from the most urgent priority first and may span several priorities.
+    #[must_use]
     pub fn pop(&self, queue: &str, depth: usize) -> Vec<Box<str>> {
         let mut shard = self.shard(queue);
-        let Some(entry) = shard.get_mut(queue) else { return Vec::new() };
+        let Some(entry) = shard.get_mut(queue) else {
+            return Vec::new();
+        };
         let mut items = Vec::with_capacity(depth.min(entry.len));
         while items.len() < depth {
-            let Some(mut first) = entry.by_priority.first_entry() else { break };
+            let Some(mut first) = entry.by_priority.first_entry() else {
+                break;
+            };
             let fifo = first.get_mut();
             let take = (depth - items.len()).min(fifo.len());
             items.extend(fifo.drain(..take));
@@ -74,11 +84,16 @@ impl MemoryStore {
         items
     }
 
+    #[must_use]
     pub fn stats(&self, queue: &str) -> QueueStats {
         let shard = self.shard(queue);
         shard.get(queue).map_or_else(QueueStats::default, |entry| QueueStats {
             depth: entry.len as u64,
-            by_priority: entry.by_priority.iter().map(|(priority, fifo)| (*priority, fifo.len() as u64)).collect(),
+            by_priority: entry
+                .by_priority
+                .iter()
+                .map(|(priority, fifo)| (*priority, fifo.len() as u64))
+                .collect(),
         })
     }
 }
@@ -99,7 +114,10 @@ mod tests {
             store.push("q", priority, item);
         }
         assert_eq!(store.stats("q").depth, 5);
-        assert_eq!(store.stats("q").by_priority.into_iter().collect::<Vec<_>>(), vec![(0, 2), (1, 1), (2, 2)]);
+        assert_eq!(
+            store.stats("q").by_priority.into_iter().collect::<Vec<_>>(),
+            vec![(0, 2), (1, 1), (2, 2)]
+        );
         assert_eq!(texts(store.pop("q", 1)), ["a1"]);
         assert_eq!(texts(store.pop("q", 3)), ["a2", "b1", "c1"]);
         assert_eq!(texts(store.pop("q", 100)), ["c2"]);
@@ -127,7 +145,9 @@ mod tests {
                 std::thread::spawn(move || (0..5000).for_each(|n| store.push("q", 0, &format!("{p}:{n}"))))
             })
             .collect();
-        producers.into_iter().for_each(|handle| handle.join().unwrap());
+        for handle in producers {
+            handle.join().unwrap();
+        }
         let mut next = [0usize; 4];
         for item in store.pop("q", usize::MAX) {
             let (p, n) = item.split_once(':').unwrap();

@@ -42,7 +42,10 @@ pub struct PostgresStore {
 impl PostgresStore {
     /// Connects (failing at once when the server is unreachable) and creates the schema if it is absent.
     pub async fn connect(url: &str, pool_size: usize) -> Result<Self, TargetError> {
-        let connect_error = |reason: String| TargetError::StoreConnect { url: redact_url(url), reason };
+        let connect_error = |reason: String| TargetError::StoreConnect {
+            url: redact_url(url),
+            reason,
+        };
         let mut config = tokio_postgres::Config::from_str(url).map_err(|err| connect_error(describe(&err)))?;
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(CONNECT_TIMEOUT);
@@ -52,8 +55,13 @@ impl PostgresStore {
         }
         // Fast recycling checks only that the socket is open; a connection broken by a server restart fails its
         // next query (answered 503) and is then dropped, so the pool heals itself when the server is back.
-        let manager =
-            Manager::from_config(config, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
+        let manager = Manager::from_config(
+            config,
+            NoTls,
+            ManagerConfig {
+                recycling_method: RecyclingMethod::Fast,
+            },
+        );
         let pool = Pool::builder(manager)
             .max_size(pool_size.max(1))
             .runtime(Runtime::Tokio1)
@@ -65,11 +73,18 @@ impl PostgresStore {
         let client = pool.get().await.map_err(|err| connect_error(describe(&err)))?;
         if let Err(first) = client.batch_execute(SCHEMA).await {
             // Two targets starting at once can race on CREATE TABLE IF NOT EXISTS; the second try sees the table.
-            client.batch_execute(SCHEMA).await.map_err(|_| connect_error(describe(&first)))?;
+            client
+                .batch_execute(SCHEMA)
+                .await
+                .map_err(|_| connect_error(describe(&first)))?;
         }
         drop(client);
         let pop_locks = (0..POP_LOCK_STRIPES).map(|_| Mutex::new(())).collect();
-        Ok(Self { pool, pop_locks, hasher: std::collections::hash_map::RandomState::new() })
+        Ok(Self {
+            pool,
+            pop_locks,
+            hasher: std::collections::hash_map::RandomState::new(),
+        })
     }
 
     pub async fn push(&self, queue: &str, priority: u32, item: &str) -> Result<(), StoreError> {
@@ -77,7 +92,10 @@ impl PostgresStore {
         bounded(async {
             let client = self.pool.get().await.map_err(unavailable)?;
             let statement = client.prepare_cached(PUSH).await.map_err(unavailable)?;
-            client.execute(&statement, &[&queue, &priority, &item]).await.map_err(unavailable)?;
+            client
+                .execute(&statement, &[&queue, &priority, &item])
+                .await
+                .map_err(unavailable)?;
             Ok(())
         })
         .await
@@ -86,14 +104,16 @@ impl PostgresStore {
     pub async fn pop(&self, queue: &str, depth: usize) -> Result<Vec<Box<str>>, StoreError> {
         let limit = i64::try_from(depth).unwrap_or(i64::MAX);
         bounded(async {
-            let stripe = usize::try_from(std::hash::BuildHasher::hash_one(&self.hasher, queue) % POP_LOCK_STRIPES as u64)
-                .unwrap_or(0);
+            let stripe =
+                usize::try_from(std::hash::BuildHasher::hash_one(&self.hasher, queue) % POP_LOCK_STRIPES as u64)
+                    .unwrap_or(0);
             let _turn = self.pop_locks[stripe].lock().await;
             let client = self.pool.get().await.map_err(unavailable)?;
             let statement = client.prepare_cached(POP).await.map_err(unavailable)?;
             let rows = client.query(&statement, &[&queue, &limit]).await.map_err(unavailable)?;
             // RETURNING gives no order; the contract's order is (priority, seq).
-            let mut items: Vec<(i32, i64, String)> = rows.iter().map(|row| (row.get(0), row.get(1), row.get(2))).collect();
+            let mut items: Vec<(i32, i64, String)> =
+                rows.iter().map(|row| (row.get(0), row.get(1), row.get(2))).collect();
             items.sort_unstable_by_key(|(priority, seq, _)| (*priority, *seq));
             Ok(items.into_iter().map(|(_, _, item)| item.into_boxed_str()).collect())
         })

@@ -26,13 +26,22 @@ pub struct Running {
 
 /// Binds the port and opens the store; every start-up error surfaces here, before anything is served.
 pub async fn serve(config: &TargetConfig) -> Result<Running> {
-    let listener = TcpListener::bind((config.host.as_str(), config.port)).await.map_err(|source| {
-        if source.kind() == io::ErrorKind::AddrInUse {
-            TargetError::PortInUse { host: config.host.clone(), port: config.port }
-        } else {
-            TargetError::Bind { host: config.host.clone(), port: config.port, source }
-        }
-    })?;
+    let listener = TcpListener::bind((config.host.as_str(), config.port))
+        .await
+        .map_err(|source| {
+            if source.kind() == io::ErrorKind::AddrInUse {
+                TargetError::PortInUse {
+                    host: config.host.clone(),
+                    port: config.port,
+                }
+            } else {
+                TargetError::Bind {
+                    host: config.host.clone(),
+                    port: config.port,
+                    source,
+                }
+            }
+        })?;
     let addr = listener.local_addr().map_err(TargetError::Serve)?;
     let store = match &config.store {
         StoreSpec::Memory => Store::Memory(MemoryStore::new()),
@@ -76,12 +85,19 @@ pub fn run(config: &TargetConfig) -> Result<()> {
     if let Some(threads) = config.threads {
         builder.worker_threads(threads.max(1));
     }
-    let runtime = builder.enable_all().thread_name("pushpop-target").build().map_err(TargetError::Runtime)?;
+    let runtime = builder
+        .enable_all()
+        .thread_name("pushpop-target")
+        .build()
+        .map_err(TargetError::Runtime)?;
     runtime.block_on(async {
         // Handlers go in before the address is announced, so a stop sent right after start-up is not lost.
         let stop = termination_signal().map_err(TargetError::Runtime)?;
         let running = serve(config).await?;
-        println!("pushpop-load target listening on http://{} (store: {})", running.addr, config.store);
+        println!(
+            "pushpop-load target listening on http://{} (store: {})",
+            running.addr, config.store
+        );
         let _ = io::stdout().flush();
         tracing::info!(addr = %running.addr, store = %config.store, "serving");
         running.until(stop).await?;

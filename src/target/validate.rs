@@ -11,10 +11,18 @@ const MAX_QUEUE_ID_LEN: usize = 200;
 /// 1..=200 characters of `[A-Za-z0-9._:-]`.
 pub fn validate_queue_id(id: &str) -> Result<(), String> {
     if id.is_empty() || id.len() > MAX_QUEUE_ID_LEN {
-        return Err(format!("queue id must be 1 to {MAX_QUEUE_ID_LEN} characters long (got {})", id.len()));
+        return Err(format!(
+            "queue id must be 1 to {MAX_QUEUE_ID_LEN} characters long (got {})",
+            id.len()
+        ));
     }
-    if let Some(bad) = id.chars().find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | ':' | '-'))) {
-        return Err(format!("queue id may only contain letters, digits and . _ : - (found {bad:?})"));
+    if let Some(bad) = id
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | ':' | '-')))
+    {
+        return Err(format!(
+            "queue id may only contain letters, digits and . _ : - (found {bad:?})"
+        ));
     }
     Ok(())
 }
@@ -43,13 +51,18 @@ pub fn parse_depth(raw: Option<&str>) -> Result<usize, String> {
     let Some(text) = raw else { return Ok(1) };
     match text.trim().parse::<usize>() {
         Ok(depth) if (1..=MAX_DEPTH).contains(&depth) => Ok(depth),
-        _ => Err(format!("depth must be an integer from 1 to {MAX_DEPTH} (got {:?})", abbreviate(text))),
+        _ => Err(format!(
+            "depth must be an integer from 1 to {MAX_DEPTH} (got {:?})",
+            abbreviate(text)
+        )),
     }
 }
 
 /// The push body's `item` must be a JSON object; its text is kept exactly as sent.
 pub fn check_item(raw: Option<&RawValue>) -> Result<&str, String> {
-    let Some(raw) = raw else { return Err("item is required and must be a JSON object".to_owned()) };
+    let Some(raw) = raw else {
+        return Err("item is required and must be a JSON object".to_owned());
+    };
     let text = raw.get();
     if text.starts_with('{') {
         Ok(text)
@@ -93,9 +106,13 @@ mod tests {
         assert_eq!(parse_priority(Some(&raw("0"))), Ok(0));
         assert_eq!(parse_priority(Some(&raw("1000"))), Ok(1000));
         assert!(parse_priority(Some(&raw("1001"))).unwrap_err().contains("at most"));
-        assert!(parse_priority(Some(&raw("99999999999999999999999"))).unwrap_err().contains("at most"));
+        assert!(parse_priority(Some(&raw("99999999999999999999999")))
+            .unwrap_err()
+            .contains("at most"));
         assert!(parse_priority(Some(&raw("-1"))).unwrap_err().contains("non-negative"));
-        assert!(parse_priority(Some(&raw("-99999999999999999999999"))).unwrap_err().contains("non-negative"));
+        assert!(parse_priority(Some(&raw("-99999999999999999999999")))
+            .unwrap_err()
+            .contains("non-negative"));
         assert!(parse_priority(Some(&raw("1.5"))).unwrap_err().contains("integer"));
         assert!(parse_priority(Some(&raw("1e2"))).unwrap_err().contains("integer"));
         assert!(parse_priority(Some(&raw("\"1\""))).unwrap_err().contains("integer"));
@@ -120,6 +137,11 @@ mod tests {
             assert!(check_item(Some(&raw(bad))).is_err(), "{bad}");
         }
         assert!(check_item(None).is_err());
-        assert!(check_item(Some(&raw(&format!("\"{}\"", "x".repeat(500))))).unwrap_err().len() < 120);
+        assert!(
+            check_item(Some(&raw(&format!("\"{}\"", "x".repeat(500)))))
+                .unwrap_err()
+                .len()
+                < 120
+        );
     }
 }
