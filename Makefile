@@ -56,4 +56,4 @@ test: lint test-rust test-python  ## everything: lint, cargo test, pytest
 
 .PHONY: bench
 bench: build-prod  ## the reference target's benchmark with wrk
-	bench/target/run.sh
+	$(PY) bench/target/run.py

@@ -2,6 +2,7 @@
 
 pub mod cli;
 pub mod common;
+pub mod http;
 pub mod target;
 
 #[cfg(feature = "python")]

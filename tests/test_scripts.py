@@ -10,7 +10,7 @@ from pathlib import Path
 
 import requests
 
-from conftest import ROOT, Target, free_port
+from processes import ROOT, Target, free_port
 
 WARMUP = str(ROOT / "scripts" / "warmup.sh")
 

@@ -10,7 +10,7 @@ import time
 import pytest
 import requests
 
-from conftest import PUSHPOP, Target, queue_id
+from processes import PUSHPOP, Target, queue_id
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:

@@ -8,7 +8,7 @@ from collections import Counter, defaultdict
 
 import requests
 
-from conftest import Target, queue_id
+from processes import Target, queue_id
 
 PRODUCERS = 8
 PER_PRODUCER = 150

@@ -8,7 +8,7 @@ import re
 import pytest
 import requests
 
-from conftest import Target, queue_id
+from processes import Target, queue_id
 
 
 def push(http: requests.Session, target: Target, queue: str, item: object, priority: object = None) -> requests.Response:

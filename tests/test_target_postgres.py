@@ -10,7 +10,7 @@ import time
 import pytest
 import requests
 
-from conftest import PUSHPOP, Postgres, Target, free_port, queue_id
+from processes import PUSHPOP, Postgres, Target, free_port, queue_id
 
 
 def test_push_is_committed_before_the_answer(postgres: Postgres) -> None:

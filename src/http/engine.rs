@@ -1,0 +1,257 @@
+use std::collections::HashMap;
+use std::mem;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::header::{HeaderValue, CONTENT_LENGTH, CONTENT_TYPE, LOCATION};
+use hyper::{Method, Request, StatusCode};
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::{TokioExecutor, TokioTimer};
+use tokio::task::AbortHandle;
+
+use super::error::HttpError;
+use super::outcome::{Outcome, Timings};
+use super::request::RequestSpec;
+use super::wakeup::Wakeup;
+
+type HttpClient = Client<HttpConnector, Full<Bytes>>;
+
+/// How the engine's runtime and connection pool are set up.
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    /// Runtime worker threads. One per load-generating process: Locust runs one process per core.
+    pub threads: usize,
+    pub connect_timeout: Duration,
+    /// Idle keep-alive connections are closed after this.
+    pub idle_timeout: Duration,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        Self {
+            threads: 1,
+            connect_timeout: Duration::from_secs(60),
+            idle_timeout: Duration::from_secs(90),
+        }
+    }
+}
+
+/// Completed requests waiting for the caller, and the eventfd that says so.
+struct Completions {
+    done: Mutex<Vec<(u64, Outcome)>>,
+    wakeup: Wakeup,
+}
+
+/// A runtime, a connection pool and a completion queue. Callers `submit` requests with an opaque token and never
+/// wait; when `fileno()` turns readable, `drain()` returns each finished request with its token. Tokens stay on
+/// the caller's side (they never cross to runtime threads), so they may be interpreter objects.
+pub struct Engine<T> {
+    runtime: tokio::runtime::Runtime,
+    client: HttpClient,
+    completions: Arc<Completions>,
+    in_flight: Mutex<HashMap<u64, (T, AbortHandle)>>,
+    next_ticket: AtomicU64,
+}
+
+fn locked<V>(mutex: &Mutex<V>) -> MutexGuard<'_, V> {
+    // Every critical section here is a push, a take or a map insert/remove: nothing is left half-done by a panic.
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl<T> Engine<T> {
+    pub fn new(config: &EngineConfig) -> std::io::Result<Self> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(config.threads.max(1))
+            .thread_name("pushpop-http")
+            .on_thread_start(block_signals)
+            .enable_all()
+            .build()?;
+        let mut connector = HttpConnector::new();
+        connector.set_nodelay(true);
+        connector.set_connect_timeout(Some(config.connect_timeout));
+        let client = Client::builder(TokioExecutor::new())
+            .pool_timer(TokioTimer::new())
+            .pool_idle_timeout(config.idle_timeout)
+            .build(connector);
+        let completions = Arc::new(Completions {
+            done: Mutex::new(Vec::new()),
+            wakeup: Wakeup::new()?,
+        });
+        Ok(Self {
+            runtime,
+            client,
+            completions,
+            in_flight: Mutex::default(),
+            next_ticket: AtomicU64::new(1),
+        })
+    }
+
+    /// The eventfd to watch: readable when `drain` has something to return.
+    #[must_use]
+    pub fn fileno(&self) -> i32 {
+        self.completions.wakeup.fd()
+    }
+
+    /// Starts `spec` on the runtime and returns at once with its ticket.
+    pub fn submit(&self, spec: RequestSpec, token: T) -> u64 {
+        let ticket = self.next_ticket.fetch_add(1, Ordering::Relaxed);
+        let submitted = Instant::now();
+        let client = self.client.clone();
+        let completions = Arc::clone(&self.completions);
+        // The map entry goes in before the task can finish, so that drain always finds the token.
+        let mut in_flight = locked(&self.in_flight);
+        let handle = self.runtime.spawn(async move {
+            let outcome = execute(&client, spec, submitted).await;
+            locked(&completions.done).push((ticket, outcome));
+            completions.wakeup.notify();
+        });
+        in_flight.insert(ticket, (token, handle.abort_handle()));
+        ticket
+    }
+
+    /// Every finished request since the last call, with its token. Requests cancelled meanwhile are left out.
+    pub fn drain(&self) -> Vec<(T, Outcome)> {
+        self.completions.wakeup.reset();
+        let done = mem::take(&mut *locked(&self.completions.done));
+        if done.is_empty() {
+            return Vec::new();
+        }
+        let mut in_flight = locked(&self.in_flight);
+        done.into_iter()
+            .filter_map(|(ticket, outcome)| in_flight.remove(&ticket).map(|(token, _)| (token, outcome)))
+            .collect()
+    }
+
+    /// Abandons a request (its caller went away): the task is aborted, and its token returned for disposal.
+    pub fn cancel(&self, ticket: u64) -> Option<T> {
+        let (token, handle) = locked(&self.in_flight).remove(&ticket)?;
+        handle.abort();
+        Some(token)
+    }
+
+    /// Requests submitted and neither drained nor cancelled.
+    pub fn in_flight(&self) -> usize {
+        locked(&self.in_flight).len()
+    }
+
+    /// Runs one request to completion on the runtime, blocking the calling thread (for callers with no event loop).
+    pub fn block_on(&self, spec: RequestSpec) -> Outcome {
+        let submitted = Instant::now();
+        self.runtime.block_on(execute(&self.client, spec, submitted))
+    }
+}
+
+/// Runtime threads never take process-directed signals: those belong to the interpreter's main thread.
+fn block_signals() {
+    // SAFETY: sigfillset initialises the set; pthread_sigmask only changes this thread's mask.
+    unsafe {
+        let mut all: libc::sigset_t = mem::zeroed();
+        libc::sigfillset(&raw mut all);
+        libc::pthread_sigmask(libc::SIG_BLOCK, &raw const all, std::ptr::null_mut());
+    }
+}
+
+async fn execute(client: &HttpClient, spec: RequestSpec, submitted: Instant) -> Outcome {
+    let started = Instant::now();
+    let mut timings = Timings {
+        queued: started - submitted,
+        ..Timings::default()
+    };
+    let limit = spec.timeout;
+    let url = spec.url.to_string();
+    let result = match limit {
+        Some(limit) => tokio::time::timeout(limit, send(client, spec, started, &mut timings))
+            .await
+            .unwrap_or(Err(HttpError::Timeout(limit))),
+        None => send(client, spec, started, &mut timings).await,
+    };
+    timings.total = started.elapsed();
+    match result {
+        Ok(mut outcome) => {
+            outcome.timings = timings;
+            outcome
+        }
+        Err(error) => Outcome {
+            url,
+            error: Some(error),
+            timings,
+            ..Outcome::default()
+        },
+    }
+}
+
+/// Sends `spec`, following redirects as a browser would (303, and 301/302 after a POST, turn into a GET).
+async fn send(
+    client: &HttpClient,
+    mut spec: RequestSpec,
+    started: Instant,
+    timings: &mut Timings,
+) -> Result<Outcome, HttpError> {
+    let mut redirects = 0;
+    loop {
+        let mut request = Request::builder().method(spec.method.clone()).uri(spec.uri()?);
+        if let Some(headers) = request.headers_mut() {
+            headers.clone_from(&spec.headers);
+            if !spec.body.is_empty() && !headers.contains_key(CONTENT_LENGTH) {
+                headers.insert(CONTENT_LENGTH, HeaderValue::from(spec.body.len()));
+            }
+        }
+        let request = request
+            .body(Full::new(spec.body.clone()))
+            .map_err(|err| HttpError::InvalidHeader(err.to_string()))?;
+        let response = client
+            .request(request)
+            .await
+            .map_err(|err| HttpError::classify(&err, err.is_connect()))?;
+        timings.first_byte = started.elapsed();
+        let status = response.status();
+        if status.is_redirection() && spec.max_redirects > redirects {
+            if let Some(target) = redirect_target(&spec, response.headers()) {
+                redirects += 1;
+                if status == StatusCode::SEE_OTHER
+                    || (matches!(status, StatusCode::MOVED_PERMANENTLY | StatusCode::FOUND)
+                        && spec.method == Method::POST)
+                {
+                    spec.method = if spec.method == Method::HEAD {
+                        Method::HEAD
+                    } else {
+                        Method::GET
+                    };
+                    spec.body = Bytes::new();
+                    spec.headers.remove(CONTENT_TYPE);
+                    spec.headers.remove(CONTENT_LENGTH);
+                }
+                spec.url = target;
+                // the redirect's body is read and dropped so that its connection goes back to the pool
+                let _ = response.into_body().collect().await;
+                continue;
+            }
+        } else if status.is_redirection() && redirects > 0 && redirect_target(&spec, response.headers()).is_some() {
+            return Err(HttpError::TooManyRedirects(spec.max_redirects));
+        }
+        let (parts, body) = response.into_parts();
+        let body = body
+            .collect()
+            .await
+            .map_err(|err| HttpError::classify(&err, false))?
+            .to_bytes();
+        return Ok(Outcome {
+            status: parts.status.as_u16(),
+            headers: parts.headers,
+            body,
+            url: spec.url.to_string(),
+            error: None,
+            timings: Timings::default(),
+        });
+    }
+}
+
+fn redirect_target(spec: &RequestSpec, headers: &hyper::HeaderMap) -> Option<url::Url> {
+    let location = headers.get(LOCATION)?.to_str().ok()?;
+    let target = spec.url.join(location).ok()?;
+    (target.scheme() == "http").then_some(target)
+}

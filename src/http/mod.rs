@@ -1,0 +1,14 @@
+//! The native HTTP client: requests run on a tokio runtime; completions are queued and signalled through an
+//! eventfd, so that a single-threaded caller (gevent's hub) can wait for many requests without blocking.
+
+mod engine;
+mod error;
+mod outcome;
+mod request;
+mod wakeup;
+
+pub use engine::{Engine, EngineConfig};
+pub use error::HttpError;
+pub use outcome::{Outcome, Timings};
+pub use request::RequestSpec;
+pub use wakeup::Wakeup;

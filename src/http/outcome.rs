@@ -1,0 +1,30 @@
+use std::time::Duration;
+
+use bytes::Bytes;
+use hyper::HeaderMap;
+
+use super::error::HttpError;
+
+/// When the phases of one request happened, measured on the runtime around the request itself.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Timings {
+    /// From the caller's submit to the request starting on the runtime (time spent queued for a runtime thread).
+    pub queued: Duration,
+    /// From the start to the response headers (zero when no response arrived).
+    pub first_byte: Duration,
+    /// From the start to the last body byte, or to the failure: what Locust reports as `response_time`.
+    pub total: Duration,
+}
+
+/// The result of one request: a response (any status) or an error, never both.
+#[derive(Debug, Clone, Default)]
+pub struct Outcome {
+    /// 0 when there was no response.
+    pub status: u16,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+    /// The URL that answered: the request's, or the last redirect's target.
+    pub url: String,
+    pub error: Option<HttpError>,
+    pub timings: Timings,
+}
