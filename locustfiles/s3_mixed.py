@@ -3,7 +3,7 @@
 S3a, ``MixedWorkloadUser``: balanced 50/50 push/pop of small items on a per-user queue; each user paces itself at
 one task per second, so the seed's 50 users give its 50 RPS target.
 
-This first version runs on Locust's own ``FastHttpUser``; the native client and the other S3 variants replace it.
+The users run on pushpop-load's native client (``NativeHttpUser``); the other S3 variants come with the scenarios.
 """
 
 from __future__ import annotations
@@ -12,7 +12,9 @@ import random
 import string
 import time
 
-from locust import FastHttpUser, constant_throughput, task
+from locust import constant_throughput, task
+
+from pushpop_load import NativeHttpUser
 
 
 def queue_id(prefix: str = "load-test") -> str:
@@ -25,7 +27,7 @@ def small_item() -> dict:
     return {"data": "x" * 50, "timestamp": time.time(), "id": random.randint(0, 1_000_000)}
 
 
-class MixedWorkloadUser(FastHttpUser):
+class MixedWorkloadUser(NativeHttpUser):
     """S3a: balanced push/pop on the user's own queue, priorities 0-2, pop depth 1."""
 
     wait_time = constant_throughput(1)

@@ -1,5 +1,25 @@
 """pushpop-load: a load-testing toolkit for the push-pop-actor queue service, a Rust core under Locust."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING as _TYPE_CHECKING
+from typing import Any as _Any
+
 from pushpop_load._native import __version__, build_profile
 
-__all__ = ["__version__", "build_profile"]
+if _TYPE_CHECKING:
+    from pushpop_load.http import HttpStatusError, NativeHttpSession, NativeHttpUser, NativeResponse
+
+__all__ = ["HttpStatusError", "NativeHttpSession", "NativeHttpUser", "NativeResponse", "__version__", "build_profile"]
+
+_LAZY = {"HttpStatusError", "NativeHttpSession", "NativeHttpUser", "NativeResponse"}
+
+
+def __getattr__(name: str) -> _Any:
+    # Importing Locust monkey-patches the whole process for gevent; the command line and the reference target
+    # must not pay for that, so the Locust-facing classes load on first use.
+    if name in _LAZY:
+        from pushpop_load import http
+
+        return getattr(http, name)
+    raise AttributeError(f"module 'pushpop_load' has no attribute {name!r}")

@@ -1,5 +1,8 @@
 //! The only module that knows Python: `pushpop_load._native`.
 
+mod errors;
+mod http;
+
 use pyo3::prelude::*;
 
 /// Runs the `pushpop-load` command line (`argv[0]` is the program name) and returns its exit code. The GIL is
@@ -15,14 +18,22 @@ mod _native {
     use pyo3::prelude::*;
 
     #[pymodule_export]
+    use super::http::{http_cancel, http_drain, http_fileno, http_request_blocking, http_submit, HttpResult};
+    #[pymodule_export]
     use super::run_cli;
 
     #[pymodule_init]
     fn init(module: &Bound<'_, PyModule>) -> PyResult<()> {
+        let py = module.py();
         module.add("__version__", env!("CARGO_PKG_VERSION"))?;
         module.add(
             "build_profile",
             if cfg!(debug_assertions) { "debug" } else { "release" },
+        )?;
+        module.add("PushpopError", py.get_type::<super::errors::PushpopError>())?;
+        module.add(
+            "InvalidResponseError",
+            py.get_type::<super::errors::InvalidResponseError>(),
         )?;
         Ok(())
     }

@@ -1,0 +1,388 @@
+"""``NativeHttpUser``: a drop-in for Locust's ``FastHttpUser`` whose requests run in Rust.
+
+A request is handed to the native engine (a tokio runtime in this process) and the calling greenlet waits on a
+``gevent.hub.Waiter``. One io watcher on the engine's eventfd, in the hub, drains every finished request in one
+native call and switches straight into each waiting greenlet, which then fires ``events.request`` itself, as
+Locust's clients do. ``response_time`` is the time the engine measured around the request: the greenlet's own
+wake-up delay, which grows with the load on the generator, stays out of it.
+"""
+
+from __future__ import annotations
+
+import json as _json
+import os as _os
+import time as _time
+from base64 import b64encode as _b64encode
+from contextlib import contextmanager as _contextmanager
+from typing import Any, Iterator, Mapping
+from urllib.parse import urlencode as _urlencode
+
+import gevent as _gevent
+from gevent.hub import Waiter as _Waiter
+from locust import User
+from locust.event import EventHook
+from locust.exception import CatchResponseError, LocustError, ResponseError, StopTest
+from requests.structures import CaseInsensitiveDict
+
+from pushpop_load import _native
+
+__all__ = ["HttpStatusError", "NativeHttpSession", "NativeHttpUser", "NativeResponse", "ResponseContextManager"]
+
+_USER_AGENT = f"pushpop-load/{_native.__version__}"
+_UNSET: Any = object()
+
+
+class HttpStatusError(Exception):
+    """A response whose status says the request failed (400 and above)."""
+
+    def __init__(self, code: int) -> None:
+        super().__init__(code)
+        self.code = code
+
+    def __repr__(self) -> str:
+        # the failure table groups by repr: the code only, never the URL
+        return f"HttpStatusError(code={self.code})"
+
+    def __str__(self) -> str:
+        return f"HTTP {self.code}"
+
+
+class _Dispatch:
+    """This process's io watcher on the engine's eventfd, and how many greenlets wait on it."""
+
+    watcher: Any = None
+    waiting = 0
+
+
+def _forget_dispatch() -> None:
+    # after a fork the child gets a new hub loop and a new engine: the parent's watcher means nothing here
+    _Dispatch.watcher = None
+    _Dispatch.waiting = 0
+
+
+_os.register_at_fork(after_in_child=_forget_dispatch)
+
+
+def _on_ready() -> None:
+    for waiter, result in _native.http_drain():
+        waiter.switch(result)
+
+
+def _perform(method: str, url: str, headers: list, body: bytes | None, timeout: float | None, redirects: int) -> Any:
+    watcher = _Dispatch.watcher
+    if watcher is None:
+        watcher = _gevent.get_hub().loop.io(_native.http_fileno(), 1)
+        watcher.start(_on_ready)
+        _Dispatch.watcher = watcher
+    waiter = _Waiter()
+    ticket = _native.http_submit(method, url, headers, body, timeout, redirects, waiter)
+    # The watcher keeps the hub's loop alive only while someone waits on it; otherwise an idle process could
+    # never exit.
+    if _Dispatch.waiting == 0:
+        watcher.ref = True
+    _Dispatch.waiting += 1
+    try:
+        return waiter.get()
+    except BaseException:
+        # killed by Locust (GreenletExit), or a gevent.Timeout: the request is abandoned
+        _native.http_cancel(ticket)
+        raise
+    finally:
+        _Dispatch.waiting -= 1
+        if _Dispatch.waiting == 0:
+            watcher.ref = False
+
+
+class NativeResponse:
+    """What a request returned: a response with any status, or a transport failure (``status_code`` 0, ``error``
+    set). The body is copied out of Rust on first use."""
+
+    request_meta: dict[str, Any] | None = None
+
+    def __init__(self, result: Any, method: str) -> None:
+        self._result = result
+        self._content: bytes | None = None
+        self._headers: CaseInsensitiveDict | None = None
+        self.method = method
+        self.status_code: int = result.status
+        self.url: str = result.url
+        self.error: BaseException | None = result.error
+
+    @property
+    def content(self) -> bytes:
+        if self._content is None:
+            self._content = self._result.content
+        return self._content
+
+    @property
+    def text(self) -> str:
+        return self.content.decode(self.encoding, errors="replace")
+
+    @property
+    def encoding(self) -> str:
+        content_type = self.headers.get("content-type", "")
+        for part in content_type.split(";")[1:]:
+            key, _, value = part.strip().partition("=")
+            if key.lower() == "charset" and value:
+                return value.strip('"')
+        return "utf-8"
+
+    def json(self) -> Any:
+        return _json.loads(self.content)
+
+    @property
+    def headers(self) -> CaseInsensitiveDict:
+        if self._headers is None:
+            headers: CaseInsensitiveDict = CaseInsensitiveDict()
+            for name, value in self._result.headers:
+                headers[name] = f"{headers[name]}, {value}" if name in headers else value
+            self._headers = headers
+        return self._headers
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None and self.status_code < 400
+
+    @property
+    def elapsed_ms(self) -> float:
+        """Start of the request to its last body byte, in milliseconds, as measured in Rust."""
+        return self._result.elapsed_ms
+
+    @property
+    def first_byte_ms(self) -> float:
+        return self._result.first_byte_ms
+
+    @property
+    def queued_ms(self) -> float:
+        """How long the request waited for the engine's thread before it started."""
+        return self._result.queued_ms
+
+    def raise_for_status(self) -> None:
+        if self.error is not None:
+            raise self.error
+        if self.status_code >= 400:
+            raise HttpStatusError(self.status_code)
+
+    def success(self) -> None:
+        raise LocustError("success() is only for responses of requests made with catch_response=True")
+
+    def failure(self, exc: Exception | str) -> None:
+        raise LocustError("failure() is only for responses of requests made with catch_response=True")
+
+    def __repr__(self) -> str:
+        return f"<NativeResponse [{self.status_code}]>"
+
+
+class ResponseContextManager(NativeResponse):
+    """The response of a ``catch_response=True`` request. The request is reported when the ``with`` block ends:
+    as the block decided (``success()``/``failure()``), else by its status; an exception other than Locust's
+    ``ResponseError`` escaping the block drops the sample, exactly as with Locust's own clients."""
+
+    def __init__(self, result: Any, method: str, request_event: EventHook, request_meta: dict[str, Any]) -> None:
+        super().__init__(result, method)
+        self._request_event = request_event
+        self.request_meta = request_meta
+        self._entered = False
+        self._manual_result: bool | Exception | None = None
+
+    def __enter__(self) -> ResponseContextManager:
+        self._entered = True
+        return self
+
+    def __exit__(self, exc_type: Any, exc: BaseException | None, traceback: Any) -> bool:
+        self._entered = False
+        meta = self.request_meta
+        assert meta is not None
+        if self._manual_result is not None:
+            meta["exception"] = None if self._manual_result is True else self._manual_result
+            self._request_event.fire(**meta)
+            return exc_type is None
+        if exc_type is not None:
+            if isinstance(exc, ResponseError):
+                meta["exception"] = exc
+                self._request_event.fire(**meta)
+                return True
+            return False
+        try:
+            self.raise_for_status()
+        except Exception as error:  # noqa: BLE001 - every failure of the request is reported, none raised
+            meta["exception"] = error
+        self._request_event.fire(**meta)
+        return True
+
+    def success(self) -> None:
+        if not self._entered:
+            raise LocustError("success() must be called inside the with-block of a catch_response=True request")
+        self._manual_result = True
+
+    def failure(self, exc: Exception | str) -> None:
+        if not self._entered:
+            raise LocustError("failure() must be called inside the with-block of a catch_response=True request")
+        self._manual_result = CatchResponseError(exc) if isinstance(exc, str) else exc
+
+
+class NativeHttpSession:
+    """The client of a ``NativeHttpUser``: ``FastHttpSession``'s interface over the native engine."""
+
+    def __init__(
+        self,
+        base_url: str,
+        request_event: EventHook,
+        user: User | None = None,
+        *,
+        network_timeout: float | None = 60.0,
+        max_redirects: int = 30,
+        default_headers: Mapping[str, str] | None = None,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.request_event = request_event
+        self.user = user
+        self.network_timeout = network_timeout
+        self.max_redirects = max_redirects
+        self.request_name: str | None = None
+        base = {"User-Agent": _USER_AGENT, **(default_headers or {})}
+        self._base_headers = CaseInsensitiveDict(base)
+        self._base_header_list = list(base.items())
+
+    def _url(self, url: str) -> str:
+        if url.startswith(("http://", "https://")):
+            return url
+        return f"{self.base_url}{url if url.startswith('/') else '/' + url}"
+
+    @_contextmanager
+    def rename_request(self, name: str) -> Iterator[None]:
+        """Reports every request made inside the block under ``name``."""
+        self.request_name = name
+        try:
+            yield
+        finally:
+            self.request_name = None
+
+    def request(
+        self,
+        method: str,
+        url: str,
+        name: str | None = None,
+        data: str | bytes | Mapping[str, Any] | None = None,
+        catch_response: bool = False,
+        stream: bool = False,
+        headers: Mapping[str, str] | None = None,
+        auth: tuple[str, str] | None = None,
+        json: Any = None,
+        allow_redirects: bool = True,
+        context: Mapping[str, Any] | None = None,
+        *,
+        params: Mapping[str, Any] | list[tuple[str, Any]] | str | None = None,
+        timeout: float | None = _UNSET,
+    ) -> NativeResponse:
+        """Sends a request and reports it to ``events.request``. Transport failures do not raise: the response has
+        ``status_code`` 0 and ``error`` set, and the failure is reported."""
+        built = self._url(url)
+        if params:
+            query = params if isinstance(params, str) else _urlencode(params, doseq=True)
+            built = f"{built}{'&' if '?' in built else '?'}{query}"
+        extra: dict[str, str] = {}
+        body: bytes | None = None
+        if data:
+            if isinstance(data, Mapping):
+                body = _urlencode(data, doseq=True).encode()
+                extra["Content-Type"] = "application/x-www-form-urlencoded"
+            else:
+                body = data.encode() if isinstance(data, str) else bytes(data)
+        elif json is not None:
+            body = _json.dumps(json).encode()
+            extra["Content-Type"] = "application/json"
+            extra["Accept"] = "application/json"
+        if auth is not None:
+            extra["Authorization"] = "Basic " + _b64encode(f"{auth[0]}:{auth[1]}".encode()).decode()
+        if headers or extra:
+            merged = CaseInsensitiveDict(self._base_headers)
+            merged.update(extra)
+            merged.update(headers or {})
+            header_list = list(merged.items())
+        else:
+            header_list = self._base_header_list
+        timeout = self.network_timeout if timeout is _UNSET else timeout
+        redirects = self.max_redirects if allow_redirects else 0
+
+        start_time = _time.time()
+        result = _perform(method.upper(), built, header_list, body, timeout, redirects)
+        user_context = self.user.context() if self.user is not None else {}
+        request_meta: dict[str, Any] = {
+            "request_type": method.upper(),
+            "name": name or self.request_name or url,
+            "response_time": result.elapsed_ms,
+            "response_length": result.length,
+            "context": {**user_context, **(context or {})},
+            "exception": None,
+            "start_time": start_time,
+            "url": built,
+        }
+        if catch_response:
+            response: NativeResponse = ResponseContextManager(result, method.upper(), self.request_event, request_meta)
+            request_meta["response"] = response
+            return response
+        response = NativeResponse(result, method.upper())
+        response.request_meta = request_meta
+        request_meta["response"] = response
+        if response.error is not None:
+            request_meta["exception"] = response.error
+        elif response.status_code >= 400:
+            request_meta["exception"] = HttpStatusError(response.status_code)
+        self.request_event.fire(**request_meta)
+        return response
+
+    def get(self, url: str, **kwargs: Any) -> NativeResponse:
+        return self.request("GET", url, **kwargs)
+
+    def head(self, url: str, **kwargs: Any) -> NativeResponse:
+        return self.request("HEAD", url, **kwargs)
+
+    def options(self, url: str, **kwargs: Any) -> NativeResponse:
+        return self.request("OPTIONS", url, **kwargs)
+
+    def delete(self, url: str, **kwargs: Any) -> NativeResponse:
+        return self.request("DELETE", url, **kwargs)
+
+    def post(self, url: str, data: Any = None, json: Any = None, **kwargs: Any) -> NativeResponse:
+        return self.request("POST", url, data=data, json=json, **kwargs)
+
+    def put(self, url: str, data: Any = None, **kwargs: Any) -> NativeResponse:
+        return self.request("PUT", url, data=data, **kwargs)
+
+    def patch(self, url: str, data: Any = None, **kwargs: Any) -> NativeResponse:
+        return self.request("PATCH", url, data=data, **kwargs)
+
+
+class NativeHttpUser(User):
+    """A Locust user whose ``self.client`` sends requests through the native engine: ``FastHttpUser``'s interface,
+    at a fraction of its CPU per request. Switch a locustfile by changing the base class."""
+
+    abstract = True
+
+    network_timeout: float | None = 60.0
+    """Seconds a whole request may take: connecting, sending, redirects and reading the body. None: no limit."""
+
+    max_redirects: int = 30
+    """Redirects followed per request (``allow_redirects=False`` follows none)."""
+
+    default_headers: Mapping[str, str] | None = None
+    """Headers sent with every request, under any given per request."""
+
+    client: NativeHttpSession
+
+    def __init__(self, environment: Any) -> None:
+        super().__init__(environment)
+        if self.host is None:
+            raise StopTest(
+                "You must specify the base host. Either in the host attribute in the User class, or on the command "
+                "line using the --host option."
+            )
+        self.client = NativeHttpSession(
+            self.host,
+            environment.events.request,
+            user=self,
+            network_timeout=self.network_timeout,
+            max_redirects=self.max_redirects,
+            default_headers=self.default_headers,
+        )

@@ -1,0 +1,37 @@
+//! The one place where Rust errors become Python exceptions.
+
+use pyo3::exceptions::{
+    PyConnectionError, PyConnectionRefusedError, PyConnectionResetError, PyException, PyTimeoutError, PyValueError,
+};
+use pyo3::prelude::*;
+
+use crate::http::HttpError;
+
+pyo3::create_exception!(
+    pushpop_load._native,
+    PushpopError,
+    PyException,
+    "Base of pushpop-load's own exceptions."
+);
+pyo3::create_exception!(
+    pushpop_load._native,
+    InvalidResponseError,
+    PyConnectionError,
+    "The server's answer was not valid HTTP, or redirected too often."
+);
+
+/// Transport failures become the builtin exceptions Locust users already see in their failure tables; misuse
+/// (a bad URL or header) is a `ValueError`.
+pub fn http_error(err: &HttpError) -> PyErr {
+    let message = err.to_string();
+    match err {
+        HttpError::ConnectionRefused => PyConnectionRefusedError::new_err(message),
+        HttpError::ConnectionReset(_) => PyConnectionResetError::new_err(message),
+        HttpError::Timeout(_) => PyTimeoutError::new_err(message),
+        HttpError::Connect(_) => PyConnectionError::new_err(message),
+        HttpError::Protocol(_) | HttpError::TooManyRedirects(_) => InvalidResponseError::new_err(message),
+        HttpError::InvalidUrl(_) | HttpError::UnsupportedScheme(_) | HttpError::InvalidHeader(_) => {
+            PyValueError::new_err(message)
+        }
+    }
+}

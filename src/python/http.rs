@@ -1,0 +1,193 @@
+//! The engine for Python: one per process, created lazily and again after a fork.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, Once, PoisonError};
+use std::time::Duration;
+
+use bytes::Bytes;
+use pyo3::prelude::*;
+use pyo3::types::PyBytes;
+
+use super::errors::http_error;
+use crate::http::{Engine, EngineConfig, Outcome, RequestSpec};
+
+type PyEngine = Engine<Py<PyAny>>;
+
+/// The process's engine and the fork generation it was made in.
+static ENGINE: Mutex<Option<(u64, Arc<PyEngine>)>> = Mutex::new(None);
+/// Bumped in a forked child: an engine from an older generation has no runtime threads in this process.
+static FORK_GENERATION: AtomicU64 = AtomicU64::new(0);
+static AT_FORK: Once = Once::new();
+
+extern "C" fn after_fork_in_child() {
+    FORK_GENERATION.fetch_add(1, Ordering::SeqCst);
+}
+
+fn engine() -> PyResult<Arc<PyEngine>> {
+    // SAFETY: registers a handler that only bumps an atomic, which is async-signal-safe.
+    AT_FORK.call_once(|| unsafe {
+        libc::pthread_atfork(None, None, Some(after_fork_in_child));
+    });
+    let generation = FORK_GENERATION.load(Ordering::SeqCst);
+    // Only interpreter threads holding the GIL come here, so the lock is never held across a fork.
+    let mut slot = ENGINE.lock().unwrap_or_else(PoisonError::into_inner);
+    if let Some((made_in, engine)) = slot.as_ref() {
+        if *made_in == generation {
+            return Ok(Arc::clone(engine));
+        }
+    }
+    if let Some((_, inherited)) = slot.take() {
+        // Dropping it would join runtime threads that do not exist in this process, and release the parent's
+        // tokens: it is leaked instead, once per fork.
+        std::mem::forget(inherited);
+    }
+    let fresh = Arc::new(Engine::new(&EngineConfig::default())?);
+    *slot = Some((generation, Arc::clone(&fresh)));
+    Ok(fresh)
+}
+
+/// A finished request: a response (any status) or a transport error.
+#[pyclass(frozen, module = "pushpop_load._native", name = "HttpResult")]
+pub struct HttpResult(Outcome);
+
+#[pymethods]
+impl HttpResult {
+    /// HTTP status, 0 when no response arrived.
+    #[getter]
+    fn status(&self) -> u16 {
+        self.0.status
+    }
+
+    /// The body (a new `bytes` on every access: keep it).
+    #[getter]
+    fn content<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
+        PyBytes::new(py, &self.0.body)
+    }
+
+    /// Body size in bytes.
+    #[getter]
+    fn length(&self) -> usize {
+        self.0.body.len()
+    }
+
+    /// Response headers in order, repeated names kept.
+    #[getter]
+    fn headers(&self) -> Vec<(&str, String)> {
+        self.0
+            .headers
+            .iter()
+            .map(|(name, value)| (name.as_str(), String::from_utf8_lossy(value.as_bytes()).into_owned()))
+            .collect()
+    }
+
+    #[getter]
+    fn url(&self) -> &str {
+        &self.0.url
+    }
+
+    /// The transport error as an exception instance, or None.
+    #[getter]
+    fn error(&self, py: Python<'_>) -> Option<Py<PyAny>> {
+        self.0
+            .error
+            .as_ref()
+            .map(|err| http_error(err).into_value(py).into_any())
+    }
+
+    /// Milliseconds from the start of the request to the last body byte (or the failure).
+    #[getter]
+    fn elapsed_ms(&self) -> f64 {
+        self.0.timings.total.as_secs_f64() * 1000.0
+    }
+
+    /// Milliseconds from the start of the request to the response headers.
+    #[getter]
+    fn first_byte_ms(&self) -> f64 {
+        self.0.timings.first_byte.as_secs_f64() * 1000.0
+    }
+
+    /// Milliseconds the request waited for a runtime thread before it started.
+    #[getter]
+    fn queued_ms(&self) -> f64 {
+        self.0.timings.queued.as_secs_f64() * 1000.0
+    }
+}
+
+fn spec(
+    method: &str,
+    url: &str,
+    headers: &[(String, String)],
+    body: Option<&Bound<'_, PyBytes>>,
+    timeout: Option<f64>,
+    max_redirects: u32,
+) -> PyResult<RequestSpec> {
+    let timeout = match timeout {
+        Some(seconds) if seconds.is_finite() && seconds > 0.0 => Some(Duration::from_secs_f64(seconds)),
+        Some(seconds) => {
+            return Err(pyo3::exceptions::PyValueError::new_err(format!(
+                "invalid timeout {seconds}"
+            )))
+        }
+        None => None,
+    };
+    let body = body.map_or_else(Bytes::new, |bytes| Bytes::copy_from_slice(bytes.as_bytes()));
+    let pairs = headers.iter().map(|(name, value)| (name.as_str(), value.as_str()));
+    RequestSpec::new(method, url, pairs, body, timeout, max_redirects).map_err(|err| http_error(&err))
+}
+
+/// Starts a request and returns its ticket at once; `token` comes back from `http_drain` with the result.
+#[pyfunction]
+#[pyo3(signature = (method, url, headers, body, timeout, max_redirects, token))]
+#[allow(clippy::needless_pass_by_value)] // pyo3 hands over owned values
+pub fn http_submit(
+    method: &str,
+    url: &str,
+    headers: Vec<(String, String)>,
+    body: Option<Bound<'_, PyBytes>>,
+    timeout: Option<f64>,
+    max_redirects: u32,
+    token: Py<PyAny>,
+) -> PyResult<u64> {
+    let spec = spec(method, url, &headers, body.as_ref(), timeout, max_redirects)?;
+    Ok(engine()?.submit(spec, token))
+}
+
+/// Every finished request since the last call, as `(token, HttpResult)`.
+#[pyfunction]
+pub fn http_drain() -> PyResult<Vec<(Py<PyAny>, HttpResult)>> {
+    Ok(engine()?
+        .drain()
+        .into_iter()
+        .map(|(token, outcome)| (token, HttpResult(outcome)))
+        .collect())
+}
+
+/// Abandons a request; True if it was still in flight.
+#[pyfunction]
+pub fn http_cancel(ticket: u64) -> PyResult<bool> {
+    Ok(engine()?.cancel(ticket).is_some())
+}
+
+/// The eventfd that turns readable when `http_drain` has results.
+#[pyfunction]
+pub fn http_fileno() -> PyResult<i32> {
+    Ok(engine()?.fileno())
+}
+
+/// Runs one request and waits for it with the GIL released: for callers without gevent.
+#[pyfunction]
+#[pyo3(signature = (method, url, headers, body, timeout, max_redirects))]
+#[allow(clippy::needless_pass_by_value)] // pyo3 hands over owned values
+pub fn http_request_blocking(
+    py: Python<'_>,
+    method: &str,
+    url: &str,
+    headers: Vec<(String, String)>,
+    body: Option<Bound<'_, PyBytes>>,
+    timeout: Option<f64>,
+    max_redirects: u32,
+) -> PyResult<HttpResult> {
+    let spec = spec(method, url, &headers, body.as_ref(), timeout, max_redirects)?;
+    let engine = engine()?;
+    Ok(HttpResult(py.detach(|| engine.block_on(spec))))
+}

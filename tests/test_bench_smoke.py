@@ -1,0 +1,26 @@
+"""The benchmarks run end to end in a short smoke mode; their figures are recorded in docs/BENCHMARKS.md, never
+asserted here."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from processes import ROOT
+
+
+def test_target_benchmark_smoke() -> None:
+    env = {**os.environ, "SMOKE": "1", "ALLOW_DEBUG": "1", "STORES": "memory", "DURATION": "1", "PREFILL_CAP": "20000"}
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "target" / "run.py")], capture_output=True, text=True, timeout=300,
+        env=env,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    out = ROOT / done.stdout.strip().splitlines()[-1].removeprefix("raw output in ")
+    results = json.loads((out / "results.json").read_text())
+    assert [r["operation"] for r in results] == ["push", "pop depth 1", "pop depth 10", "pop depth 100"]
+    assert all(r["requests_per_s"] > 0 and r["errors"] == 0 for r in results)
+    assert (out / "summary.md").read_text().count("| memory |") == 4
