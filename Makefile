@@ -55,5 +55,6 @@ test-python: build-dev  ## pytest against real processes
 test: lint test-rust test-python  ## everything: lint, cargo test, pytest
 
 .PHONY: bench
-bench: build-prod  ## the reference target's benchmark with wrk
+bench: build-prod  ## the benchmarks: the reference target (wrk), the native client against Locust's clients
 	$(PY) bench/target/run.py
+	$(PY) bench/client/run.py

@@ -105,8 +105,12 @@ class NativeResponse:
         self._headers: CaseInsensitiveDict | None = None
         self.method = method
         self.status_code: int = result.status
-        self.url: str = result.url
         self.error: BaseException | None = result.error
+
+    @property
+    def url(self) -> str:
+        """The URL that answered: the request's, or the last redirect's target."""
+        return self._result.url
 
     @property
     def content(self) -> bytes:
@@ -243,6 +247,16 @@ class NativeHttpSession:
         base = {"User-Agent": _USER_AGENT, **(default_headers or {})}
         self._base_headers = CaseInsensitiveDict(base)
         self._base_header_list = list(base.items())
+        # The header lists of the common cases, built once: merging dictionaries per request costs more than the
+        # rest of the Python side of a request.
+        self._json_header_list = self._merged({"Content-Type": "application/json", "Accept": "application/json"})
+        self._form_header_list = self._merged({"Content-Type": "application/x-www-form-urlencoded"})
+
+    def _merged(self, *layers: Mapping[str, str] | None) -> list[tuple[str, str]]:
+        merged = CaseInsensitiveDict(self._base_headers)
+        for layer in layers:
+            merged.update(layer or {})
+        return list(merged.items())
 
     def _url(self, url: str) -> str:
         if url.startswith(("http://", "https://")):
@@ -277,39 +291,38 @@ class NativeHttpSession:
     ) -> NativeResponse:
         """Sends a request and reports it to ``events.request``. Transport failures do not raise: the response has
         ``status_code`` 0 and ``error`` set, and the failure is reported."""
+        method = method.upper()
         built = self._url(url)
         if params:
             query = params if isinstance(params, str) else _urlencode(params, doseq=True)
             built = f"{built}{'&' if '?' in built else '?'}{query}"
-        extra: dict[str, str] = {}
         body: bytes | None = None
+        content_headers: dict[str, str] | None = None
+        header_list = self._base_header_list
         if data:
             if isinstance(data, Mapping):
                 body = _urlencode(data, doseq=True).encode()
-                extra["Content-Type"] = "application/x-www-form-urlencoded"
+                header_list = self._form_header_list
+                content_headers = {"Content-Type": "application/x-www-form-urlencoded"}
             else:
                 body = data.encode() if isinstance(data, str) else bytes(data)
         elif json is not None:
             body = _json.dumps(json).encode()
-            extra["Content-Type"] = "application/json"
-            extra["Accept"] = "application/json"
-        if auth is not None:
-            extra["Authorization"] = "Basic " + _b64encode(f"{auth[0]}:{auth[1]}".encode()).decode()
-        if headers or extra:
-            merged = CaseInsensitiveDict(self._base_headers)
-            merged.update(extra)
-            merged.update(headers or {})
-            header_list = list(merged.items())
-        else:
-            header_list = self._base_header_list
+            header_list = self._json_header_list
+            content_headers = {"Content-Type": "application/json", "Accept": "application/json"}
+        if headers or auth is not None:
+            basic = None
+            if auth is not None:
+                basic = {"Authorization": "Basic " + _b64encode(f"{auth[0]}:{auth[1]}".encode()).decode()}
+            header_list = self._merged(content_headers, basic, headers)
         timeout = self.network_timeout if timeout is _UNSET else timeout
         redirects = self.max_redirects if allow_redirects else 0
 
         start_time = _time.time()
-        result = _perform(method.upper(), built, header_list, body, timeout, redirects)
+        result = _perform(method, built, header_list, body, timeout, redirects)
         user_context = self.user.context() if self.user is not None else {}
         request_meta: dict[str, Any] = {
-            "request_type": method.upper(),
+            "request_type": method,
             "name": name or self.request_name or url,
             "response_time": result.elapsed_ms,
             "response_length": result.length,
@@ -319,10 +332,10 @@ class NativeHttpSession:
             "url": built,
         }
         if catch_response:
-            response: NativeResponse = ResponseContextManager(result, method.upper(), self.request_event, request_meta)
+            response: NativeResponse = ResponseContextManager(result, method, self.request_event, request_meta)
             request_meta["response"] = response
             return response
-        response = NativeResponse(result, method.upper())
+        response = NativeResponse(result, method)
         response.request_meta = request_meta
         request_meta["response"] = response
         if response.error is not None:

@@ -162,7 +162,7 @@ async fn execute(client: &HttpClient, spec: RequestSpec, submitted: Instant) -> 
         ..Timings::default()
     };
     let limit = spec.timeout;
-    let url = spec.url.to_string();
+    let url = spec.url.clone();
     let result = match limit {
         Some(limit) => tokio::time::timeout(limit, send(client, spec, started, &mut timings))
             .await
@@ -193,7 +193,7 @@ async fn send(
 ) -> Result<Outcome, HttpError> {
     let mut redirects = 0;
     loop {
-        let mut request = Request::builder().method(spec.method.clone()).uri(spec.uri()?);
+        let mut request = Request::builder().method(spec.method.clone()).uri(spec.uri.clone());
         if let Some(headers) = request.headers_mut() {
             headers.clone_from(&spec.headers);
             if !spec.body.is_empty() && !headers.contains_key(CONTENT_LENGTH) {
@@ -209,8 +209,16 @@ async fn send(
             .map_err(|err| HttpError::classify(&err, err.is_connect()))?;
         timings.first_byte = started.elapsed();
         let status = response.status();
-        if status.is_redirection() && spec.max_redirects > redirects {
-            if let Some(target) = redirect_target(&spec, response.headers()) {
+        let location = status
+            .is_redirection()
+            .then(|| response.headers().get(LOCATION))
+            .flatten();
+        if let Some(location) = location.and_then(|value| value.to_str().ok()) {
+            if redirects >= spec.max_redirects {
+                if redirects > 0 {
+                    return Err(HttpError::TooManyRedirects(spec.max_redirects));
+                }
+            } else if spec.redirect_to(location).is_some() {
                 redirects += 1;
                 if status == StatusCode::SEE_OTHER
                     || (matches!(status, StatusCode::MOVED_PERMANENTLY | StatusCode::FOUND)
@@ -225,13 +233,10 @@ async fn send(
                     spec.headers.remove(CONTENT_TYPE);
                     spec.headers.remove(CONTENT_LENGTH);
                 }
-                spec.url = target;
                 // the redirect's body is read and dropped so that its connection goes back to the pool
                 let _ = response.into_body().collect().await;
                 continue;
             }
-        } else if status.is_redirection() && redirects > 0 && redirect_target(&spec, response.headers()).is_some() {
-            return Err(HttpError::TooManyRedirects(spec.max_redirects));
         }
         let (parts, body) = response.into_parts();
         let body = body
@@ -243,15 +248,9 @@ async fn send(
             status: parts.status.as_u16(),
             headers: parts.headers,
             body,
-            url: spec.url.to_string(),
+            url: spec.url,
             error: None,
             timings: Timings::default(),
         });
     }
-}
-
-fn redirect_target(spec: &RequestSpec, headers: &hyper::HeaderMap) -> Option<url::Url> {
-    let location = headers.get(LOCATION)?.to_str().ok()?;
-    let target = spec.url.join(location).ok()?;
-    (target.scheme() == "http").then_some(target)
 }

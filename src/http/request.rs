@@ -10,7 +10,9 @@ use super::error::{HttpError, Result};
 #[derive(Debug, Clone)]
 pub struct RequestSpec {
     pub method: Method,
-    pub url: url::Url,
+    /// The URL as given (or the redirect's target), and parsed once for sending.
+    pub url: String,
+    pub uri: Uri,
     pub headers: HeaderMap,
     pub body: Bytes,
     /// Whole-request limit: connecting, sending, redirects and reading the body.
@@ -29,16 +31,14 @@ impl RequestSpec {
         timeout: Option<Duration>,
         max_redirects: u32,
     ) -> Result<Self> {
-        let method = Method::from_bytes(method.to_ascii_uppercase().as_bytes())
-            .map_err(|_| HttpError::InvalidHeader(format!("invalid method {method:?}")))?;
-        let parsed = url::Url::parse(url).map_err(|err| HttpError::InvalidUrl(format!("{err}: {url:?}")))?;
-        if parsed.scheme() != "http" {
-            return Err(HttpError::UnsupportedScheme(parsed.scheme().to_owned()));
-        }
-        if parsed.host_str().is_none() {
-            return Err(HttpError::InvalidUrl(format!("no host in {url:?}")));
-        }
-        let mut map = HeaderMap::new();
+        let method = match method {
+            "GET" => Method::GET,
+            "POST" => Method::POST,
+            other => Method::from_bytes(other.to_ascii_uppercase().as_bytes())
+                .map_err(|_| HttpError::InvalidHeader(format!("invalid method {other:?}")))?,
+        };
+        let uri = parse_uri(url)?;
+        let mut map = HeaderMap::with_capacity(8);
         for (name, value) in headers {
             let header = HeaderName::from_bytes(name.as_bytes())
                 .map_err(|_| HttpError::InvalidHeader(format!("invalid header name {name:?}")))?;
@@ -48,7 +48,8 @@ impl RequestSpec {
         }
         Ok(Self {
             method,
-            url: parsed,
+            url: url.to_owned(),
+            uri,
             headers: map,
             body,
             timeout,
@@ -56,12 +57,29 @@ impl RequestSpec {
         })
     }
 
-    pub(crate) fn uri(&self) -> Result<Uri> {
-        self.url
-            .as_str()
-            .parse()
-            .map_err(|err| HttpError::InvalidUrl(format!("{err}")))
+    /// Points the request at `location`, resolved against its current URL; None when that is no http URL.
+    pub(crate) fn redirect_to(&mut self, location: &str) -> Option<()> {
+        let target = url::Url::parse(&self.url).ok()?.join(location).ok()?;
+        let uri = parse_uri(target.as_str()).ok()?;
+        self.url = target.into();
+        self.uri = uri;
+        Some(())
     }
+}
+
+fn parse_uri(url: &str) -> Result<Uri> {
+    let uri: Uri = url
+        .parse()
+        .map_err(|err| HttpError::InvalidUrl(format!("{err}: {url:?}")))?;
+    match uri.scheme_str() {
+        Some("http") => {}
+        Some(other) => return Err(HttpError::UnsupportedScheme(other.to_owned())),
+        None => return Err(HttpError::InvalidUrl(format!("not an absolute URL: {url:?}"))),
+    }
+    if uri.host().is_none_or(str::is_empty) {
+        return Err(HttpError::InvalidUrl(format!("no host in {url:?}")));
+    }
+    Ok(uri)
 }
 
 #[cfg(test)]

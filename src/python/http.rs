@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use pyo3::prelude::*;
+use pyo3::pybacked::PyBackedStr;
 use pyo3::types::PyBytes;
 
 use super::errors::http_error;
@@ -116,7 +117,7 @@ impl HttpResult {
 fn spec(
     method: &str,
     url: &str,
-    headers: &[(String, String)],
+    headers: &[(PyBackedStr, PyBackedStr)],
     body: Option<&Bound<'_, PyBytes>>,
     timeout: Option<f64>,
     max_redirects: u32,
@@ -131,7 +132,7 @@ fn spec(
         None => None,
     };
     let body = body.map_or_else(Bytes::new, |bytes| Bytes::copy_from_slice(bytes.as_bytes()));
-    let pairs = headers.iter().map(|(name, value)| (name.as_str(), value.as_str()));
+    let pairs = headers.iter().map(|(name, value)| (&**name, &**value));
     RequestSpec::new(method, url, pairs, body, timeout, max_redirects).map_err(|err| http_error(&err))
 }
 
@@ -142,7 +143,8 @@ fn spec(
 pub fn http_submit(
     method: &str,
     url: &str,
-    headers: Vec<(String, String)>,
+    // borrowed from the Python strings: no copies on the hot path
+    headers: Vec<(PyBackedStr, PyBackedStr)>,
     body: Option<Bound<'_, PyBytes>>,
     timeout: Option<f64>,
     max_redirects: u32,
@@ -182,7 +184,7 @@ pub fn http_request_blocking(
     py: Python<'_>,
     method: &str,
     url: &str,
-    headers: Vec<(String, String)>,
+    headers: Vec<(PyBackedStr, PyBackedStr)>,
     body: Option<Bound<'_, PyBytes>>,
     timeout: Option<f64>,
     max_redirects: u32,
