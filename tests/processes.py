@@ -3,6 +3,7 @@ here and stopped by PID. No pytest in here, so that bench/ can use it too."""
 
 from __future__ import annotations
 
+import csv
 import os
 import random
 import shutil
@@ -19,6 +20,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 PUSHPOP = str(BIN / "pushpop-load")
+LOCUST = str(BIN / "locust")
 
 
 def free_port() -> int:
@@ -156,3 +158,19 @@ class Postgres:
     def cleanup(self) -> None:
         self.stop()
         shutil.rmtree(self.base, ignore_errors=True)
+
+
+def locust_headless(
+    locustfile: Path, host: str, prefix: Path, *args: str, timeout: float = 60
+) -> tuple[subprocess.CompletedProcess[str], dict[str, dict[str, str]]]:
+    """A real headless Locust run writing CSVs under `prefix`; returns the process and its stats rows by name."""
+    done = subprocess.run(
+        [LOCUST, "-f", str(locustfile), "--headless", "--host", host, "--csv", str(prefix), "--only-summary", *args],
+        capture_output=True, text=True, timeout=timeout,
+    )
+    stats = Path(f"{prefix}_stats.csv")
+    rows: dict[str, dict[str, str]] = {}
+    if stats.exists():
+        with open(stats, newline="") as handle:
+            rows = {row["Name"]: row for row in csv.DictReader(handle)}
+    return done, rows

@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import csv
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from processes import ROOT, Target
+from processes import LOCUST, Target, locust_headless
 
-LOCUST = str(Path(sys.executable).parent / "locust")
 HERE = Path(__file__).resolve().parent
 
 
@@ -130,18 +127,11 @@ def test_a_native_locust_run_feeds_locusts_stats(tmp_path: Path) -> None:
         "        self.client.post('/queue/native-run/pop?depth=2', name='pop')\n"
     )
     target = Target().start()
-    prefix = tmp_path / "run"
     try:
-        done = subprocess.run(
-            [LOCUST, "-f", str(locustfile), "--headless", "--host", target.url, "-u", "20", "-r", "20", "-t", "3s",
-             "--csv", str(prefix), "--only-summary"],
-            capture_output=True, text=True, timeout=60,
-        )
+        done, rows = locust_headless(locustfile, target.url, tmp_path / "run", "-u", "20", "-r", "20", "-t", "3s")
     finally:
         assert target.stop() == 0
     assert done.returncode == 0, done.stderr[-3000:]
-    with open(f"{prefix}_stats.csv", newline="") as stats:
-        rows = {row["Name"]: row for row in csv.DictReader(stats)}
     for name in ["push", "pop"]:
         assert int(rows[name]["Request Count"]) > 200, rows[name]
         assert int(rows[name]["Failure Count"]) == 0

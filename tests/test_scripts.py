@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import csv
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import requests
 
-from processes import ROOT, Target, free_port
+from processes import ROOT, Target, free_port, locust_headless
 
 WARMUP = str(ROOT / "scripts" / "warmup.sh")
 
@@ -58,17 +56,13 @@ def test_headless_locust_s3a_run_against_the_target(tmp_path: Path) -> None:
     target = Target().start()
     prefix = tmp_path / "s3a"
     try:
-        done = subprocess.run(
-            [str(Path(sys.executable).parent / "locust"), "-f", str(ROOT / "locustfiles" / "s3_mixed.py"),
-             "MixedWorkloadUser", "--headless", "--host", target.url, "-u", "20", "-r", "20", "-t", "4s",
-             "--csv", str(prefix), "--html", f"{prefix}.html", "--only-summary"],
-            capture_output=True, text=True, timeout=60,
+        done, rows = locust_headless(
+            ROOT / "locustfiles" / "s3_mixed.py", target.url, prefix, "MixedWorkloadUser", "-u", "20", "-r", "20",
+            "-t", "4s", "--html", f"{prefix}.html",
         )
     finally:
         assert target.stop() == 0
     assert done.returncode == 0, done.stderr[-3000:]
-    with open(f"{prefix}_stats.csv", newline="") as stats:
-        rows = {row["Name"]: row for row in csv.DictReader(stats)}
     for name in ["/queue/[id]/push", "/queue/[id]/pop"]:
         assert int(rows[name]["Request Count"]) >= 20, rows[name]
         assert int(rows[name]["Failure Count"]) == 0
