@@ -161,12 +161,12 @@ class Postgres:
 
 
 def locust_headless(
-    locustfile: Path, host: str, prefix: Path, *args: str, timeout: float = 60
+    locustfile: Path, host: str, prefix: Path, *args: str, timeout: float = 60, env: dict[str, str] | None = None
 ) -> tuple[subprocess.CompletedProcess[str], dict[str, dict[str, str]]]:
     """A real headless Locust run writing CSVs under `prefix`; returns the process and its stats rows by name."""
     done = subprocess.run(
         [LOCUST, "-f", str(locustfile), "--headless", "--host", host, "--csv", str(prefix), "--only-summary", *args],
-        capture_output=True, text=True, timeout=timeout,
+        capture_output=True, text=True, timeout=timeout, env={**os.environ, **(env or {})},
     )
     stats = Path(f"{prefix}_stats.csv")
     rows: dict[str, dict[str, str]] = {}

@@ -136,3 +136,33 @@ def test_a_native_locust_run_feeds_locusts_stats(tmp_path: Path) -> None:
         assert int(rows[name]["Request Count"]) > 200, rows[name]
         assert int(rows[name]["Failure Count"]) == 0
         assert float(rows[name]["Average Response Time"]) < 100
+
+
+def test_forked_worker_processes_each_get_their_own_engine(tmp_path: Path) -> None:
+    """Locust's --processes forks after importing the locustfile: the engine and the hub watcher must be made anew in
+    each child. The locustfile makes a request at import time, so the parent has both before it forks."""
+    locustfile = tmp_path / "forked.py"
+    locustfile.write_text(
+        "import os\n"
+        "from locust import task, constant\n"
+        "from locust.event import EventHook\n"
+        "from pushpop_load import NativeHttpSession, NativeHttpUser\n"
+        "assert NativeHttpSession(os.environ['TARGET_URL'], EventHook()).get('/health').status_code == 200\n"
+        "class Forked(NativeHttpUser):\n"
+        "    wait_time = constant(0.01)\n"
+        "    @task\n"
+        "    def push(self):\n"
+        "        self.client.post('/queue/forked/push', json={'item': {'a': 1}}, name='push')\n"
+    )
+    target = Target().start()
+    try:
+        done, rows = locust_headless(
+            locustfile, target.url, tmp_path / "forked", "--processes", "2", "-u", "10", "-r", "10", "-t", "3s",
+            timeout=90, env={"TARGET_URL": target.url},
+        )
+    finally:
+        assert target.stop() == 0
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "timed out" not in done.stderr
+    assert int(rows["push"]["Request Count"]) > 200, rows["push"]
+    assert int(rows["push"]["Failure Count"]) == 0
