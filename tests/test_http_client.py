@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from processes import LOCUST, Target, locust_headless
+from processes import LOCUST, Target, free_port, locust_headless
 
 HERE = Path(__file__).resolve().parent
 
@@ -128,7 +128,10 @@ def test_a_native_locust_run_feeds_locusts_stats(tmp_path: Path) -> None:
     )
     target = Target().start()
     try:
-        done, rows = locust_headless(locustfile, target.url, tmp_path / "run", "-u", "20", "-r", "20", "-t", "3s")
+        done, rows = locust_headless(
+            locustfile, target.url, tmp_path / "run", "-u", "20", "-r", "20", "-t", "3s",
+            "--json-file", str(tmp_path / "run_final"),
+        )
     finally:
         assert target.stop() == 0
     assert done.returncode == 0, done.stderr[-3000:]
@@ -136,33 +139,74 @@ def test_a_native_locust_run_feeds_locusts_stats(tmp_path: Path) -> None:
         assert int(rows[name]["Request Count"]) > 200, rows[name]
         assert int(rows[name]["Failure Count"]) == 0
         assert float(rows[name]["Average Response Time"]) < 100
+    assert_exact_stats_match(tmp_path / "run", done.stdout)
 
 
-def test_forked_worker_processes_each_get_their_own_engine(tmp_path: Path) -> None:
-    """Locust's --processes forks after importing the locustfile: the engine and the hub watcher must be made anew in
-    each child. The locustfile makes a request at import time, so the parent has both before it forks."""
-    locustfile = tmp_path / "forked.py"
+def assert_exact_stats_match(prefix: Path, stdout: str) -> None:
+    """The exact histograms hold every sample Locust counted, and agree with Locust's own final figures. (Those
+    come from --json-file: Locust rewrites _stats.csv only once a second, so at exit it lags by up to a second.)"""
+    document = json.loads(Path(f"{prefix}_hdr.json").read_text())
+    final = {entry["name"]: entry for entry in json.loads(Path(f"{prefix}_final.json").read_text())}
+    assert document["format"] == "pushpop-load-hdr" and document["unit"] == "us"
+    summaries = {s["name"]: s for s in document["summaries"]}
+    assert set(summaries) == set(final)
+    for name, summary in summaries.items():
+        locust = final[name]
+        assert summary["count"] == locust["num_requests"], (summary, locust)
+        assert summary["failures"] == locust["num_failures"]
+        # HDR keeps 3 significant digits: its mean, min and max are within 0.1% of Locust's exact floats
+        mean = locust["total_response_time"] / locust["num_requests"]
+        assert summary["mean_ms"] == pytest.approx(mean, rel=0.002, abs=0.002)
+        assert summary["max_ms"] == pytest.approx(locust["max_response_time"], rel=0.002, abs=0.002)
+        assert summary["min_ms"] == pytest.approx(locust["min_response_time"], rel=0.002, abs=0.002)
+        values = [value for _, value in summary["percentiles"]]
+        assert values == sorted(values) and summary["min_ms"] <= values[0] and values[-1] <= summary["max_ms"]
+        entry = next(e for e in document["histograms"]["entries"] if e["name"] == name)
+        assert sum(count for _, count in entry["counts"]) == summary["count"]
+    assert "Response time percentiles (exact, ms" in stdout
+
+
+def test_distributed_run_merges_exact_stats_at_the_master(tmp_path: Path) -> None:
+    """A real master and two real workers on loopback: the master's exact histograms hold every worker's samples
+    exactly once, so its counts equal Locust's merged counts."""
+    locustfile = tmp_path / "distributed.py"
     locustfile.write_text(
-        "import os\n"
         "from locust import task, constant\n"
-        "from locust.event import EventHook\n"
-        "from pushpop_load import NativeHttpSession, NativeHttpUser\n"
-        "assert NativeHttpSession(os.environ['TARGET_URL'], EventHook()).get('/health').status_code == 200\n"
-        "class Forked(NativeHttpUser):\n"
-        "    wait_time = constant(0.01)\n"
-        "    @task\n"
+        "from pushpop_load import NativeHttpUser\n"
+        "class Spread(NativeHttpUser):\n"
+        "    wait_time = constant(0.005)\n"
+        "    @task(3)\n"
         "    def push(self):\n"
-        "        self.client.post('/queue/forked/push', json={'item': {'a': 1}}, name='push')\n"
+        "        self.client.post('/queue/spread/push', json={'item': {'a': 1}}, name='push')\n"
+        "    @task(1)\n"
+        "    def reject(self):\n"
+        "        self.client.post('/queue/spread/push', json={'item': 'bad'}, name='rejected')\n"
     )
+    port = free_port()
     target = Target().start()
+    workers: list[subprocess.Popen[str]] = []
     try:
+        for _ in range(2):
+            workers.append(subprocess.Popen(
+                [LOCUST, "-f", str(locustfile), "--worker", "--master-host", "127.0.0.1", "--master-port", str(port)],
+                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+            ))
         done, rows = locust_headless(
-            locustfile, target.url, tmp_path / "forked", "--processes", "2", "-u", "10", "-r", "10", "-t", "3s",
-            timeout=90, env={"TARGET_URL": target.url},
+            locustfile, target.url, tmp_path / "dist", "--master", "--master-bind-host", "127.0.0.1",
+            "--master-bind-port", str(port), "--expect-workers", "2", "--expect-workers-max-wait", "30",
+            "-u", "10", "-r", "10", "-t", "3s", "--exit-code-on-error", "0", "--json-file", str(tmp_path / "dist_final"),
+            timeout=90,
         )
+        for worker in workers:
+            worker.wait(timeout=30)
     finally:
+        for worker in workers:
+            if worker.poll() is None:
+                worker.kill()
+                worker.wait()
+            if worker.stderr is not None:
+                worker.stderr.close()
         assert target.stop() == 0
     assert done.returncode == 0, done.stderr[-3000:]
-    assert "timed out" not in done.stderr
-    assert int(rows["push"]["Request Count"]) > 200, rows["push"]
-    assert int(rows["push"]["Failure Count"]) == 0
+    assert int(rows["push"]["Request Count"]) > 100 and int(rows["rejected"]["Failure Count"]) > 10
+    assert_exact_stats_match(tmp_path / "dist", done.stdout)

@@ -3,6 +3,7 @@
 from typing import Final, final
 
 __all__ = [
+    "HdrStats",
     "HttpResult",
     "InvalidResponseError",
     "PushpopError",
@@ -97,3 +98,20 @@ def http_request_blocking(
     max_redirects: int,
 ) -> HttpResult:
     """Runs one request and waits for it with the GIL released: for callers without gevent."""
+
+@final
+class HdrStats:
+    """Response times per (method, name) in an HDR histogram each: microsecond resolution, 3 significant digits."""
+
+    def __init__(self) -> None: ...
+    def record(self, method: str, name: str, milliseconds: float, failed: bool) -> None:
+        """Records one response time in milliseconds."""
+    def snapshot_json(self) -> str:
+        """Everything recorded, as a JSON snapshot."""
+    def take_json(self) -> str:
+        """Everything recorded since the last take, as a JSON snapshot; the recorder starts afresh."""
+    def merge_json(self, snapshot: str) -> None:
+        """Adds a snapshot made by ``snapshot_json`` or ``take_json``. ValueError if it cannot be read."""
+    def summaries_json(self) -> str:
+        """Exact figures per (method, name) as JSON: count, failures, min/mean/max and Locust's percentiles, in ms."""
+    def clear(self) -> None: ...

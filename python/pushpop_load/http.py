@@ -25,6 +25,7 @@ from locust.exception import CatchResponseError, LocustError, ResponseError, Sto
 from requests.structures import CaseInsensitiveDict
 
 from pushpop_load import _native
+from pushpop_load import stats as _stats  # noqa: F401  (exact statistics for every run that uses these users)
 
 __all__ = ["HttpStatusError", "NativeHttpSession", "NativeHttpUser", "NativeResponse", "ResponseContextManager"]
 

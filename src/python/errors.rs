@@ -6,6 +6,7 @@ use pyo3::exceptions::{
 use pyo3::prelude::*;
 
 use crate::http::HttpError;
+use crate::stats::StatsError;
 
 pyo3::create_exception!(
     pushpop_load._native,
@@ -34,4 +35,9 @@ pub fn http_error(err: &HttpError) -> PyErr {
             PyValueError::new_err(message)
         }
     }
+}
+
+/// A snapshot that cannot be read is bad input: `ValueError`.
+pub fn stats_error(err: &StatsError) -> PyErr {
+    PyValueError::new_err(err.to_string())
 }

@@ -2,6 +2,7 @@
 
 mod errors;
 mod http;
+mod stats;
 
 use pyo3::prelude::*;
 
@@ -21,6 +22,8 @@ mod _native {
     use super::http::{http_cancel, http_drain, http_fileno, http_request_blocking, http_submit, HttpResult};
     #[pymodule_export]
     use super::run_cli;
+    #[pymodule_export]
+    use super::stats::HdrStats;
 
     #[pymodule_init]
     fn init(module: &Bound<'_, PyModule>) -> PyResult<()> {

@@ -1,0 +1,108 @@
+"""Exact response-time statistics for any Locust run that imports pushpop_load's users.
+
+Every sample reported to ``events.request`` (by any client, Locust's own included) goes into an HDR histogram per
+(method, name) in Rust: microsecond resolution, 3 significant digits, none of Locust's rounding. Workers send
+their new samples to the master with each report (``report_to_master``), and the master merges them
+(``worker_report``), so the master's figures are exact for the whole swarm. When Locust exits, the master (or the
+single process) prints an exact percentile table and, with ``--csv PREFIX``, writes ``PREFIX_hdr.json``:
+
+    {"format": "pushpop-load-hdr", "version": 1, "unit": "us",
+     "summaries": [{"method", "name", "count", "failures", "min_ms", "mean_ms", "max_ms",
+                    "percentiles": [[50.0, ms], [66.0, ms], ...]}],          # Locust's CSV percentiles
+     "histograms": {"version": 1, "unit": "us",
+                    "entries": [{"method", "name", "failures", "counts": [[value_us, count], ...]}]}}
+
+``histograms`` holds every recorded bucket, so any percentile can be recomputed and runs can be merged.
+"""
+
+from __future__ import annotations
+
+import json as _json
+import os as _os
+from typing import Any
+
+from locust import events
+from locust.runners import WorkerRunner
+
+from pushpop_load._native import HdrStats
+
+__all__ = ["exact_stats", "format_table", "write_hdr_file"]
+
+_REPORT_KEY = "pushpop_hdr"
+exact_stats = HdrStats()
+"""This process's recorder."""
+
+_environment: Any = None
+
+
+@events.init.add_listener
+def _on_init(environment: Any, **_: Any) -> None:
+    global _environment
+    _environment = environment
+
+
+@events.request.add_listener
+def _on_request(request_type: str, name: str, response_time: float | None, exception: Any = None, **_: Any) -> None:
+    if response_time is not None:
+        exact_stats.record(request_type, name, response_time, exception is not None)
+
+
+@events.test_start.add_listener
+def _on_test_start(environment: Any, **_: Any) -> None:
+    if not isinstance(environment.runner, WorkerRunner):
+        exact_stats.clear()
+
+
+@events.report_to_master.add_listener
+def _on_report_to_master(client_id: str, data: dict, **_: Any) -> None:
+    data[_REPORT_KEY] = exact_stats.take_json()
+
+
+@events.worker_report.add_listener
+def _on_worker_report(client_id: str, data: dict, **_: Any) -> None:
+    snapshot = data.get(_REPORT_KEY)
+    if snapshot:
+        exact_stats.merge_json(snapshot)
+
+
+@events.quit.add_listener
+def _on_quit(**_: Any) -> None:
+    # quit fires after the master has collected its workers' last reports
+    environment = _environment
+    if environment is None or isinstance(environment.runner, WorkerRunner):
+        return
+    summaries = _json.loads(exact_stats.summaries_json())
+    if not summaries:
+        return
+    print(format_table(summaries), flush=True)
+    prefix = getattr(environment.parsed_options, "csv_prefix", None) if environment.parsed_options else None
+    if prefix:
+        write_hdr_file(f"{prefix}_hdr.json", summaries)
+
+
+def write_hdr_file(path: str, summaries: list[dict] | None = None) -> None:
+    """Writes the exact statistics to ``path`` (via a temporary file: never a half-written result)."""
+    document = {
+        "format": "pushpop-load-hdr",
+        "version": 1,
+        "unit": "us",
+        "summaries": summaries if summaries is not None else _json.loads(exact_stats.summaries_json()),
+        "histograms": _json.loads(exact_stats.snapshot_json()),
+    }
+    temporary = f"{path}.tmp-{_os.getpid()}"
+    with open(temporary, "w", encoding="utf-8") as out:
+        _json.dump(document, out)
+    _os.replace(temporary, path)
+
+
+def format_table(summaries: list[dict]) -> str:
+    """The exact percentile table, in Locust's layout, in milliseconds with microsecond digits."""
+    percentiles = [p for p, _ in summaries[0]["percentiles"]]
+    labels = [f"{p:g}%" for p in percentiles]
+    name_width = max(40, *(len(f"{s['method']} {s['name']}") for s in summaries))
+    header = f"{'Name':<{name_width}} " + " ".join(f"{label:>9}" for label in labels) + f" {'# reqs':>8}"
+    lines = ["Response time percentiles (exact, ms; pushpop-load HDR)", header, "-" * len(header)]
+    for summary in summaries:
+        values = " ".join(f"{value:>9.3f}" for _, value in summary["percentiles"])
+        lines.append(f"{summary['method'] + ' ' + summary['name']:<{name_width}} {values} {summary['count']:>8}")
+    return "\n".join(lines)

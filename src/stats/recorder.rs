@@ -1,0 +1,268 @@
+use std::collections::BTreeMap;
+
+use hdrhistogram::Histogram;
+use serde::{Deserialize, Serialize};
+
+use super::error::{Result, StatsError};
+
+/// Percentiles reported by default: Locust's CSV columns, so the two tables line up.
+pub const PERCENTILES: [f64; 11] = [50.0, 66.0, 75.0, 80.0, 90.0, 95.0, 98.0, 99.0, 99.9, 99.99, 100.0];
+const SIGNIFICANT_DIGITS: u8 = 3;
+const SNAPSHOT_VERSION: u32 = 1;
+
+struct Entry {
+    histogram: Histogram<u64>,
+    failures: u64,
+}
+
+impl Entry {
+    fn new() -> Self {
+        // auto-resizing: no ceiling on a response time, and memory only for the range actually seen
+        let mut histogram = Histogram::new(SIGNIFICANT_DIGITS).expect("3 significant digits is a valid precision");
+        histogram.auto(true);
+        Self { histogram, failures: 0 }
+    }
+}
+
+/// Response times per (method, name), in microseconds.
+#[derive(Default)]
+pub struct Recorder {
+    // method → name → entry: lookups by two &str, no allocation per sample
+    entries: BTreeMap<String, BTreeMap<String, Entry>>,
+}
+
+/// One entry of a snapshot: its histogram as (value in µs, count) pairs, the recorded buckets only.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SnapshotEntry {
+    pub method: String,
+    pub name: String,
+    pub failures: u64,
+    pub counts: Vec<(u64, u64)>,
+}
+
+/// What one process hands to another (Locust's worker reports) or writes to disk.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Snapshot {
+    pub version: u32,
+    pub unit: String,
+    pub entries: Vec<SnapshotEntry>,
+}
+
+/// Exact figures of one entry, times in milliseconds.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EntrySummary {
+    pub method: String,
+    pub name: String,
+    pub count: u64,
+    pub failures: u64,
+    pub min_ms: f64,
+    pub mean_ms: f64,
+    pub max_ms: f64,
+    /// (percentile, value in ms), for each of `PERCENTILES`.
+    pub percentiles: Vec<(f64, f64)>,
+}
+
+fn micros(milliseconds: f64) -> u64 {
+    // saturating float-to-int: a negative or NaN time (a clock step) counts as 0
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    let value = (milliseconds * 1000.0).round() as u64;
+    value
+}
+
+#[allow(clippy::cast_precision_loss)] // microsecond counts stay far below 2^52
+fn millis(micros: u64) -> f64 {
+    micros as f64 / 1000.0
+}
+
+impl Recorder {
+    #[must_use]
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn entry(&mut self, method: &str, name: &str) -> &mut Entry {
+        if !self.entries.contains_key(method) {
+            self.entries.insert(method.to_owned(), BTreeMap::new());
+        }
+        let names = self.entries.get_mut(method).expect("inserted above");
+        if !names.contains_key(name) {
+            names.insert(name.to_owned(), Entry::new());
+        }
+        names.get_mut(name).expect("inserted above")
+    }
+
+    /// Records one response time, in milliseconds (Locust's unit), kept to the microsecond.
+    pub fn record(&mut self, method: &str, name: &str, milliseconds: f64, failed: bool) {
+        let entry = self.entry(method, name);
+        let value = micros(milliseconds);
+        // record() grows the auto-resizing histogram; saturating_record() would clamp to its current top instead
+        if entry.histogram.record(value).is_err() {
+            entry.histogram.saturating_record(value);
+        }
+        if failed {
+            entry.failures += 1;
+        }
+    }
+
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.entries.values().all(BTreeMap::is_empty)
+    }
+
+    /// Everything recorded so far.
+    #[must_use]
+    pub fn snapshot(&self) -> Snapshot {
+        let entries = self
+            .entries
+            .iter()
+            .flat_map(|(method, names)| names.iter().map(move |(name, entry)| (method, name, entry)))
+            .map(|(method, name, entry)| SnapshotEntry {
+                method: method.clone(),
+                name: name.clone(),
+                failures: entry.failures,
+                counts: entry
+                    .histogram
+                    .iter_recorded()
+                    .map(|bucket| (bucket.value_iterated_to(), bucket.count_at_value()))
+                    .collect(),
+            })
+            .collect();
+        Snapshot {
+            version: SNAPSHOT_VERSION,
+            unit: "us".to_owned(),
+            entries,
+        }
+    }
+
+    /// Takes everything recorded so far and starts afresh: a worker sends deltas, so nothing is counted twice.
+    pub fn take(&mut self) -> Snapshot {
+        let snapshot = self.snapshot();
+        self.entries.clear();
+        snapshot
+    }
+
+    /// Adds another process's snapshot.
+    pub fn merge(&mut self, snapshot: &Snapshot) -> Result<()> {
+        if snapshot.version != SNAPSHOT_VERSION {
+            return Err(StatsError::UnsupportedVersion(snapshot.version));
+        }
+        if snapshot.unit != "us" {
+            return Err(StatsError::InvalidSnapshot(format!(
+                "unit {:?} (expected \"us\")",
+                snapshot.unit
+            )));
+        }
+        for incoming in &snapshot.entries {
+            let entry = self.entry(&incoming.method, &incoming.name);
+            for &(value, count) in &incoming.counts {
+                entry
+                    .histogram
+                    .record_n(value, count)
+                    .map_err(|err| StatsError::InvalidSnapshot(format!("{err:?}")))?;
+            }
+            entry.failures += incoming.failures;
+        }
+        Ok(())
+    }
+
+    /// Exact figures per entry, in the order method, then name.
+    #[must_use]
+    pub fn summaries(&self) -> Vec<EntrySummary> {
+        self.entries
+            .iter()
+            .flat_map(|(method, names)| names.iter().map(move |(name, entry)| (method, name, entry)))
+            .map(|(method, name, entry)| {
+                let histogram = &entry.histogram;
+                EntrySummary {
+                    method: method.clone(),
+                    name: name.clone(),
+                    count: histogram.len(),
+                    failures: entry.failures,
+                    min_ms: millis(histogram.min()),
+                    mean_ms: histogram.mean() / 1000.0,
+                    max_ms: millis(histogram.max()),
+                    percentiles: PERCENTILES
+                        .iter()
+                        .map(|&percentile| (percentile, millis(histogram.value_at_percentile(percentile))))
+                        .collect(),
+                }
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exact_to_the_precision() {
+        let mut recorder = Recorder::new();
+        for n in 1..=1000 {
+            recorder.record("POST", "push", f64::from(n) * 0.1, n % 100 == 0); // 0.1 ms … 100 ms
+        }
+        let [summary] = recorder.summaries().try_into().unwrap();
+        assert_eq!((summary.count, summary.failures), (1000, 10));
+        assert!((summary.min_ms - 0.1).abs() < 1e-9, "{summary:?}");
+        assert!((summary.max_ms - 100.0).abs() / 100.0 < 1e-3);
+        let p50 = summary.percentiles[0].1;
+        let p99 = summary.percentiles[7].1;
+        assert!((p50 - 50.0).abs() / 50.0 < 1e-3, "{p50}");
+        assert!((p99 - 99.0).abs() / 99.0 < 1e-3, "{p99}");
+        // sub-millisecond times keep their value: Locust's buckets would make every one of them 0
+        let mut fast = Recorder::new();
+        (0..10).for_each(|_| fast.record("GET", "fast", 0.25, false));
+        assert!((fast.summaries()[0].percentiles[0].1 - 0.25).abs() < 1e-9);
+    }
+
+    #[test]
+    fn merge_equals_recording_in_one_place() {
+        let (mut one, mut a, mut b) = (Recorder::new(), Recorder::new(), Recorder::new());
+        for n in 0..5000u32 {
+            let ms = f64::from(n % 977) * 0.37 + 0.05;
+            let (method, name) = if n % 3 == 0 { ("POST", "pop") } else { ("POST", "push") };
+            one.record(method, name, ms, n % 50 == 0);
+            if n % 2 == 0 { &mut a } else { &mut b }.record(method, name, ms, n % 50 == 0);
+        }
+        let mut merged = Recorder::new();
+        merged.merge(&a.take()).unwrap();
+        merged.merge(&b.snapshot()).unwrap();
+        assert!(a.is_empty());
+        assert_eq!(merged.summaries(), one.summaries());
+        assert_eq!(merged.snapshot(), one.snapshot());
+    }
+
+    #[test]
+    fn snapshot_round_trips_through_json() {
+        let mut recorder = Recorder::new();
+        recorder.record("GET", "a, \"quoted\" name", 1.234, false);
+        let text = serde_json::to_string(&recorder.snapshot()).unwrap();
+        let back: Snapshot = serde_json::from_str(&text).unwrap();
+        let mut merged = Recorder::new();
+        merged.merge(&back).unwrap();
+        assert_eq!(merged.summaries(), recorder.summaries());
+    }
+
+    #[test]
+    fn bad_snapshots_are_refused() {
+        let mut recorder = Recorder::new();
+        let mut snapshot = Recorder::new().snapshot();
+        snapshot.version = 9;
+        assert!(matches!(
+            recorder.merge(&snapshot),
+            Err(StatsError::UnsupportedVersion(9))
+        ));
+        snapshot.version = 1;
+        snapshot.unit = "ms".into();
+        assert!(recorder.merge(&snapshot).is_err());
+    }
+
+    #[test]
+    fn odd_times_do_not_panic() {
+        let mut recorder = Recorder::new();
+        for ms in [-1.0, f64::NAN, 0.0, 1e12] {
+            recorder.record("GET", "x", ms, false);
+        }
+        assert_eq!(recorder.summaries()[0].count, 4);
+    }
+}
