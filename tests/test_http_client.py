@@ -8,6 +8,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+import requests
 
 from processes import LOCUST, Target, free_port, locust_headless
 
@@ -210,3 +211,58 @@ def test_distributed_run_merges_exact_stats_at_the_master(tmp_path: Path) -> Non
     assert done.returncode == 0, done.stderr[-3000:]
     assert int(rows["push"]["Request Count"]) > 100 and int(rows["rejected"]["Failure Count"]) > 10
     assert_exact_stats_match(tmp_path / "dist", done.stdout)
+
+
+def test_pushpop_user_checks_answers_and_counts_items(tmp_path: Path) -> None:
+    locustfile = tmp_path / "pushpop.py"
+    ledger = tmp_path / "ledger.json"
+    locustfile.write_text(
+        "import json, os\n"
+        "from locust import events, task, constant\n"
+        "from pushpop_load import PushPopUser\n"
+        "USERS = []\n"
+        "class Queue(PushPopUser):\n"
+        "    wait_time = constant(0.01)\n"
+        "    queue_prefix = 'pp'\n"
+        "    def on_start(self):\n"
+        "        USERS.append(self)\n"
+        "        for size in ('small', 'medium', 'large'):\n"
+        "            assert self.push_item(item=getattr(self, size + '_item')(), priority=1)\n"
+        "    @task(2)\n"
+        "    def push(self):\n"
+        "        self.push_item()\n"
+        "    @task(1)\n"
+        "    def pop(self):\n"
+        "        items = self.pop_items(depth=3)\n"
+        "        assert items is not None and len(items) <= 3\n"
+        "@events.test_stop.add_listener\n"
+        "def dump(**kw):\n"
+        "    with open(os.environ['LEDGER'], 'w') as out:\n"
+        "        json.dump([[u.queue_id, u.pushed, u.popped, u.estimated_depth()] for u in USERS], out)\n"
+    )
+    target = Target().start()
+    try:
+        done, rows = locust_headless(
+            locustfile, target.url, tmp_path / "pp", "-u", "5", "-r", "5", "-t", "3s",
+            "--json-file", str(tmp_path / "pp_final"), env={"LEDGER": str(ledger)},
+        )
+        users = json.loads(ledger.read_text())
+        # each user is alone on its queue: its estimate is the queue's real depth, give or take the one request
+        # it had in flight when Locust stopped it (a push the server stored, or a pop of up to 3 it answered)
+        for queue_id, pushed, popped, estimate in users:
+            assert queue_id.startswith("pp-")
+            assert estimate == pushed - popped
+            depth = requests.get(f"{target.url}/queue/{queue_id}/stats").json()["depth"]
+            assert estimate - 3 <= depth <= estimate + 1, (depth, estimate)
+    finally:
+        assert target.stop() == 0
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert int(rows["/queue/[id]/push"]["Failure Count"]) == 0 and int(rows["/queue/[id]/pop"]["Failure Count"]) == 0
+    final = {entry["name"]: entry for entry in json.loads((tmp_path / "pp_final.json").read_text())}
+    assert sum(pushed for _, pushed, _, _ in users) == final["/queue/[id]/push"]["num_requests"]
+    document = json.loads(Path(f"{tmp_path / 'pp'}_hdr.json").read_text())
+    pops = next(s for s in document["summaries"] if s["name"] == "/queue/[id]/pop")
+    assert pops["items"] == sum(popped for _, _, popped, _ in users) > 0
+    assert document["duration_s"] > 2
+    assert "items/s" in done.stdout
+    assert_exact_stats_match(tmp_path / "pp", done.stdout)

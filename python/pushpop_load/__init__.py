@@ -9,17 +9,27 @@ from pushpop_load._native import __version__, build_profile
 
 if _TYPE_CHECKING:
     from pushpop_load.http import HttpStatusError, NativeHttpSession, NativeHttpUser, NativeResponse
+    from pushpop_load.users import PushPopUser
 
-__all__ = ["HttpStatusError", "NativeHttpSession", "NativeHttpUser", "NativeResponse", "__version__", "build_profile"]
+__all__ = [
+    "HttpStatusError",
+    "NativeHttpSession",
+    "NativeHttpUser",
+    "NativeResponse",
+    "PushPopUser",
+    "__version__",
+    "build_profile",
+]
 
-_LAZY = {"HttpStatusError", "NativeHttpSession", "NativeHttpUser", "NativeResponse"}
+_LAZY = {"HttpStatusError": "http", "NativeHttpSession": "http", "NativeHttpUser": "http", "NativeResponse": "http",
+         "PushPopUser": "users"}
 
 
 def __getattr__(name: str) -> _Any:
     # Importing Locust monkey-patches the whole process for gevent; the command line and the reference target
     # must not pay for that, so the Locust-facing classes load on first use.
     if name in _LAZY:
-        from pushpop_load import http
+        import importlib
 
-        return getattr(http, name)
+        return getattr(importlib.import_module(f"pushpop_load.{_LAZY[name]}"), name)
     raise AttributeError(f"module 'pushpop_load' has no attribute {name!r}")

@@ -106,6 +106,8 @@ class HdrStats:
     def __init__(self) -> None: ...
     def record(self, method: str, name: str, milliseconds: float, failed: bool) -> None:
         """Records one response time in milliseconds."""
+    def record_items(self, method: str, name: str, count: int) -> None:
+        """Adds ``count`` queue items to an entry (what a pop returned)."""
     def snapshot_json(self) -> str:
         """Everything recorded, as a JSON snapshot."""
     def take_json(self) -> str:

@@ -7,11 +7,13 @@ their new samples to the master with each report (``report_to_master``), and the
 single process) prints an exact percentile table and, with ``--csv PREFIX``, writes ``PREFIX_hdr.json``:
 
     {"format": "pushpop-load-hdr", "version": 1, "unit": "us",
-     "summaries": [{"method", "name", "count", "failures", "min_ms", "mean_ms", "max_ms",
+     "duration_s": <first request to last>,
+     "summaries": [{"method", "name", "count", "failures", "items", "min_ms", "mean_ms", "max_ms",
                     "percentiles": [[50.0, ms], [66.0, ms], ...]}],          # Locust's CSV percentiles
      "histograms": {"version": 1, "unit": "us",
                     "entries": [{"method", "name", "failures", "counts": [[value_us, count], ...]}]}}
 
+``items`` counts the queue items pops returned (``PushPopUser.pop_items``), so items/s = items / duration_s.
 ``histograms`` holds every recorded bucket, so any percentile can be recomputed and runs can be merged.
 """
 
@@ -74,18 +76,21 @@ def _on_quit(**_: Any) -> None:
     summaries = _json.loads(exact_stats.summaries_json())
     if not summaries:
         return
-    print(format_table(summaries), flush=True)
+    total = environment.runner.stats.total
+    duration = max(0.0, (total.last_request_timestamp or total.start_time) - total.start_time)
+    print(format_table(summaries, duration), flush=True)
     prefix = getattr(environment.parsed_options, "csv_prefix", None) if environment.parsed_options else None
     if prefix:
-        write_hdr_file(f"{prefix}_hdr.json", summaries)
+        write_hdr_file(f"{prefix}_hdr.json", duration, summaries)
 
 
-def write_hdr_file(path: str, summaries: list[dict] | None = None) -> None:
+def write_hdr_file(path: str, duration_s: float, summaries: list[dict] | None = None) -> None:
     """Writes the exact statistics to ``path`` (via a temporary file: never a half-written result)."""
     document = {
         "format": "pushpop-load-hdr",
         "version": 1,
         "unit": "us",
+        "duration_s": duration_s,
         "summaries": summaries if summaries is not None else _json.loads(exact_stats.summaries_json()),
         "histograms": _json.loads(exact_stats.snapshot_json()),
     }
@@ -95,14 +100,21 @@ def write_hdr_file(path: str, summaries: list[dict] | None = None) -> None:
     _os.replace(temporary, path)
 
 
-def format_table(summaries: list[dict]) -> str:
-    """The exact percentile table, in Locust's layout, in milliseconds with microsecond digits."""
+def format_table(summaries: list[dict], duration_s: float) -> str:
+    """The exact percentile table, in Locust's layout, in milliseconds with microsecond digits; items/s for the
+    entries that carried queue items."""
     percentiles = [p for p, _ in summaries[0]["percentiles"]]
     labels = [f"{p:g}%" for p in percentiles]
     name_width = max(40, *(len(f"{s['method']} {s['name']}") for s in summaries))
+    with_items = any(s["items"] for s in summaries)
     header = f"{'Name':<{name_width}} " + " ".join(f"{label:>9}" for label in labels) + f" {'# reqs':>8}"
+    header += f" {'items/s':>9}" if with_items else ""
     lines = ["Response time percentiles (exact, ms; pushpop-load HDR)", header, "-" * len(header)]
     for summary in summaries:
         values = " ".join(f"{value:>9.3f}" for _, value in summary["percentiles"])
-        lines.append(f"{summary['method'] + ' ' + summary['name']:<{name_width}} {values} {summary['count']:>8}")
+        line = f"{summary['method'] + ' ' + summary['name']:<{name_width}} {values} {summary['count']:>8}"
+        if with_items:
+            rate = summary["items"] / duration_s if duration_s > 0 else 0.0
+            line += f" {rate:>9.1f}" if summary["items"] else f" {'':>9}"
+        lines.append(line)
     return "\n".join(lines)

@@ -34,6 +34,11 @@ impl HdrStats {
         self.recorder().record(method, name, milliseconds, failed);
     }
 
+    /// Adds `count` queue items to an entry (what a pop returned).
+    fn record_items(&self, method: &str, name: &str, count: u64) {
+        self.recorder().record_items(method, name, count);
+    }
+
     /// Everything recorded, as a JSON snapshot.
     fn snapshot_json(&self) -> String {
         to_json(&self.recorder().snapshot())

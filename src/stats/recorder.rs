@@ -13,6 +13,8 @@ const SNAPSHOT_VERSION: u32 = 1;
 struct Entry {
     histogram: Histogram<u64>,
     failures: u64,
+    /// Queue items the requests carried (pops): throughput in items, not only requests.
+    items: u64,
 }
 
 impl Entry {
@@ -20,7 +22,11 @@ impl Entry {
         // auto-resizing: no ceiling on a response time, and memory only for the range actually seen
         let mut histogram = Histogram::new(SIGNIFICANT_DIGITS).expect("3 significant digits is a valid precision");
         histogram.auto(true);
-        Self { histogram, failures: 0 }
+        Self {
+            histogram,
+            failures: 0,
+            items: 0,
+        }
     }
 }
 
@@ -37,6 +43,8 @@ pub struct SnapshotEntry {
     pub method: String,
     pub name: String,
     pub failures: u64,
+    #[serde(default)]
+    pub items: u64,
     pub counts: Vec<(u64, u64)>,
 }
 
@@ -55,6 +63,7 @@ pub struct EntrySummary {
     pub name: String,
     pub count: u64,
     pub failures: u64,
+    pub items: u64,
     pub min_ms: f64,
     pub mean_ms: f64,
     pub max_ms: f64,
@@ -104,6 +113,11 @@ impl Recorder {
         }
     }
 
+    /// Adds `count` queue items to an entry (a pop's answer), without a response time.
+    pub fn record_items(&mut self, method: &str, name: &str, count: u64) {
+        self.entry(method, name).items += count;
+    }
+
     #[must_use]
     pub fn is_empty(&self) -> bool {
         self.entries.values().all(BTreeMap::is_empty)
@@ -120,6 +134,7 @@ impl Recorder {
                 method: method.clone(),
                 name: name.clone(),
                 failures: entry.failures,
+                items: entry.items,
                 counts: entry
                     .histogram
                     .iter_recorded()
@@ -161,6 +176,7 @@ impl Recorder {
                     .map_err(|err| StatsError::InvalidSnapshot(format!("{err:?}")))?;
             }
             entry.failures += incoming.failures;
+            entry.items += incoming.items;
         }
         Ok(())
     }
@@ -178,6 +194,7 @@ impl Recorder {
                     name: name.clone(),
                     count: histogram.len(),
                     failures: entry.failures,
+                    items: entry.items,
                     min_ms: millis(histogram.min()),
                     mean_ms: histogram.mean() / 1000.0,
                     max_ms: millis(histogram.max()),
@@ -222,7 +239,10 @@ mod tests {
             let ms = f64::from(n % 977) * 0.37 + 0.05;
             let (method, name) = if n % 3 == 0 { ("POST", "pop") } else { ("POST", "push") };
             one.record(method, name, ms, n % 50 == 0);
-            if n % 2 == 0 { &mut a } else { &mut b }.record(method, name, ms, n % 50 == 0);
+            one.record_items(method, name, u64::from(n % 7));
+            let part = if n % 2 == 0 { &mut a } else { &mut b };
+            part.record(method, name, ms, n % 50 == 0);
+            part.record_items(method, name, u64::from(n % 7));
         }
         let mut merged = Recorder::new();
         merged.merge(&a.take()).unwrap();

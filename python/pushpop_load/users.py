@@ -1,0 +1,95 @@
+"""``PushPopUser``: the seed's base user for the push-pop-actor service, on the native client."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+from pushpop_load.http import NativeHttpUser
+from pushpop_load.payloads import PopShapeError, items_from_pop, make_item, make_queue_id
+from pushpop_load.stats import exact_stats
+
+__all__ = ["PushPopUser"]
+
+PUSH_NAME = "/queue/[id]/push"
+POP_NAME = "/queue/[id]/pop"
+
+
+class PushPopUser(NativeHttpUser):
+    """Pushes and pops with the service's checks: a push counts as a success only when the service says it stored
+    the item, a pop only when its answer has one of the two pop shapes. The items each pop returned are recorded
+    beside its response time (``items`` in the exact statistics), so throughput is known in items as well as
+    requests."""
+
+    abstract = True
+
+    queue_prefix: str = "load-test"
+    """Prefix of this user's queue id, ``<prefix>-<8 random [a-z0-9]>``."""
+
+    item_size: str = "small"
+    """Default payload: ``small`` (~100 B), ``medium`` (~1 KB) or ``large`` (~10 KB)."""
+
+    def __init__(self, environment: Any) -> None:
+        super().__init__(environment)
+        self.queue_id = make_queue_id(self.queue_prefix)
+        self.pushed = 0
+        self.popped = 0
+        self._depth: defaultdict[str, int] = defaultdict(int)
+
+    def estimated_depth(self, queue_id: str | None = None) -> int:
+        """What this user pushed to a queue minus what it popped from it: the queue's depth when the user is alone
+        on it, a lower bound otherwise."""
+        return max(0, self._depth[queue_id or self.queue_id])
+
+    def small_item(self) -> dict[str, Any]:
+        return make_item("small")
+
+    def medium_item(self) -> dict[str, Any]:
+        return make_item("medium")
+
+    def large_item(self) -> dict[str, Any]:
+        return make_item("large")
+
+    def push_item(
+        self, queue_id: str | None = None, item: Any = None, priority: int = 0, name: str | None = None
+    ) -> bool:
+        """Pushes ``item`` (default: a new item of ``item_size``); True when the service stored it."""
+        queue = queue_id or self.queue_id
+        body = {"item": make_item(self.item_size) if item is None else item, "priority": priority}
+        with self.client.post(f"/queue/{queue}/push", json=body, name=name or PUSH_NAME, catch_response=True) as r:
+            if r.status_code != 200:
+                if r.ok:  # a 2xx or 3xx other than 200 is not the contract's answer; 4xx/5xx report themselves
+                    r.failure(f"unexpected status {r.status_code}")
+                return False
+            try:
+                stored = r.json().get("success") is True
+            except ValueError:
+                stored = False
+            if not stored:
+                r.failure(f"push not confirmed: {r.text[:100]}")
+                return False
+        self.pushed += 1
+        self._depth[queue] += 1
+        return True
+
+    def pop_items(self, queue_id: str | None = None, depth: int = 1, name: str | None = None) -> list[Any] | None:
+        """Pops up to ``depth`` items; the list (possibly empty), or None when the pop failed."""
+        queue = queue_id or self.queue_id
+        name = name or POP_NAME
+        with self.client.post(f"/queue/{queue}/pop", params={"depth": depth}, name=name, catch_response=True) as r:
+            if r.status_code != 200:
+                if r.ok:
+                    r.failure(f"unexpected status {r.status_code}")
+                return None
+            try:
+                items = items_from_pop(r.json())
+            except (ValueError, PopShapeError) as error:
+                r.failure(f"unexpected pop answer: {error}")
+                return None
+            if len(items) > depth:
+                r.failure(f"pop of depth {depth} returned {len(items)} items")
+                return None
+        exact_stats.record_items("POST", name, len(items))
+        self.popped += len(items)
+        self._depth[queue] -= len(items)
+        return items
