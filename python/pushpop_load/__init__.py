@@ -8,10 +8,12 @@ from typing import Any as _Any
 from pushpop_load._native import __version__, build_profile
 
 if _TYPE_CHECKING:
+    from pushpop_load.client import Client
     from pushpop_load.http import HttpStatusError, NativeHttpSession, NativeHttpUser, NativeResponse
     from pushpop_load.users import PushPopUser
 
 __all__ = [
+    "Client",
     "HttpStatusError",
     "NativeHttpSession",
     "NativeHttpUser",
@@ -21,7 +23,7 @@ __all__ = [
     "build_profile",
 ]
 
-_LAZY = {"HttpStatusError": "http", "NativeHttpSession": "http", "NativeHttpUser": "http", "NativeResponse": "http",
+_LAZY = {"Client": "client", "HttpStatusError": "http", "NativeHttpSession": "http", "NativeHttpUser": "http", "NativeResponse": "http",
          "PushPopUser": "users"}
 
 

@@ -9,43 +9,24 @@ wake-up delay, which grows with the load on the generator, stays out of it.
 
 from __future__ import annotations
 
-import json as _json
 import os as _os
 import time as _time
-from base64 import b64encode as _b64encode
 from contextlib import contextmanager as _contextmanager
 from typing import Any, Iterator, Mapping
-from urllib.parse import urlencode as _urlencode
 
 import gevent as _gevent
 from gevent.hub import Waiter as _Waiter
 from locust import User
 from locust.event import EventHook
 from locust.exception import CatchResponseError, LocustError, ResponseError, StopTest
-from requests.structures import CaseInsensitiveDict
 
 from pushpop_load import _native
 from pushpop_load import stats as _stats  # noqa: F401  (exact statistics for every run that uses these users)
+from pushpop_load.client import HttpStatusError, RequestBuilder, Response, drain_and_deliver
 
 __all__ = ["HttpStatusError", "NativeHttpSession", "NativeHttpUser", "NativeResponse", "ResponseContextManager"]
 
-_USER_AGENT = f"pushpop-load/{_native.__version__}"
 _UNSET: Any = object()
-
-
-class HttpStatusError(Exception):
-    """A response whose status says the request failed (400 and above)."""
-
-    def __init__(self, code: int) -> None:
-        super().__init__(code)
-        self.code = code
-
-    def __repr__(self) -> str:
-        # the failure table groups by repr: the code only, never the URL
-        return f"HttpStatusError(code={self.code})"
-
-    def __str__(self) -> str:
-        return f"HTTP {self.code}"
 
 
 class _Dispatch:
@@ -64,19 +45,14 @@ def _forget_dispatch() -> None:
 _os.register_at_fork(after_in_child=_forget_dispatch)
 
 
-def _on_ready() -> None:
-    for waiter, result in _native.http_drain():
-        waiter.switch(result)
-
-
 def _perform(method: str, url: str, headers: list, body: bytes | None, timeout: float | None, redirects: int) -> Any:
     watcher = _Dispatch.watcher
     if watcher is None:
         watcher = _gevent.get_hub().loop.io(_native.http_fileno(), 1)
-        watcher.start(_on_ready)
+        watcher.start(drain_and_deliver)
         _Dispatch.watcher = watcher
     waiter = _Waiter()
-    ticket = _native.http_submit(method, url, headers, body, timeout, redirects, waiter)
+    ticket = _native.http_submit(method, url, headers, body, timeout, redirects, waiter.switch)
     # The watcher keeps the hub's loop alive only while someone waits on it; otherwise an idle process could
     # never exit.
     if _Dispatch.waiting == 0:
@@ -94,88 +70,17 @@ def _perform(method: str, url: str, headers: list, body: bytes | None, timeout: 
             watcher.ref = False
 
 
-class NativeResponse:
+class NativeResponse(Response):
     """What a request returned: a response with any status, or a transport failure (``status_code`` 0, ``error``
-    set). The body is copied out of Rust on first use."""
+    set), with the ``request_meta`` it was reported with."""
 
     request_meta: dict[str, Any] | None = None
-
-    def __init__(self, result: Any, method: str) -> None:
-        self._result = result
-        self._content: bytes | None = None
-        self._headers: CaseInsensitiveDict | None = None
-        self.method = method
-        self.status_code: int = result.status
-        self.error: BaseException | None = result.error
-
-    @property
-    def url(self) -> str:
-        """The URL that answered: the request's, or the last redirect's target."""
-        return self._result.url
-
-    @property
-    def content(self) -> bytes:
-        if self._content is None:
-            self._content = self._result.content
-        return self._content
-
-    @property
-    def text(self) -> str:
-        return self.content.decode(self.encoding, errors="replace")
-
-    @property
-    def encoding(self) -> str:
-        content_type = self.headers.get("content-type", "")
-        for part in content_type.split(";")[1:]:
-            key, _, value = part.strip().partition("=")
-            if key.lower() == "charset" and value:
-                return value.strip('"')
-        return "utf-8"
-
-    def json(self) -> Any:
-        return _json.loads(self.content)
-
-    @property
-    def headers(self) -> CaseInsensitiveDict:
-        if self._headers is None:
-            headers: CaseInsensitiveDict = CaseInsensitiveDict()
-            for name, value in self._result.headers:
-                headers[name] = f"{headers[name]}, {value}" if name in headers else value
-            self._headers = headers
-        return self._headers
-
-    @property
-    def ok(self) -> bool:
-        return self.error is None and self.status_code < 400
-
-    @property
-    def elapsed_ms(self) -> float:
-        """Start of the request to its last body byte, in milliseconds, as measured in Rust."""
-        return self._result.elapsed_ms
-
-    @property
-    def first_byte_ms(self) -> float:
-        return self._result.first_byte_ms
-
-    @property
-    def queued_ms(self) -> float:
-        """How long the request waited for the engine's thread before it started."""
-        return self._result.queued_ms
-
-    def raise_for_status(self) -> None:
-        if self.error is not None:
-            raise self.error
-        if self.status_code >= 400:
-            raise HttpStatusError(self.status_code)
 
     def success(self) -> None:
         raise LocustError("success() is only for responses of requests made with catch_response=True")
 
     def failure(self, exc: Exception | str) -> None:
         raise LocustError("failure() is only for responses of requests made with catch_response=True")
-
-    def __repr__(self) -> str:
-        return f"<NativeResponse [{self.status_code}]>"
 
 
 class ResponseContextManager(NativeResponse):
@@ -239,30 +144,13 @@ class NativeHttpSession:
         max_redirects: int = 30,
         default_headers: Mapping[str, str] | None = None,
     ) -> None:
-        self.base_url = base_url.rstrip("/")
+        self._builder = RequestBuilder(base_url, default_headers)
+        self.base_url = self._builder.base_url
         self.request_event = request_event
         self.user = user
         self.network_timeout = network_timeout
         self.max_redirects = max_redirects
         self.request_name: str | None = None
-        base = {"User-Agent": _USER_AGENT, **(default_headers or {})}
-        self._base_headers = CaseInsensitiveDict(base)
-        self._base_header_list = list(base.items())
-        # The header lists of the common cases, built once: merging dictionaries per request costs more than the
-        # rest of the Python side of a request.
-        self._json_header_list = self._merged({"Content-Type": "application/json", "Accept": "application/json"})
-        self._form_header_list = self._merged({"Content-Type": "application/x-www-form-urlencoded"})
-
-    def _merged(self, *layers: Mapping[str, str] | None) -> list[tuple[str, str]]:
-        merged = CaseInsensitiveDict(self._base_headers)
-        for layer in layers:
-            merged.update(layer or {})
-        return list(merged.items())
-
-    def _url(self, url: str) -> str:
-        if url.startswith(("http://", "https://")):
-            return url
-        return f"{self.base_url}{url if url.startswith('/') else '/' + url}"
 
     @_contextmanager
     def rename_request(self, name: str) -> Iterator[None]:
@@ -293,29 +181,7 @@ class NativeHttpSession:
         """Sends a request and reports it to ``events.request``. Transport failures do not raise: the response has
         ``status_code`` 0 and ``error`` set, and the failure is reported."""
         method = method.upper()
-        built = self._url(url)
-        if params:
-            query = params if isinstance(params, str) else _urlencode(params, doseq=True)
-            built = f"{built}{'&' if '?' in built else '?'}{query}"
-        body: bytes | None = None
-        content_headers: dict[str, str] | None = None
-        header_list = self._base_header_list
-        if data:
-            if isinstance(data, Mapping):
-                body = _urlencode(data, doseq=True).encode()
-                header_list = self._form_header_list
-                content_headers = {"Content-Type": "application/x-www-form-urlencoded"}
-            else:
-                body = data.encode() if isinstance(data, str) else bytes(data)
-        elif json is not None:
-            body = _json.dumps(json).encode()
-            header_list = self._json_header_list
-            content_headers = {"Content-Type": "application/json", "Accept": "application/json"}
-        if headers or auth is not None:
-            basic = None
-            if auth is not None:
-                basic = {"Authorization": "Basic " + _b64encode(f"{auth[0]}:{auth[1]}".encode()).decode()}
-            header_list = self._merged(content_headers, basic, headers)
+        built, header_list, body = self._builder.build(url, data, json, params, headers, auth)
         timeout = self.network_timeout if timeout is _UNSET else timeout
         redirects = self.max_redirects if allow_redirects else 0
 

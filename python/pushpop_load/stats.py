@@ -26,13 +26,11 @@ from typing import Any
 from locust import events
 from locust.runners import WorkerRunner
 
-from pushpop_load._native import HdrStats
+from pushpop_load.client import exact_stats
 
 __all__ = ["exact_stats", "format_table", "write_hdr_file"]
 
 _REPORT_KEY = "pushpop_hdr"
-exact_stats = HdrStats()
-"""This process's recorder."""
 
 _environment: Any = None
 

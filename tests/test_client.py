@@ -1,0 +1,122 @@
+"""The scripting API against the reference target: blocking and asyncio, in this (non-gevent) process."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+
+from processes import ROOT, Target, free_port, queue_id
+from pushpop_load import Client
+from pushpop_load.client import HttpStatusError
+
+
+@pytest.fixture(scope="module")
+def target() -> Target:
+    running = Target().start()
+    yield running
+    assert running.stop() == 0
+
+
+def test_importing_the_client_does_not_import_locust() -> None:
+    code = "import sys; from pushpop_load import Client; print('locust' in sys.modules, 'gevent' in sys.modules)"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.stdout.split() == ["False", "False"], done.stderr
+
+
+def test_blocking_push_pop_and_request(target: Target) -> None:
+    client = Client(target.url)
+    queue = queue_id("client")
+    for n, priority in enumerate([2, 0, 1, 0]):
+        assert client.push(queue, {"n": n}, priority=priority)["success"] is True
+    assert [item["n"] for item in client.pop(queue, depth=10)] == [1, 3, 2, 0]
+    assert client.pop(queue) == []
+    response = client.request("GET", "/health")
+    assert response.status_code == 200 and response.json()["status"] == "healthy" and response.elapsed_ms > 0
+    assert client.request("GET", "/nowhere").status_code == 404
+    with pytest.raises(HttpStatusError) as raised:
+        client.push(queue, "not an object")
+    assert raised.value.code == 400
+
+
+def test_transport_failures_are_responses_and_push_raises() -> None:
+    client = Client(f"http://127.0.0.1:{free_port()}")
+    response = client.request("GET", "/health")
+    assert response.status_code == 0 and isinstance(response.error, ConnectionRefusedError)
+    with pytest.raises(ConnectionRefusedError):
+        client.push("q", {"a": 1})
+
+
+def test_blocking_timeout() -> None:
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        client = Client(f"http://127.0.0.1:{silent.getsockname()[1]}", timeout=0.2)
+        started = time.monotonic()
+        response = client.request("GET", "/")
+        assert isinstance(response.error, TimeoutError)
+        assert 0.19 < time.monotonic() - started < 2
+
+
+def test_async_many_in_flight(target: Target) -> None:
+    queue = queue_id("async")
+
+    async def main() -> list:
+        async with Client(target.url) as client:
+            await asyncio.gather(*(client.apush(queue, {"n": n}, priority=n % 2) for n in range(300)))
+            first = await client.apop(queue, depth=100)
+            rest = []
+            while batch := await client.apop(queue, depth=100):
+                rest += batch
+            return first + rest
+
+    items = asyncio.run(main())
+    assert sorted(item["n"] for item in items) == list(range(300))
+    assert [item["n"] % 2 for item in items] == [0] * 150 + [1] * 150
+    # a second event loop in the same process registers its own reader
+    assert asyncio.run(Client(target.url).arequest("GET", "/health")).status_code == 200
+
+
+def test_async_cancellation_leaves_the_engine_usable(target: Target) -> None:
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        stuck = Client(f"http://127.0.0.1:{silent.getsockname()[1]}", timeout=None)
+
+        async def main() -> int:
+            with pytest.raises(asyncio.TimeoutError):
+                await asyncio.wait_for(stuck.arequest("GET", "/"), timeout=0.2)
+            return (await Client(target.url).arequest("GET", "/health")).status_code
+
+        assert asyncio.run(main()) == 200
+
+
+def test_stats_count_every_request(target: Target) -> None:
+    client = Client(target.url)
+    before = {(e["method"], e["name"]): e["count"] for e in client.stats()}
+    for _ in range(7):
+        client.request("GET", "/health", name="health-check")
+    after = {(e["method"], e["name"]): e for e in client.stats()}
+    entry = after[("GET", "health-check")]
+    assert entry["count"] - before.get(("GET", "health-check"), 0) == 7
+    assert 0 < entry["min_ms"] <= entry["max_ms"]
+
+
+def test_bad_base_url_is_a_clear_error() -> None:
+    with pytest.raises(ValueError, match="base_url must be an http"):
+        Client("localhost:8000")
+
+
+def test_example_script(target: Target) -> None:
+    script = str(ROOT / "scripts" / "client_example.py")
+    done = subprocess.run([sys.executable, script, target.url, "--items", "500"], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "pushed 500, popped 500, lost 0, duplicated 0, priority order kept" in done.stdout
+    assert "POST /queue/[id]/push: 500 requests" in done.stdout
+    bad = subprocess.run([sys.executable, script, "nope"], capture_output=True, text=True, timeout=60)
+    assert bad.returncode == 2 and "base_url must be an http" in bad.stderr
