@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import subprocess
@@ -165,6 +166,18 @@ def assert_exact_stats_match(prefix: Path, stdout: str) -> None:
         entry = next(e for e in document["histograms"]["entries"] if e["name"] == name)
         assert sum(count for _, count in entry["counts"]) == summary["count"]
     assert "Response time percentiles (exact, ms" in stdout
+    with open(f"{prefix}_hdr_intervals.csv", newline="") as handle:
+        intervals = list(csv.DictReader(handle))
+    first, last = min(e["start_time"] for e in final.values()), max(e["last_request_timestamp"] for e in final.values())
+    for name, summary in summaries.items():
+        rows = [row for row in intervals if row["Name"] == name]
+        # every sample is in exactly one second, and the seconds are those of the run
+        assert sum(int(row["Requests"]) for row in rows) == summary["count"]
+        assert sum(int(row["Failures"]) for row in rows) == summary["failures"]
+        assert sum(int(row["Items"]) for row in rows) == summary["items"]
+        assert all(int(first) <= int(row["Timestamp"]) <= last + 1 for row in rows)
+        assert all(float(row["p50 ms"]) <= float(row["p99 ms"]) <= float(row["Max ms"]) <= summary["max_ms"] * 1.001
+                   for row in rows)
 
 
 def test_distributed_run_merges_exact_stats_at_the_master(tmp_path: Path) -> None:

@@ -101,19 +101,23 @@ def http_request_blocking(
 
 @final
 class HdrStats:
-    """Response times per (method, name) in an HDR histogram each: microsecond resolution, 3 significant digits."""
+    """Response times per (method, name) in an HDR histogram each (microsecond resolution, 3 significant digits),
+    for the whole run and per second."""
 
     def __init__(self) -> None: ...
     def record(self, method: str, name: str, milliseconds: float, failed: bool) -> None:
-        """Records one response time in milliseconds."""
+        """Records one response time in milliseconds, in the run's total and in the current second."""
     def record_items(self, method: str, name: str, count: int) -> None:
         """Adds ``count`` queue items to an entry (what a pop returned)."""
+    def report_json(self) -> str:
+        """The samples since the last report, as JSON, and a fresh start: what a worker sends its master."""
+    def merge_report_json(self, report: str) -> None:
+        """Adds a report made by ``report_json`` in another process. ValueError if it cannot be read."""
     def snapshot_json(self) -> str:
-        """Everything recorded, as a JSON snapshot."""
-    def take_json(self) -> str:
-        """Everything recorded since the last take, as a JSON snapshot; the recorder starts afresh."""
-    def merge_json(self, snapshot: str) -> None:
-        """Adds a snapshot made by ``snapshot_json`` or ``take_json``. ValueError if it cannot be read."""
+        """Everything recorded in all, as a JSON snapshot (sparse histograms)."""
     def summaries_json(self) -> str:
-        """Exact figures per (method, name) as JSON: count, failures, min/mean/max and Locust's percentiles, in ms."""
+        """Exact figures per (method, name) as JSON: count, failures, items, min/mean/max and Locust's
+        percentiles, in ms."""
+    def intervals_json(self) -> str:
+        """The per-second timeline as JSON rows: second, method, name, count, failures, items, p50/p95/p99/max."""
     def clear(self) -> None: ...

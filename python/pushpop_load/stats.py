@@ -15,10 +15,14 @@ single process) prints an exact percentile table and, with ``--csv PREFIX``, wri
 
 ``items`` counts the queue items pops returned (``PushPopUser.pop_items``), so items/s = items / duration_s.
 ``histograms`` holds every recorded bucket, so any percentile can be recomputed and runs can be merged.
+
+``PREFIX_hdr_intervals.csv`` is the same per second (``Timestamp,Type,Name,Requests,Failures,Items,p50 ms,p95 ms,
+p99 ms,Max ms``; unix seconds, as in Locust's ``_stats_history.csv``), for timelines.
 """
 
 from __future__ import annotations
 
+import csv as _csv
 import json as _json
 import os as _os
 from typing import Any
@@ -28,7 +32,7 @@ from locust.runners import WorkerRunner
 
 from pushpop_load.client import exact_stats
 
-__all__ = ["exact_stats", "format_table", "write_hdr_file"]
+__all__ = ["exact_stats", "format_table", "write_hdr_file", "write_intervals_csv"]
 
 _REPORT_KEY = "pushpop_hdr"
 
@@ -55,14 +59,14 @@ def _on_test_start(environment: Any, **_: Any) -> None:
 
 @events.report_to_master.add_listener
 def _on_report_to_master(client_id: str, data: dict, **_: Any) -> None:
-    data[_REPORT_KEY] = exact_stats.take_json()
+    data[_REPORT_KEY] = exact_stats.report_json()
 
 
 @events.worker_report.add_listener
 def _on_worker_report(client_id: str, data: dict, **_: Any) -> None:
-    snapshot = data.get(_REPORT_KEY)
-    if snapshot:
-        exact_stats.merge_json(snapshot)
+    report = data.get(_REPORT_KEY)
+    if report:
+        exact_stats.merge_report_json(report)
 
 
 @events.quit.add_listener
@@ -80,6 +84,7 @@ def _on_quit(**_: Any) -> None:
     prefix = getattr(environment.parsed_options, "csv_prefix", None) if environment.parsed_options else None
     if prefix:
         write_hdr_file(f"{prefix}_hdr.json", duration, summaries)
+        write_intervals_csv(f"{prefix}_hdr_intervals.csv")
 
 
 def write_hdr_file(path: str, duration_s: float, summaries: list[dict] | None = None) -> None:
@@ -95,6 +100,24 @@ def write_hdr_file(path: str, duration_s: float, summaries: list[dict] | None = 
     temporary = f"{path}.tmp-{_os.getpid()}"
     with open(temporary, "w", encoding="utf-8") as out:
         _json.dump(document, out)
+    _os.replace(temporary, path)
+
+
+INTERVAL_COLUMNS = ["Timestamp", "Type", "Name", "Requests", "Failures", "Items", "p50 ms", "p95 ms", "p99 ms",
+                    "Max ms"]
+
+
+def write_intervals_csv(path: str) -> None:
+    """The per-second timeline: one row per second and (method, name), exact to the HDR precision, its unix
+    timestamps on the clock of Locust's ``_stats_history.csv``."""
+    temporary = f"{path}.tmp-{_os.getpid()}"
+    with open(temporary, "w", newline="", encoding="utf-8") as out:
+        writer = _csv.writer(out)
+        writer.writerow(INTERVAL_COLUMNS)
+        for row in _json.loads(exact_stats.intervals_json()):
+            writer.writerow([row["second"], row["method"], row["name"], row["count"], row["failures"], row["items"],
+                             f"{row['p50_ms']:.3f}", f"{row['p95_ms']:.3f}", f"{row['p99_ms']:.3f}",
+                             f"{row['max_ms']:.3f}"])
     _os.replace(temporary, path)
 
 

@@ -1,24 +1,47 @@
-//! The exact-statistics recorder for Python; snapshots cross process boundaries as JSON text.
+//! The exact-statistics recorder for Python; reports cross process boundaries as JSON text.
 
 use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use pyo3::prelude::*;
+use serde::{Deserialize, Serialize};
 
 use super::errors::stats_error;
-use crate::stats::{Recorder, Snapshot};
+use crate::stats::{Intervals, Recorder, Snapshot, StatsError};
 
-/// Response times per (method, name) in an HDR histogram each: microsecond resolution, 3 significant digits.
+/// The whole run and its seconds.
+#[derive(Default)]
+struct Both {
+    total: Recorder,
+    intervals: Intervals,
+}
+
+/// What a worker sends its master: the samples since its last report, in all and per second.
+#[derive(Serialize, Deserialize)]
+struct Report {
+    total: Snapshot,
+    intervals: Vec<(u64, Snapshot)>,
+}
+
+/// Response times per (method, name) in an HDR histogram each (microsecond resolution, 3 significant digits),
+/// for the whole run and per second.
 #[pyclass(frozen, module = "pushpop_load._native", name = "HdrStats")]
 #[derive(Default)]
-pub struct HdrStats(Mutex<Recorder>);
+pub struct HdrStats(Mutex<Both>);
 
 impl HdrStats {
-    fn recorder(&self) -> MutexGuard<'_, Recorder> {
+    fn both(&self) -> MutexGuard<'_, Both> {
         self.0.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 
-fn to_json(value: &impl serde::Serialize) -> String {
+fn now_second() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |since| since.as_secs())
+}
+
+fn to_json(value: &impl Serialize) -> String {
     serde_json::to_string(value).expect("snapshots and summaries are plain data")
 }
 
@@ -29,39 +52,55 @@ impl HdrStats {
         Self::default()
     }
 
-    /// Records one response time in milliseconds.
+    /// Records one response time in milliseconds, in the run's total and in the current second.
     fn record(&self, method: &str, name: &str, milliseconds: f64, failed: bool) {
-        self.recorder().record(method, name, milliseconds, failed);
+        let mut both = self.both();
+        both.total.record(method, name, milliseconds, failed);
+        both.intervals.record(now_second(), method, name, milliseconds, failed);
     }
 
     /// Adds `count` queue items to an entry (what a pop returned).
     fn record_items(&self, method: &str, name: &str, count: u64) {
-        self.recorder().record_items(method, name, count);
+        let mut both = self.both();
+        both.total.record_items(method, name, count);
+        both.intervals.record_items(now_second(), method, name, count);
     }
 
-    /// Everything recorded, as a JSON snapshot.
+    /// The samples since the last report, as JSON, and a fresh start: what a worker sends its master.
+    fn report_json(&self) -> String {
+        let mut both = self.both();
+        to_json(&Report {
+            total: both.total.take(),
+            intervals: both.intervals.take(),
+        })
+    }
+
+    /// Adds a report made by `report_json` in another process.
+    fn merge_report_json(&self, report: &str) -> PyResult<()> {
+        let report: Report =
+            serde_json::from_str(report).map_err(|err| stats_error(&StatsError::InvalidSnapshot(err.to_string())))?;
+        let mut both = self.both();
+        both.total.merge(&report.total).map_err(|err| stats_error(&err))?;
+        both.intervals.merge(report.intervals);
+        Ok(())
+    }
+
+    /// Everything recorded in all, as a JSON snapshot (sparse histograms).
     fn snapshot_json(&self) -> String {
-        to_json(&self.recorder().snapshot())
+        to_json(&self.both().total.snapshot())
     }
 
-    /// Everything recorded since the last take, as a JSON snapshot; the recorder starts afresh.
-    fn take_json(&self) -> String {
-        to_json(&self.recorder().take())
-    }
-
-    /// Adds a snapshot made by `snapshot_json` or `take_json` (in this process or another).
-    fn merge_json(&self, snapshot: &str) -> PyResult<()> {
-        let snapshot: Snapshot = serde_json::from_str(snapshot)
-            .map_err(|err| stats_error(&crate::stats::StatsError::InvalidSnapshot(err.to_string())))?;
-        self.recorder().merge(&snapshot).map_err(|err| stats_error(&err))
-    }
-
-    /// Exact figures per (method, name) as JSON: count, failures, min/mean/max and Locust's percentiles, in ms.
+    /// Exact figures per (method, name) as JSON: count, failures, items, min/mean/max and Locust's percentiles (ms).
     fn summaries_json(&self) -> String {
-        to_json(&self.recorder().summaries())
+        to_json(&self.both().total.summaries())
+    }
+
+    /// The per-second timeline as JSON rows: second, method, name, count, failures, items, p50/p95/p99/max (ms).
+    fn intervals_json(&self) -> String {
+        to_json(&self.both().intervals.rows())
     }
 
     fn clear(&self) {
-        *self.recorder() = Recorder::new();
+        *self.both() = Both::default();
     }
 }

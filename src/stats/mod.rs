@@ -2,7 +2,9 @@
 //! rounding into Locust's buckets, mergeable across processes.
 
 mod error;
+mod intervals;
 mod recorder;
 
 pub use error::{Result, StatsError};
+pub use intervals::{IntervalRow, Intervals};
 pub use recorder::{EntrySummary, Recorder, Snapshot, SnapshotEntry, PERCENTILES};

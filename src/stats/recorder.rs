@@ -56,6 +56,71 @@ pub struct Snapshot {
     pub entries: Vec<SnapshotEntry>,
 }
 
+impl Snapshot {
+    #[must_use]
+    pub fn empty() -> Self {
+        Self {
+            version: SNAPSHOT_VERSION,
+            unit: "us".to_owned(),
+            entries: Vec::new(),
+        }
+    }
+
+    /// Adds another snapshot's samples, entry by entry, keeping the counts sparse and sorted.
+    pub fn absorb(&mut self, other: Snapshot) {
+        for incoming in other.entries {
+            match self
+                .entries
+                .iter_mut()
+                .find(|e| e.method == incoming.method && e.name == incoming.name)
+            {
+                Some(entry) => entry.absorb(incoming),
+                None => self.entries.push(incoming),
+            }
+        }
+        self.entries
+            .sort_by(|a, b| (&a.method, &a.name).cmp(&(&b.method, &b.name)));
+    }
+}
+
+impl SnapshotEntry {
+    fn absorb(&mut self, other: SnapshotEntry) {
+        let mut merged: BTreeMap<u64, u64> = self.counts.drain(..).collect();
+        for (value, count) in other.counts {
+            *merged.entry(value).or_insert(0) += count;
+        }
+        self.counts = merged.into_iter().collect();
+        self.failures += other.failures;
+        self.items += other.items;
+    }
+
+    /// Samples in the entry.
+    #[must_use]
+    pub fn count(&self) -> u64 {
+        self.counts.iter().map(|(_, count)| count).sum()
+    }
+
+    /// The bucket value below which `percentile` % of the samples fall (0 when there are none).
+    #[must_use]
+    pub fn value_at_percentile(&self, percentile: f64) -> u64 {
+        let total = self.count();
+        #[allow(
+            clippy::cast_possible_truncation,
+            clippy::cast_sign_loss,
+            clippy::cast_precision_loss
+        )]
+        let rank = ((percentile / 100.0 * total as f64).ceil() as u64).clamp(1, total.max(1));
+        let mut seen = 0;
+        for &(value, count) in &self.counts {
+            seen += count;
+            if seen >= rank {
+                return value;
+            }
+        }
+        0
+    }
+}
+
 /// Exact figures of one entry, times in milliseconds.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct EntrySummary {
