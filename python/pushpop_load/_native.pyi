@@ -73,9 +73,11 @@ def http_submit(
     body: bytes | None,
     timeout: float | None,
     max_redirects: int,
+    insecure: bool,
     token: object,
 ) -> int:
     """Starts a request and returns its ticket at once; ``token`` comes back from ``http_drain`` with the result.
+    ``insecure``: https without checking the server's certificate.
 
     Raises ValueError for a bad URL, method or header, or a non-positive timeout.
     """
@@ -96,6 +98,7 @@ def http_request_blocking(
     body: bytes | None,
     timeout: float | None,
     max_redirects: int,
+    insecure: bool,
 ) -> HttpResult:
     """Runs one request and waits for it with the GIL released: for callers without gevent."""
 

@@ -223,18 +223,20 @@ def _in_gevent() -> bool:
 
 class Client:
     """The native engine for scripts: ``request`` and the queue operations, blocking or ``async`` (``arequest``,
-    ``apush``, ``apop``). Transport failures do not raise from ``request``: the response has ``status_code`` 0 and
+    ``apush``, ``apop``). https verifies the server's certificate unless ``insecure=True``. Transport failures do not raise from ``request``: the response has ``status_code`` 0 and
     ``error`` set. ``push`` and ``pop`` raise on any failure, as a script expects."""
 
     def __init__(
         self, base_url: str, *, timeout: float | None = 60.0, max_redirects: int = 30,
-        headers: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None, insecure: bool = False,
     ) -> None:
         if not base_url.startswith(("http://", "https://")):
-            raise ValueError(f"base_url must be an http:// URL (got {base_url!r})")
+            raise ValueError(f"base_url must be an http:// or https:// URL (got {base_url!r})")
         self._builder = RequestBuilder(base_url, headers)
         self.timeout = timeout
         self.max_redirects = max_redirects
+        self.insecure = insecure
+        """https without checking the server's certificate."""
 
     @property
     def base_url(self) -> str:
@@ -245,7 +247,7 @@ class Client:
         redirects = self.max_redirects if kwargs.pop("allow_redirects", True) else 0
         name = kwargs.pop("name", None) or url
         built, header_list, body = self._builder.build(url, **kwargs)
-        return (method.upper(), built, header_list, body, timeout, redirects), name
+        return (method.upper(), built, header_list, body, timeout, redirects, self.insecure), name
 
     @staticmethod
     def _finish(result: Any, method: str, name: str) -> Response:

@@ -45,14 +45,16 @@ def _forget_dispatch() -> None:
 _os.register_at_fork(after_in_child=_forget_dispatch)
 
 
-def _perform(method: str, url: str, headers: list, body: bytes | None, timeout: float | None, redirects: int) -> Any:
+def _perform(
+    method: str, url: str, headers: list, body: bytes | None, timeout: float | None, redirects: int, insecure: bool
+) -> Any:
     watcher = _Dispatch.watcher
     if watcher is None:
         watcher = _gevent.get_hub().loop.io(_native.http_fileno(), 1)
         watcher.start(drain_and_deliver)
         _Dispatch.watcher = watcher
     waiter = _Waiter()
-    ticket = _native.http_submit(method, url, headers, body, timeout, redirects, waiter.switch)
+    ticket = _native.http_submit(method, url, headers, body, timeout, redirects, insecure, waiter.switch)
     # The watcher keeps the hub's loop alive only while someone waits on it; otherwise an idle process could
     # never exit.
     if _Dispatch.waiting == 0:
@@ -143,7 +145,9 @@ class NativeHttpSession:
         network_timeout: float | None = 60.0,
         max_redirects: int = 30,
         default_headers: Mapping[str, str] | None = None,
+        insecure: bool = True,
     ) -> None:
+        self.insecure = insecure
         self._builder = RequestBuilder(base_url, default_headers)
         self.base_url = self._builder.base_url
         self.request_event = request_event
@@ -186,7 +190,7 @@ class NativeHttpSession:
         redirects = self.max_redirects if allow_redirects else 0
 
         start_time = _time.time()
-        result = _perform(method, built, header_list, body, timeout, redirects)
+        result = _perform(method, built, header_list, body, timeout, redirects, self.insecure)
         user_context = self.user.context() if self.user is not None else {}
         request_meta: dict[str, Any] = {
             "request_type": method,
@@ -249,6 +253,10 @@ class NativeHttpUser(User):
     default_headers: Mapping[str, str] | None = None
     """Headers sent with every request, under any given per request."""
 
+    insecure: bool = True
+    """https without checking the server's certificate (self-signed test deployments), as FastHttpUser does by
+    default. False verifies against the system's root certificates."""
+
     client: NativeHttpSession
 
     def __init__(self, environment: Any) -> None:
@@ -265,4 +273,5 @@ class NativeHttpUser(User):
             network_timeout=self.network_timeout,
             max_redirects=self.max_redirects,
             default_headers=self.default_headers,
+            insecure=self.insecure,
         )

@@ -8,6 +8,7 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::header::{HeaderValue, CONTENT_LENGTH, CONTENT_TYPE, LOCATION};
 use hyper::{Method, Request, StatusCode};
+use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
@@ -16,9 +17,10 @@ use tokio::task::AbortHandle;
 use super::error::HttpError;
 use super::outcome::{Outcome, Timings};
 use super::request::RequestSpec;
+use super::tls;
 use super::wakeup::Wakeup;
 
-type HttpClient = Client<HttpConnector, Full<Bytes>>;
+type HttpClient = Client<HttpsConnector<HttpConnector>, Full<Bytes>>;
 
 /// How the engine's runtime and connection pool are set up.
 #[derive(Debug, Clone)]
@@ -51,7 +53,11 @@ struct Completions {
 /// the caller's side (they never cross to runtime threads), so they may be interpreter objects.
 pub struct Engine<T> {
     runtime: tokio::runtime::Runtime,
-    client: HttpClient,
+    /// http, and https verified against the system's roots (loaded on first use).
+    client: std::sync::OnceLock<Result<HttpClient, HttpError>>,
+    /// http, and https that accepts any certificate.
+    insecure_client: HttpClient,
+    config: EngineConfig,
     completions: Arc<Completions>,
     in_flight: Mutex<HashMap<u64, (T, AbortHandle)>>,
     next_ticket: AtomicU64,
@@ -70,24 +76,30 @@ impl<T> Engine<T> {
             .on_thread_start(block_signals)
             .enable_all()
             .build()?;
-        let mut connector = HttpConnector::new();
-        connector.set_nodelay(true);
-        connector.set_connect_timeout(Some(config.connect_timeout));
-        let client = Client::builder(TokioExecutor::new())
-            .pool_timer(TokioTimer::new())
-            .pool_idle_timeout(config.idle_timeout)
-            .build(connector);
+        let insecure_client = build_client(config, tls::unverified());
         let completions = Arc::new(Completions {
             done: Mutex::new(Vec::new()),
             wakeup: Wakeup::new()?,
         });
         Ok(Self {
             runtime,
-            client,
+            client: std::sync::OnceLock::new(),
+            insecure_client,
+            config: config.clone(),
             completions,
             in_flight: Mutex::default(),
             next_ticket: AtomicU64::new(1),
         })
+    }
+
+    /// The client for `spec`, or why https verification cannot be set up here.
+    fn client_for(&self, spec: &RequestSpec) -> Result<HttpClient, HttpError> {
+        if spec.insecure {
+            return Ok(self.insecure_client.clone());
+        }
+        self.client
+            .get_or_init(|| tls::verified().map(|tls| build_client(&self.config, tls)))
+            .clone()
     }
 
     /// The eventfd to watch: readable when `drain` has something to return.
@@ -100,12 +112,19 @@ impl<T> Engine<T> {
     pub fn submit(&self, spec: RequestSpec, token: T) -> u64 {
         let ticket = self.next_ticket.fetch_add(1, Ordering::Relaxed);
         let submitted = Instant::now();
-        let client = self.client.clone();
+        let client = self.client_for(&spec);
         let completions = Arc::clone(&self.completions);
         // The map entry goes in before the task can finish, so that drain always finds the token.
         let mut in_flight = locked(&self.in_flight);
         let handle = self.runtime.spawn(async move {
-            let outcome = execute(&client, spec, submitted).await;
+            let outcome = match client {
+                Ok(client) => execute(&client, spec, submitted).await,
+                Err(error) => Outcome {
+                    url: spec.url,
+                    error: Some(error),
+                    ..Outcome::default()
+                },
+            };
             locked(&completions.done).push((ticket, outcome));
             completions.wakeup.notify();
         });
@@ -141,8 +160,31 @@ impl<T> Engine<T> {
     /// Runs one request to completion on the runtime, blocking the calling thread (for callers with no event loop).
     pub fn block_on(&self, spec: RequestSpec) -> Outcome {
         let submitted = Instant::now();
-        self.runtime.block_on(execute(&self.client, spec, submitted))
+        match self.client_for(&spec) {
+            Ok(client) => self.runtime.block_on(execute(&client, spec, submitted)),
+            Err(error) => Outcome {
+                url: spec.url,
+                error: Some(error),
+                ..Outcome::default()
+            },
+        }
     }
+}
+
+fn build_client(config: &EngineConfig, tls: rustls::ClientConfig) -> HttpClient {
+    let mut http = HttpConnector::new();
+    http.set_nodelay(true);
+    http.set_connect_timeout(Some(config.connect_timeout));
+    http.enforce_http(false);
+    let connector = hyper_rustls::HttpsConnectorBuilder::new()
+        .with_tls_config(tls)
+        .https_or_http()
+        .enable_http1()
+        .wrap_connector(http);
+    Client::builder(TokioExecutor::new())
+        .pool_timer(TokioTimer::new())
+        .pool_idle_timeout(config.idle_timeout)
+        .build(connector)
 }
 
 /// Runtime threads never take process-directed signals: those belong to the interpreter's main thread.

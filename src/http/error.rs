@@ -6,7 +6,7 @@ use std::time::Duration;
 pub enum HttpError {
     #[error("invalid url: {0}")]
     InvalidUrl(String),
-    #[error("unsupported scheme '{0}' (only http is supported)")]
+    #[error("unsupported scheme '{0}' (use http or https)")]
     UnsupportedScheme(String),
     #[error("invalid header: {0}")]
     InvalidHeader(String),

@@ -5,6 +5,7 @@ mod engine;
 mod error;
 mod outcome;
 mod request;
+mod tls;
 mod wakeup;
 
 pub use engine::{Engine, EngineConfig};

@@ -19,6 +19,8 @@ pub struct RequestSpec {
     pub timeout: Option<Duration>,
     /// Largest number of redirects to follow; 0 follows none.
     pub max_redirects: u32,
+    /// https without checking the server's certificate.
+    pub insecure: bool,
 }
 
 impl RequestSpec {
@@ -54,6 +56,7 @@ impl RequestSpec {
             body,
             timeout,
             max_redirects,
+            insecure: false,
         })
     }
 
@@ -72,7 +75,7 @@ fn parse_uri(url: &str) -> Result<Uri> {
         .parse()
         .map_err(|err| HttpError::InvalidUrl(format!("{err}: {url:?}")))?;
     match uri.scheme_str() {
-        Some("http") => {}
+        Some("http" | "https") => {}
         Some(other) => return Err(HttpError::UnsupportedScheme(other.to_owned())),
         None => return Err(HttpError::InvalidUrl(format!("not an absolute URL: {url:?}"))),
     }
@@ -99,8 +102,9 @@ mod tests {
         .unwrap();
         assert_eq!(spec.method, Method::POST);
         assert_eq!(spec.headers["x-a"], "1");
+        assert!(RequestSpec::new("GET", "https://x/", [], Bytes::new(), None, 0).is_ok());
         assert!(matches!(
-            RequestSpec::new("GET", "https://x/", [], Bytes::new(), None, 0),
+            RequestSpec::new("GET", "ftp://x/", [], Bytes::new(), None, 0),
             Err(HttpError::UnsupportedScheme(_))
         ));
         assert!(matches!(

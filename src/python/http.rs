@@ -121,6 +121,7 @@ fn spec(
     body: Option<&Bound<'_, PyBytes>>,
     timeout: Option<f64>,
     max_redirects: u32,
+    insecure: bool,
 ) -> PyResult<RequestSpec> {
     let timeout = match timeout {
         Some(seconds) if seconds.is_finite() && seconds > 0.0 => Some(Duration::from_secs_f64(seconds)),
@@ -133,13 +134,17 @@ fn spec(
     };
     let body = body.map_or_else(Bytes::new, |bytes| Bytes::copy_from_slice(bytes.as_bytes()));
     let pairs = headers.iter().map(|(name, value)| (&**name, &**value));
-    RequestSpec::new(method, url, pairs, body, timeout, max_redirects).map_err(|err| http_error(&err))
+    let mut spec =
+        RequestSpec::new(method, url, pairs, body, timeout, max_redirects).map_err(|err| http_error(&err))?;
+    spec.insecure = insecure;
+    Ok(spec)
 }
 
 /// Starts a request and returns its ticket at once; `token` comes back from `http_drain` with the result.
 #[pyfunction]
-#[pyo3(signature = (method, url, headers, body, timeout, max_redirects, token))]
+#[pyo3(signature = (method, url, headers, body, timeout, max_redirects, insecure, token))]
 #[allow(clippy::needless_pass_by_value)] // pyo3 hands over owned values
+#[allow(clippy::too_many_arguments)] // one flat call per request: a Python-side options object would cost more
 pub fn http_submit(
     method: &str,
     url: &str,
@@ -148,9 +153,10 @@ pub fn http_submit(
     body: Option<Bound<'_, PyBytes>>,
     timeout: Option<f64>,
     max_redirects: u32,
+    insecure: bool,
     token: Py<PyAny>,
 ) -> PyResult<u64> {
-    let spec = spec(method, url, &headers, body.as_ref(), timeout, max_redirects)?;
+    let spec = spec(method, url, &headers, body.as_ref(), timeout, max_redirects, insecure)?;
     Ok(engine()?.submit(spec, token))
 }
 
@@ -178,8 +184,9 @@ pub fn http_fileno() -> PyResult<i32> {
 
 /// Runs one request and waits for it with the GIL released: for callers without gevent.
 #[pyfunction]
-#[pyo3(signature = (method, url, headers, body, timeout, max_redirects))]
+#[pyo3(signature = (method, url, headers, body, timeout, max_redirects, insecure))]
 #[allow(clippy::needless_pass_by_value)] // pyo3 hands over owned values
+#[allow(clippy::too_many_arguments)] // the same flat call as http_submit
 pub fn http_request_blocking(
     py: Python<'_>,
     method: &str,
@@ -188,8 +195,9 @@ pub fn http_request_blocking(
     body: Option<Bound<'_, PyBytes>>,
     timeout: Option<f64>,
     max_redirects: u32,
+    insecure: bool,
 ) -> PyResult<HttpResult> {
-    let spec = spec(method, url, &headers, body.as_ref(), timeout, max_redirects)?;
+    let spec = spec(method, url, &headers, body.as_ref(), timeout, max_redirects, insecure)?;
     let engine = engine()?;
     Ok(HttpResult(py.detach(|| engine.block_on(spec))))
 }
