@@ -120,3 +120,37 @@ def test_example_script(target: Target) -> None:
     assert "POST /queue/[id]/push: 500 requests" in done.stdout
     bad = subprocess.run([sys.executable, script, "nope"], capture_output=True, text=True, timeout=60)
     assert bad.returncode == 2 and "base_url must be an http" in bad.stderr
+
+
+def test_connect_timeout_is_its_own_limit() -> None:
+    """A listener whose accept queue is full drops new connections' SYNs, so connecting hangs: the connect timeout
+    ends it long before the whole-request timeout would."""
+    with socket.socket() as full:
+        full.bind(("127.0.0.1", 0))
+        full.listen(0)
+        address = full.getsockname()
+        fillers = []
+        for _ in range(3):
+            filler = socket.socket()
+            filler.setblocking(False)
+            filler.connect_ex(address)
+            fillers.append(filler)
+        time.sleep(0.2)
+        try:
+            client = Client(f"http://{address[0]}:{address[1]}", timeout=10, connect_timeout=0.3)
+            started = time.monotonic()
+            response = client.request("GET", "/")
+            waited = time.monotonic() - started
+        finally:
+            for filler in fillers:
+                filler.close()
+    assert isinstance(response.error, TimeoutError), response.error
+    assert "connect timed out" in str(response.error)
+    assert 0.29 < waited < 3
+
+
+def test_bad_timeouts_are_clear_errors() -> None:
+    with pytest.raises(ValueError, match="timeout must be a positive number"):
+        Client("http://127.0.0.1:1", timeout=-1)
+    with pytest.raises(ValueError, match="connect_timeout must be a positive number"):
+        Client("http://127.0.0.1:1", connect_timeout=0)

@@ -102,6 +102,11 @@ def test_timeout_ends_the_request(checks: dict) -> None:
     assert 290 < event["response_time"] < 2000
 
 
+def test_connection_timeout_is_honoured(checks: dict) -> None:
+    assert checks["connect_timeout"]["error"] == "TimeoutError('connect timed out')"
+    assert 0.29 < checks["connect_timeout"]["waited"] < 3
+
+
 def test_form_bodies_and_absolute_urls(checks: dict) -> None:
     assert checks["form"]["status"] == 400 and "Content-Type" in checks["form"]["detail"]
     assert checks["absolute_404"]["status"] == 404

@@ -1,12 +1,13 @@
 """The Rust core of pushpop-load (``pushpop_load._native``). Import from ``pushpop_load`` instead."""
 
-from typing import Final, final
+from typing import Callable, Final, final
 
 __all__ = [
     "HdrStats",
     "HttpResult",
     "InvalidResponseError",
     "PushpopError",
+    "RequestOptions",
     "__version__",
     "build_profile",
     "http_cancel",
@@ -66,23 +67,34 @@ class HttpResult:
     def queued_ms(self) -> float:
         """Milliseconds the request waited for a runtime thread before it started."""
 
+@final
+class RequestOptions:
+    """How requests are sent, made once per session: whole-request ``timeout`` and ``connect_timeout`` in seconds
+    (None: no limit / the engine's 60 s), redirects to follow, and https without certificate checks."""
+
+    def __init__(
+        self,
+        timeout: float | None = None,
+        max_redirects: int = 30,
+        insecure: bool = False,
+        connect_timeout: float | None = None,
+    ) -> None:
+        """Raises ValueError for a timeout that is not a positive number of seconds."""
+
 def http_submit(
     method: str,
     url: str,
     headers: list[tuple[str, str]],
     body: bytes | None,
-    timeout: float | None,
-    max_redirects: int,
-    insecure: bool,
-    token: object,
+    options: RequestOptions,
+    token: Callable[[HttpResult], object],
 ) -> int:
     """Starts a request and returns its ticket at once; ``token`` comes back from ``http_drain`` with the result.
-    ``insecure``: https without checking the server's certificate.
 
-    Raises ValueError for a bad URL, method or header, or a non-positive timeout.
+    Raises ValueError for a bad URL, method or header.
     """
 
-def http_drain() -> list[tuple[object, HttpResult]]:
+def http_drain() -> list[tuple[Callable[[HttpResult], object], HttpResult]]:
     """Every finished request since the last call, as ``(token, HttpResult)``."""
 
 def http_cancel(ticket: int) -> bool:
@@ -96,31 +108,6 @@ def http_request_blocking(
     url: str,
     headers: list[tuple[str, str]],
     body: bytes | None,
-    timeout: float | None,
-    max_redirects: int,
-    insecure: bool,
+    options: RequestOptions,
 ) -> HttpResult:
     """Runs one request and waits for it with the GIL released: for callers without gevent."""
-
-@final
-class HdrStats:
-    """Response times per (method, name) in an HDR histogram each (microsecond resolution, 3 significant digits),
-    for the whole run and per second."""
-
-    def __init__(self) -> None: ...
-    def record(self, method: str, name: str, milliseconds: float, failed: bool) -> None:
-        """Records one response time in milliseconds, in the run's total and in the current second."""
-    def record_items(self, method: str, name: str, count: int) -> None:
-        """Adds ``count`` queue items to an entry (what a pop returned)."""
-    def report_json(self) -> str:
-        """The samples since the last report, as JSON, and a fresh start: what a worker sends its master."""
-    def merge_report_json(self, report: str) -> None:
-        """Adds a report made by ``report_json`` in another process. ValueError if it cannot be read."""
-    def snapshot_json(self) -> str:
-        """Everything recorded in all, as a JSON snapshot (sparse histograms)."""
-    def summaries_json(self) -> str:
-        """Exact figures per (method, name) as JSON: count, failures, items, min/mean/max and Locust's
-        percentiles, in ms."""
-    def intervals_json(self) -> str:
-        """The per-second timeline as JSON rows: second, method, name, count, failures, items, p50/p95/p99/max."""
-    def clear(self) -> None: ...

@@ -228,7 +228,7 @@ class Client:
 
     def __init__(
         self, base_url: str, *, timeout: float | None = 60.0, max_redirects: int = 30,
-        headers: Mapping[str, str] | None = None, insecure: bool = False,
+        headers: Mapping[str, str] | None = None, insecure: bool = False, connect_timeout: float | None = None,
     ) -> None:
         if not base_url.startswith(("http://", "https://")):
             raise ValueError(f"base_url must be an http:// or https:// URL (got {base_url!r})")
@@ -236,18 +236,24 @@ class Client:
         self.timeout = timeout
         self.max_redirects = max_redirects
         self.insecure = insecure
-        """https without checking the server's certificate."""
+        self.connect_timeout = connect_timeout
+        self._options = _native.RequestOptions(timeout, max_redirects, insecure, connect_timeout)
 
     @property
     def base_url(self) -> str:
         return self._builder.base_url
 
     def _args(self, method: str, url: str, kwargs: dict[str, Any]) -> tuple[tuple, str]:
-        timeout = kwargs.pop("timeout", self.timeout)
-        redirects = self.max_redirects if kwargs.pop("allow_redirects", True) else 0
+        options = self._options
+        if "timeout" in kwargs or not kwargs.get("allow_redirects", True):
+            redirects = self.max_redirects if kwargs.get("allow_redirects", True) else 0
+            options = _native.RequestOptions(kwargs.get("timeout", self.timeout), redirects, self.insecure,
+                                             self.connect_timeout)
+        kwargs.pop("timeout", None)
+        kwargs.pop("allow_redirects", None)
         name = kwargs.pop("name", None) or url
         built, header_list, body = self._builder.build(url, **kwargs)
-        return (method.upper(), built, header_list, body, timeout, redirects, self.insecure), name
+        return (method.upper(), built, header_list, body, options), name
 
     @staticmethod
     def _finish(result: Any, method: str, name: str) -> Response:

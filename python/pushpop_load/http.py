@@ -45,16 +45,14 @@ def _forget_dispatch() -> None:
 _os.register_at_fork(after_in_child=_forget_dispatch)
 
 
-def _perform(
-    method: str, url: str, headers: list, body: bytes | None, timeout: float | None, redirects: int, insecure: bool
-) -> Any:
+def _perform(method: str, url: str, headers: list, body: bytes | None, options: Any) -> Any:
     watcher = _Dispatch.watcher
     if watcher is None:
         watcher = _gevent.get_hub().loop.io(_native.http_fileno(), 1)
         watcher.start(drain_and_deliver)
         _Dispatch.watcher = watcher
     waiter = _Waiter()
-    ticket = _native.http_submit(method, url, headers, body, timeout, redirects, insecure, waiter.switch)
+    ticket = _native.http_submit(method, url, headers, body, options, waiter.switch)
     # The watcher keeps the hub's loop alive only while someone waits on it; otherwise an idle process could
     # never exit.
     if _Dispatch.waiting == 0:
@@ -146,8 +144,11 @@ class NativeHttpSession:
         max_redirects: int = 30,
         default_headers: Mapping[str, str] | None = None,
         insecure: bool = True,
+        connection_timeout: float | None = 60.0,
     ) -> None:
         self.insecure = insecure
+        self.connection_timeout = connection_timeout
+        self._options = _native.RequestOptions(network_timeout, max_redirects, insecure, connection_timeout)
         self._builder = RequestBuilder(base_url, default_headers)
         self.base_url = self._builder.base_url
         self.request_event = request_event
@@ -186,11 +187,17 @@ class NativeHttpSession:
         ``status_code`` 0 and ``error`` set, and the failure is reported."""
         method = method.upper()
         built, header_list, body = self._builder.build(url, data, json, params, headers, auth)
-        timeout = self.network_timeout if timeout is _UNSET else timeout
-        redirects = self.max_redirects if allow_redirects else 0
+        options = self._options
+        if timeout is not _UNSET or not allow_redirects:
+            options = _native.RequestOptions(
+                self.network_timeout if timeout is _UNSET else timeout,
+                self.max_redirects if allow_redirects else 0,
+                self.insecure,
+                self.connection_timeout,
+            )
 
         start_time = _time.time()
-        result = _perform(method, built, header_list, body, timeout, redirects, self.insecure)
+        result = _perform(method, built, header_list, body, options)
         user_context = self.user.context() if self.user is not None else {}
         request_meta: dict[str, Any] = {
             "request_type": method,
@@ -247,6 +254,9 @@ class NativeHttpUser(User):
     network_timeout: float | None = 60.0
     """Seconds a whole request may take: connecting, sending, redirects and reading the body. None: no limit."""
 
+    connection_timeout: float | None = 60.0
+    """Seconds opening a connection may take (within ``network_timeout``)."""
+
     max_redirects: int = 30
     """Redirects followed per request (``allow_redirects=False`` follows none)."""
 
@@ -274,4 +284,5 @@ class NativeHttpUser(User):
             max_redirects=self.max_redirects,
             default_headers=self.default_headers,
             insecure=self.insecure,
+            connection_timeout=self.connection_timeout,
         )

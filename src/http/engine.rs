@@ -53,10 +53,11 @@ struct Completions {
 /// the caller's side (they never cross to runtime threads), so they may be interpreter objects.
 pub struct Engine<T> {
     runtime: tokio::runtime::Runtime,
-    /// http, and https verified against the system's roots (loaded on first use).
-    client: std::sync::OnceLock<Result<HttpClient, HttpError>>,
-    /// http, and https that accepts any certificate.
-    insecure_client: HttpClient,
+    /// One pooled client per (insecure, connect timeout) in use: the connect timeout is a connector setting.
+    clients: Mutex<HashMap<(bool, Duration), HttpClient>>,
+    /// TLS that verifies against the system's roots (loaded on first use), and TLS that accepts any certificate.
+    verified_tls: std::sync::OnceLock<Result<rustls::ClientConfig, HttpError>>,
+    unverified_tls: rustls::ClientConfig,
     config: EngineConfig,
     completions: Arc<Completions>,
     in_flight: Mutex<HashMap<u64, (T, AbortHandle)>>,
@@ -76,15 +77,15 @@ impl<T> Engine<T> {
             .on_thread_start(block_signals)
             .enable_all()
             .build()?;
-        let insecure_client = build_client(config, tls::unverified());
         let completions = Arc::new(Completions {
             done: Mutex::new(Vec::new()),
             wakeup: Wakeup::new()?,
         });
         Ok(Self {
             runtime,
-            client: std::sync::OnceLock::new(),
-            insecure_client,
+            clients: Mutex::default(),
+            verified_tls: std::sync::OnceLock::new(),
+            unverified_tls: tls::unverified(),
             config: config.clone(),
             completions,
             in_flight: Mutex::default(),
@@ -94,12 +95,19 @@ impl<T> Engine<T> {
 
     /// The client for `spec`, or why https verification cannot be set up here.
     fn client_for(&self, spec: &RequestSpec) -> Result<HttpClient, HttpError> {
-        if spec.insecure {
-            return Ok(self.insecure_client.clone());
+        let connect_timeout = spec.connect_timeout.unwrap_or(self.config.connect_timeout);
+        let key = (spec.insecure, connect_timeout);
+        if let Some(client) = locked(&self.clients).get(&key) {
+            return Ok(client.clone());
         }
-        self.client
-            .get_or_init(|| tls::verified().map(|tls| build_client(&self.config, tls)))
-            .clone()
+        let tls = if spec.insecure {
+            self.unverified_tls.clone()
+        } else {
+            self.verified_tls.get_or_init(tls::verified).clone()?
+        };
+        let client = build_client(&self.config, connect_timeout, tls);
+        locked(&self.clients).insert(key, client.clone());
+        Ok(client)
     }
 
     /// The eventfd to watch: readable when `drain` has something to return.
@@ -171,10 +179,10 @@ impl<T> Engine<T> {
     }
 }
 
-fn build_client(config: &EngineConfig, tls: rustls::ClientConfig) -> HttpClient {
+fn build_client(config: &EngineConfig, connect_timeout: Duration, tls: rustls::ClientConfig) -> HttpClient {
     let mut http = HttpConnector::new();
     http.set_nodelay(true);
-    http.set_connect_timeout(Some(config.connect_timeout));
+    http.set_connect_timeout(Some(connect_timeout));
     http.enforce_http(false);
     let connector = hyper_rustls::HttpsConnectorBuilder::new()
         .with_tls_config(tls)

@@ -16,6 +16,8 @@ pub enum HttpError {
     Connect(String),
     #[error("timed out after {} ms", .0.as_millis())]
     Timeout(Duration),
+    #[error("connect timed out")]
+    ConnectTimeout,
     #[error("connection reset: {0}")]
     ConnectionReset(String),
     #[error("invalid response: {0}")]
@@ -35,6 +37,7 @@ impl HttpError {
             if let Some(io) = cause.downcast_ref::<std::io::Error>() {
                 match io.kind() {
                     std::io::ErrorKind::ConnectionRefused => return Self::ConnectionRefused,
+                    std::io::ErrorKind::TimedOut if connecting => return Self::ConnectTimeout,
                     std::io::ErrorKind::ConnectionReset | std::io::ErrorKind::BrokenPipe => {
                         return Self::ConnectionReset(io.kind().to_string())
                     }

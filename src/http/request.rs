@@ -21,6 +21,9 @@ pub struct RequestSpec {
     pub max_redirects: u32,
     /// https without checking the server's certificate.
     pub insecure: bool,
+    /// Limit on opening a connection; None: the engine's default. Requests with different limits use different
+    /// connection pools.
+    pub connect_timeout: Option<Duration>,
 }
 
 impl RequestSpec {
@@ -57,6 +60,7 @@ impl RequestSpec {
             timeout,
             max_redirects,
             insecure: false,
+            connect_timeout: None,
         })
     }
 

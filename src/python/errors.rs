@@ -28,7 +28,7 @@ pub fn http_error(err: &HttpError) -> PyErr {
     match err {
         HttpError::ConnectionRefused => PyConnectionRefusedError::new_err(message),
         HttpError::ConnectionReset(_) => PyConnectionResetError::new_err(message),
-        HttpError::Timeout(_) => PyTimeoutError::new_err(message),
+        HttpError::Timeout(_) | HttpError::ConnectTimeout => PyTimeoutError::new_err(message),
         HttpError::Connect(_) => PyConnectionError::new_err(message),
         HttpError::Protocol(_) | HttpError::TooManyRedirects(_) => InvalidResponseError::new_err(message),
         HttpError::InvalidUrl(_) | HttpError::UnsupportedScheme(_) | HttpError::InvalidHeader(_) => {

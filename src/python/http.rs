@@ -114,49 +114,69 @@ impl HttpResult {
     }
 }
 
+fn seconds(value: Option<f64>, what: &str) -> PyResult<Option<Duration>> {
+    match value {
+        None => Ok(None),
+        Some(seconds) if seconds.is_finite() && seconds > 0.0 => Ok(Some(Duration::from_secs_f64(seconds))),
+        Some(seconds) => Err(pyo3::exceptions::PyValueError::new_err(format!(
+            "{what} must be a positive number of seconds or None (got {seconds})"
+        ))),
+    }
+}
+
+/// How requests are sent: made once per session, so that a request passes one object instead of four values.
+#[pyclass(frozen, module = "pushpop_load._native", name = "RequestOptions")]
+pub struct RequestOptions {
+    timeout: Option<Duration>,
+    max_redirects: u32,
+    insecure: bool,
+    connect_timeout: Option<Duration>,
+}
+
+#[pymethods]
+impl RequestOptions {
+    #[new]
+    #[pyo3(signature = (timeout=None, max_redirects=30, insecure=false, connect_timeout=None))]
+    fn new(timeout: Option<f64>, max_redirects: u32, insecure: bool, connect_timeout: Option<f64>) -> PyResult<Self> {
+        Ok(Self {
+            timeout: seconds(timeout, "timeout")?,
+            max_redirects,
+            insecure,
+            connect_timeout: seconds(connect_timeout, "connect_timeout")?,
+        })
+    }
+}
+
 fn spec(
     method: &str,
     url: &str,
     headers: &[(PyBackedStr, PyBackedStr)],
     body: Option<&Bound<'_, PyBytes>>,
-    timeout: Option<f64>,
-    max_redirects: u32,
-    insecure: bool,
+    options: &RequestOptions,
 ) -> PyResult<RequestSpec> {
-    let timeout = match timeout {
-        Some(seconds) if seconds.is_finite() && seconds > 0.0 => Some(Duration::from_secs_f64(seconds)),
-        Some(seconds) => {
-            return Err(pyo3::exceptions::PyValueError::new_err(format!(
-                "invalid timeout {seconds}"
-            )))
-        }
-        None => None,
-    };
     let body = body.map_or_else(Bytes::new, |bytes| Bytes::copy_from_slice(bytes.as_bytes()));
     let pairs = headers.iter().map(|(name, value)| (&**name, &**value));
-    let mut spec =
-        RequestSpec::new(method, url, pairs, body, timeout, max_redirects).map_err(|err| http_error(&err))?;
-    spec.insecure = insecure;
+    let mut spec = RequestSpec::new(method, url, pairs, body, options.timeout, options.max_redirects)
+        .map_err(|err| http_error(&err))?;
+    spec.insecure = options.insecure;
+    spec.connect_timeout = options.connect_timeout;
     Ok(spec)
 }
 
-/// Starts a request and returns its ticket at once; `token` comes back from `http_drain` with the result.
+/// Starts a request and returns its ticket at once; `token` (a callable) comes back from `http_drain` with the
+/// result.
 #[pyfunction]
-#[pyo3(signature = (method, url, headers, body, timeout, max_redirects, insecure, token))]
 #[allow(clippy::needless_pass_by_value)] // pyo3 hands over owned values
-#[allow(clippy::too_many_arguments)] // one flat call per request: a Python-side options object would cost more
 pub fn http_submit(
     method: &str,
     url: &str,
     // borrowed from the Python strings: no copies on the hot path
     headers: Vec<(PyBackedStr, PyBackedStr)>,
     body: Option<Bound<'_, PyBytes>>,
-    timeout: Option<f64>,
-    max_redirects: u32,
-    insecure: bool,
+    options: PyRef<'_, RequestOptions>,
     token: Py<PyAny>,
 ) -> PyResult<u64> {
-    let spec = spec(method, url, &headers, body.as_ref(), timeout, max_redirects, insecure)?;
+    let spec = spec(method, url, &headers, body.as_ref(), &options)?;
     Ok(engine()?.submit(spec, token))
 }
 
@@ -184,20 +204,16 @@ pub fn http_fileno() -> PyResult<i32> {
 
 /// Runs one request and waits for it with the GIL released: for callers without gevent.
 #[pyfunction]
-#[pyo3(signature = (method, url, headers, body, timeout, max_redirects, insecure))]
 #[allow(clippy::needless_pass_by_value)] // pyo3 hands over owned values
-#[allow(clippy::too_many_arguments)] // the same flat call as http_submit
 pub fn http_request_blocking(
     py: Python<'_>,
     method: &str,
     url: &str,
     headers: Vec<(PyBackedStr, PyBackedStr)>,
     body: Option<Bound<'_, PyBytes>>,
-    timeout: Option<f64>,
-    max_redirects: u32,
-    insecure: bool,
+    options: PyRef<'_, RequestOptions>,
 ) -> PyResult<HttpResult> {
-    let spec = spec(method, url, &headers, body.as_ref(), timeout, max_redirects, insecure)?;
+    let spec = spec(method, url, &headers, body.as_ref(), &options)?;
     let engine = engine()?;
     Ok(HttpResult(py.detach(|| engine.block_on(spec))))
 }

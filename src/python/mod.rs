@@ -19,7 +19,9 @@ mod _native {
     use pyo3::prelude::*;
 
     #[pymodule_export]
-    use super::http::{http_cancel, http_drain, http_fileno, http_request_blocking, http_submit, HttpResult};
+    use super::http::{
+        http_cancel, http_drain, http_fileno, http_request_blocking, http_submit, HttpResult, RequestOptions,
+    };
     #[pymodule_export]
     use super::run_cli;
     #[pymodule_export]

@@ -12,7 +12,7 @@ import gevent
 from locust import User, events, task
 from locust.exception import ResponseError
 
-from pushpop_load import NativeHttpUser
+from pushpop_load import NativeHttpSession, NativeHttpUser
 
 EVENTS: list[dict] = []
 RESULTS: dict[str, object] = {}
@@ -108,6 +108,25 @@ class Checks(NativeHttpUser):
             RESULTS["timeout"] = {"status": r.status_code, "error": type(r.error).__name__,
                                   "waited": time.monotonic() - started, "events": events_since(mark)}
             silent.close()
+
+            # connection_timeout: a listener with a full accept queue never completes the handshake
+            full = socket.socket()
+            full.bind(("127.0.0.1", 0))
+            full.listen(0)
+            fillers = []
+            for _ in range(3):  # non-blocking: the second and third handshakes never complete
+                filler = socket.socket()
+                filler.setblocking(False)
+                filler.connect_ex(full.getsockname())
+                fillers.append(filler)
+            gevent.sleep(0.2)
+            short = NativeHttpSession(f"http://127.0.0.1:{full.getsockname()[1]}", self.environment.events.request,
+                                      network_timeout=10, connection_timeout=0.3)
+            started = time.monotonic()
+            r = short.get("/")
+            RESULTS["connect_timeout"] = {"error": repr(r.error), "waited": time.monotonic() - started}
+            for sock in [*fillers, full]:
+                sock.close()
 
             mark = len(EVENTS)
             r = c.post(f"/queue/{queue}/push", data={"item": "form"})
