@@ -17,8 +17,9 @@ say "building pushpop-load (release) into .venv"
 make --no-print-directory build-prod
 
 mkdir -p "$(dirname "$RESULTS")"
+# results of an earlier run must not pass for this one's
 rm -f "$RESULTS"_stats.csv "$RESULTS"_stats_history.csv "$RESULTS"_failures.csv "$RESULTS"_exceptions.csv \
-  "$RESULTS".html "$RESULTS"_target.log
+  "$RESULTS".html "$RESULTS"_hdr.json "$RESULTS"_hdr_intervals.csv "$RESULTS"_target.log
 
 say "starting the reference target"
 target_out=$(mktemp)
@@ -63,5 +64,7 @@ Results:
   ${RESULTS}_stats_history.csv  the same over time
   ${RESULTS}_failures.csv       failures by kind
   ${RESULTS}.html               Locust's HTML report
+  ${RESULTS}_hdr.json           exact latency histograms (pushpop-load)
+  ${RESULTS}_hdr_intervals.csv  the same per second
 DONE
 exit "$status"
