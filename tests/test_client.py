@@ -154,3 +154,26 @@ def test_bad_timeouts_are_clear_errors() -> None:
         Client("http://127.0.0.1:1", timeout=-1)
     with pytest.raises(ValueError, match="connect_timeout must be a positive number"):
         Client("http://127.0.0.1:1", connect_timeout=0)
+
+
+def test_one_failing_waiter_does_not_strand_the_others(target: Target, caplog: pytest.LogCaptureFixture) -> None:
+    import select
+
+    from pushpop_load import _native
+    from pushpop_load.client import drain_and_deliver
+
+    delivered: list[int] = []
+
+    def broken(_: object) -> None:
+        raise RuntimeError("waiter gone")
+
+    options = _native.RequestOptions(5.0)
+    for _ in range(20):
+        _native.http_submit("GET", f"{target.url}/health", [], None, options, broken)
+        _native.http_submit("GET", f"{target.url}/health", [], None, options, lambda r: delivered.append(r.status))
+    deadline = time.monotonic() + 10
+    while len(delivered) < 20 and time.monotonic() < deadline:
+        select.select([_native.http_fileno()], [], [], 0.5)
+        drain_and_deliver()
+    assert delivered == [200] * 20
+    assert "delivering a finished request failed" in caplog.text

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio as _asyncio
 import json as _json
+import logging as _logging
 import os as _os
 import sys as _sys
 import weakref as _weakref
@@ -31,6 +32,8 @@ from pushpop_load import _native
 from pushpop_load.payloads import items_from_pop
 
 __all__ = ["Client", "HttpStatusError", "Response", "exact_stats"]
+
+_logger = _logging.getLogger(__name__)
 
 exact_stats = _native.HdrStats()
 """This process's exact statistics: every request of ``NativeHttpUser`` (through Locust's events) and ``Client``."""
@@ -209,7 +212,11 @@ def drain_and_deliver() -> None:
     """Hands every finished request to its waiter. A token is the callable that delivers the result: a gevent
     ``Waiter.switch`` or an asyncio future's setter, so either loop may drain for both."""
     for deliver, result in _native.http_drain():
-        deliver(result)
+        try:
+            deliver(result)
+        except Exception:  # noqa: BLE001
+            # one broken waiter must not strand the others of the batch, whose results are already taken
+            _logger.exception("pushpop-load: delivering a finished request failed")
 
 
 # a forked child has a new engine and eventfd: loops registered on the parent's fd must register again
