@@ -29,7 +29,7 @@ from urllib.parse import urlencode as _urlencode
 from requests.structures import CaseInsensitiveDict
 
 from pushpop_load import _native
-from pushpop_load.payloads import items_from_pop
+from pushpop_load.payloads import POP_NAME, PUSH_NAME, items_from_pop
 
 __all__ = ["Client", "HttpStatusError", "Response", "exact_stats"]
 
@@ -228,6 +228,22 @@ def _in_gevent() -> bool:
     return monkey is not None and monkey.is_module_patched("socket")
 
 
+def _push_body(item: Any, priority: int) -> dict[str, Any]:
+    return {"json": {"item": item, "priority": priority}, "name": PUSH_NAME}
+
+
+def _pushed(response: Response) -> dict[str, Any]:
+    response.raise_for_status()
+    return response.json()
+
+
+def _popped(response: Response) -> list[Any]:
+    response.raise_for_status()
+    items = items_from_pop(response.json())
+    exact_stats.record_items("POST", POP_NAME, len(items))
+    return items
+
+
 class Client:
     """The native engine for scripts: ``request`` and the queue operations, blocking or ``async`` (``arequest``,
     ``apush``, ``apop``). https verifies the server's certificate unless ``insecure=True``. Transport failures do not raise from ``request``: the response has ``status_code`` 0 and
@@ -296,32 +312,17 @@ class Client:
 
     def push(self, queue_id: str, item: Any, priority: int = 0) -> dict[str, Any]:
         """Pushes ``item``; the service's answer. Raises on any failure."""
-        response = self.request("POST", f"/queue/{queue_id}/push", json={"item": item, "priority": priority},
-                                name="/queue/[id]/push")
-        response.raise_for_status()
-        return response.json()
+        return _pushed(self.request("POST", f"/queue/{queue_id}/push", **_push_body(item, priority)))
 
     def pop(self, queue_id: str, depth: int = 1) -> list[Any]:
         """Pops up to ``depth`` items (either pop answer shape). Raises on any failure."""
-        response = self.request("POST", f"/queue/{queue_id}/pop", params={"depth": depth}, name="/queue/[id]/pop")
-        response.raise_for_status()
-        items = items_from_pop(response.json())
-        exact_stats.record_items("POST", "/queue/[id]/pop", len(items))
-        return items
+        return _popped(self.request("POST", f"/queue/{queue_id}/pop", params={"depth": depth}, name=POP_NAME))
 
     async def apush(self, queue_id: str, item: Any, priority: int = 0) -> dict[str, Any]:
-        response = await self.arequest("POST", f"/queue/{queue_id}/push", json={"item": item, "priority": priority},
-                                       name="/queue/[id]/push")
-        response.raise_for_status()
-        return response.json()
+        return _pushed(await self.arequest("POST", f"/queue/{queue_id}/push", **_push_body(item, priority)))
 
     async def apop(self, queue_id: str, depth: int = 1) -> list[Any]:
-        response = await self.arequest("POST", f"/queue/{queue_id}/pop", params={"depth": depth},
-                                       name="/queue/[id]/pop")
-        response.raise_for_status()
-        items = items_from_pop(response.json())
-        exact_stats.record_items("POST", "/queue/[id]/pop", len(items))
-        return items
+        return _popped(await self.arequest("POST", f"/queue/{queue_id}/pop", params={"depth": depth}, name=POP_NAME))
 
     @staticmethod
     def stats() -> list[dict[str, Any]]:

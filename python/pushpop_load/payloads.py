@@ -9,7 +9,12 @@ import string as _string
 import time as _time
 from typing import Any
 
-__all__ = ["ITEM_SIZES", "PopShapeError", "items_from_pop", "make_item", "make_queue_id"]
+__all__ = ["ITEM_SIZES", "POP_NAME", "PUSH_NAME", "PopShapeError", "items_from_pop", "make_item", "make_queue_id"]
+
+PUSH_NAME = "/queue/[id]/push"
+"""The statistics entry of pushes, whatever the queue id."""
+POP_NAME = "/queue/[id]/pop"
+"""The statistics entry of pops, whatever the queue id and depth."""
 
 ITEM_SIZES = {"small": 100, "medium": 1024, "large": 10 * 1024}
 """Approximate JSON size in bytes of the seed's small, medium and large items."""

@@ -6,13 +6,10 @@ from collections import defaultdict
 from typing import Any
 
 from pushpop_load.http import NativeHttpUser
-from pushpop_load.payloads import PopShapeError, items_from_pop, make_item, make_queue_id
+from pushpop_load.payloads import POP_NAME, PUSH_NAME, PopShapeError, items_from_pop, make_item, make_queue_id
 from pushpop_load.stats import exact_stats
 
 __all__ = ["PushPopUser"]
-
-PUSH_NAME = "/queue/[id]/push"
-POP_NAME = "/queue/[id]/pop"
 
 
 class PushPopUser(NativeHttpUser):
