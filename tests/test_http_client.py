@@ -6,6 +6,7 @@ import csv
 import json
 import os
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -284,3 +285,51 @@ def test_pushpop_user_checks_answers_and_counts_items(tmp_path: Path) -> None:
     assert document["duration_s"] > 2
     assert "items/s" in done.stdout
     assert_exact_stats_match(tmp_path / "pp", done.stdout)
+
+
+def test_web_ui_mode_runs_native_users(tmp_path: Path) -> None:
+    """Mode 1 of the seed: Locust's web UI starts and stops the swarm; its live stats show the native requests."""
+    locustfile = tmp_path / "web.py"
+    locustfile.write_text(
+        "from locust import task, constant\n"
+        "from pushpop_load import PushPopUser\n"
+        "class Web(PushPopUser):\n"
+        "    wait_time = constant(0.05)\n"
+        "    @task\n"
+        "    def push(self):\n"
+        "        self.push_item()\n"
+    )
+    target = Target().start()
+    port = free_port()
+    ui = subprocess.Popen(
+        [LOCUST, "-f", str(locustfile), "--web-host", "127.0.0.1", "--web-port", str(port), "--host", target.url],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                requests.get(f"{base}/", timeout=2)
+                break
+            except requests.ConnectionError:
+                assert time.monotonic() < deadline and ui.poll() is None, "the web UI did not come up"
+                time.sleep(0.2)
+        started = requests.post(f"{base}/swarm", data={"user_count": 5, "spawn_rate": 5, "host": target.url}, timeout=10)
+        assert started.json()["success"] is True
+        time.sleep(3)
+        stats = requests.get(f"{base}/stats/requests", timeout=10).json()
+        pushes = next(row for row in stats["stats"] if row["name"] == "/queue/[id]/push")
+        assert pushes["num_requests"] > 50 and pushes["num_failures"] == 0
+        assert stats["state"] == "running"
+        assert requests.post(f"{base}/stop", timeout=10).json()["success"] is True
+        # Locust caches /stats/requests for about two seconds
+        deadline = time.monotonic() + 10
+        while requests.get(f"{base}/stats/requests", timeout=10).json()["state"] != "stopped":
+            assert time.monotonic() < deadline, "the swarm did not stop"
+            time.sleep(0.5)
+    finally:
+        ui.terminate()
+        _, stderr = ui.communicate(timeout=30)
+        assert target.stop() == 0
+    assert "Traceback" not in stderr, stderr[-3000:]
