@@ -103,6 +103,12 @@ def test_timeout_ends_the_request(checks: dict) -> None:
     assert 290 < event["response_time"] < 2000
 
 
+def test_concurrency_limits_a_users_requests_in_flight(checks: dict) -> None:
+    assert checks["concurrency"]["done"] == 100
+    # the limit is reached (the fan-out really ran in parallel) and never passed
+    assert checks["concurrency"]["peak"] == 4
+
+
 def test_connection_timeout_is_honoured(checks: dict) -> None:
     assert checks["connect_timeout"]["error"] == "TimeoutError('connect timed out')"
     assert 0.29 < checks["connect_timeout"]["waited"] < 3

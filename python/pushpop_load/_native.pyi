@@ -13,6 +13,7 @@ __all__ = [
     "http_cancel",
     "http_drain",
     "http_fileno",
+    "http_in_flight",
     "http_request_blocking",
     "http_submit",
     "run_cli",
@@ -99,6 +100,9 @@ def http_drain() -> list[tuple[Callable[[HttpResult], object], HttpResult]]:
 
 def http_cancel(ticket: int) -> bool:
     """Abandons a request; True if it was still in flight."""
+
+def http_in_flight() -> int:
+    """Requests of this process submitted and neither drained nor cancelled."""
 
 def http_fileno() -> int:
     """The eventfd (of this process) that turns readable when ``http_drain`` has results."""

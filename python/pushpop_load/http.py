@@ -16,6 +16,7 @@ from typing import Any, Iterator, Mapping
 
 import gevent as _gevent
 from gevent.hub import Waiter as _Waiter
+from gevent.lock import BoundedSemaphore as _BoundedSemaphore
 from locust import User
 from locust.event import EventHook
 from locust.exception import CatchResponseError, LocustError, ResponseError, StopTest
@@ -145,7 +146,11 @@ class NativeHttpSession:
         default_headers: Mapping[str, str] | None = None,
         insecure: bool = True,
         connection_timeout: float | None = 60.0,
+        concurrency: int = 10,
     ) -> None:
+        if concurrency < 1:
+            raise ValueError(f"concurrency must be at least 1 (got {concurrency})")
+        self._slots = _BoundedSemaphore(concurrency)
         self.insecure = insecure
         self.connection_timeout = connection_timeout
         self._options = _native.RequestOptions(network_timeout, max_redirects, insecure, connection_timeout)
@@ -197,7 +202,8 @@ class NativeHttpSession:
             )
 
         start_time = _time.time()
-        result = _perform(method, built, header_list, body, options)
+        with self._slots:
+            result = _perform(method, built, header_list, body, options)
         user_context = self.user.context() if self.user is not None else {}
         request_meta: dict[str, Any] = {
             "request_type": method,
@@ -257,6 +263,10 @@ class NativeHttpUser(User):
     connection_timeout: float | None = 60.0
     """Seconds opening a connection may take (within ``network_timeout``)."""
 
+    concurrency: int = 10
+    """Requests one user may have in flight at once (from greenlets it spawns); more wait for a free slot, as
+    FastHttpUser's requests wait for one of its ``concurrency`` connections."""
+
     max_redirects: int = 30
     """Redirects followed per request (``allow_redirects=False`` follows none)."""
 
@@ -285,4 +295,5 @@ class NativeHttpUser(User):
             default_headers=self.default_headers,
             insecure=self.insecure,
             connection_timeout=self.connection_timeout,
+            concurrency=self.concurrency,
         )

@@ -196,6 +196,12 @@ pub fn http_cancel(ticket: u64) -> PyResult<bool> {
     Ok(engine()?.cancel(ticket).is_some())
 }
 
+/// Requests of this process submitted and neither drained nor cancelled.
+#[pyfunction]
+pub fn http_in_flight() -> PyResult<usize> {
+    Ok(engine()?.in_flight())
+}
+
 /// The eventfd that turns readable when `http_drain` has results.
 #[pyfunction]
 pub fn http_fileno() -> PyResult<i32> {

@@ -20,7 +20,8 @@ mod _native {
 
     #[pymodule_export]
     use super::http::{
-        http_cancel, http_drain, http_fileno, http_request_blocking, http_submit, HttpResult, RequestOptions,
+        http_cancel, http_drain, http_fileno, http_in_flight, http_request_blocking, http_submit, HttpResult,
+        RequestOptions,
     };
     #[pymodule_export]
     use super::run_cli;

@@ -12,7 +12,7 @@ import gevent
 from locust import User, events, task
 from locust.exception import ResponseError
 
-from pushpop_load import NativeHttpSession, NativeHttpUser
+from pushpop_load import NativeHttpSession, NativeHttpUser, _native
 
 EVENTS: list[dict] = []
 RESULTS: dict[str, object] = {}
@@ -144,6 +144,21 @@ class Checks(NativeHttpUser):
                                   "seconds": time.monotonic() - started, "events": len(events_since(mark))}
             r = c.post(f"/queue/{queue}-fan/pop", params={"depth": 100})
             RESULTS["fan_out"]["popped"] = r.json()["count"]
+
+            # a user's own fan-out is held to its concurrency
+            narrow = NativeHttpSession(self.host, self.environment.events.request, concurrency=4)
+            peak = [0]
+
+            def watch() -> None:
+                while True:
+                    peak[0] = max(peak[0], _native.http_in_flight())
+                    gevent.sleep(0)
+
+            watcher = gevent.spawn(watch)
+            jobs = [gevent.spawn(narrow.get, "/health") for _ in range(100)]
+            gevent.joinall(jobs, timeout=30)
+            watcher.kill()
+            RESULTS["concurrency"] = {"peak": peak[0], "done": sum(1 for job in jobs if job.value is not None)}
         except Exception as exc:  # noqa: BLE001
             RESULTS["crashed"] = repr(exc)
         finally:
