@@ -7,7 +7,6 @@ import json
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 from processes import ROOT
 
@@ -24,3 +23,16 @@ def test_target_benchmark_smoke() -> None:
     assert [r["operation"] for r in results] == ["push", "pop depth 1", "pop depth 10", "pop depth 100"]
     assert all(r["requests_per_s"] > 0 and r["errors"] == 0 for r in results)
     assert (out / "summary.md").read_text().count("| memory |") == 4
+
+
+def test_client_benchmark_smoke() -> None:
+    env = {**os.environ, "SMOKE": "1", "ALLOW_DEBUG": "1", "PARTS": "cost"}
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "client" / "run.py")], capture_output=True, text=True, timeout=300,
+        env=env,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    out = ROOT / done.stdout.strip().splitlines()[-1].removeprefix("raw output in ")
+    cost = json.loads((out / "results.json").read_text())["cost"]
+    assert set(cost) == {"HttpPushUser", "FastHttpPushUser", "NativePushUser", "wrk"}
+    assert all(result["requests_per_s"] > 0 and result["cpu_us_per_request"] > 0 for result in cost.values())

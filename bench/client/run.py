@@ -28,7 +28,10 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from common import ROOT, ensure, fail  # noqa: E402
+from processes import free_port  # noqa: E402
+
 HERE = Path(__file__).resolve().parent
 BIN = Path(sys.executable).parent
 SMOKE = os.environ.get("SMOKE") == "1"
@@ -56,31 +59,6 @@ wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
 wrk.body = '{"item": {"data": "' .. string.rep("x", 50) .. '", "timestamp": 1764204000.123456}, "priority": 0}'
 """
-
-
-def fail(message: str) -> None:
-    print(f"bench/client: {message}", file=sys.stderr)
-    sys.exit(2)
-
-
-def ensure(binary: str, package: str) -> str:
-    found = shutil.which(binary) or shutil.which(binary, path="/usr/sbin:/usr/bin")
-    if not found and os.geteuid() == 0 and shutil.which("apt-get"):
-        for attempt in (["apt-get", "install", "-y", "-qq", package], ["apt-get", "update", "-qq"],
-                        ["apt-get", "install", "-y", "-qq", package]):
-            subprocess.run(attempt, capture_output=True, check=False)
-            found = shutil.which(binary) or shutil.which(binary, path="/usr/sbin:/usr/bin")
-            if found:
-                break
-    if not found:
-        fail(f"{binary} not found and cannot be installed here (Debian: apt-get install {package})")
-    return found
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def locust_run(out: Path, label: str, user: str, url: str, users: int, env: dict[str, str]) -> dict:

@@ -17,7 +17,6 @@ import datetime
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 import time
@@ -26,8 +25,8 @@ from pathlib import Path
 
 import requests
 
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from common import ROOT, ensure, fail  # noqa: E402
 from processes import Postgres, Target  # noqa: E402
 
 SMOKE = os.environ.get("SMOKE") == "1"
@@ -56,26 +55,6 @@ class Result:
     ran_dry: bool
 
 
-def fail(message: str) -> None:
-    print(f"bench/target: {message}", file=sys.stderr)
-    sys.exit(2)
-
-
-def ensure_wrk() -> str:
-    found = shutil.which("wrk")
-    if found:
-        return found
-    if os.geteuid() == 0 and shutil.which("apt-get"):
-        subprocess.run(["apt-get", "install", "-y", "-qq", "wrk"], check=False, capture_output=True)
-        if not shutil.which("wrk"):
-            subprocess.run(["apt-get", "update", "-qq"], check=True, capture_output=True)
-            subprocess.run(["apt-get", "install", "-y", "-qq", "wrk"], check=True, capture_output=True)
-        found = shutil.which("wrk")
-    if not found:
-        fail("wrk not found and cannot be installed here (Debian: apt-get install wrk)")
-    return found
-
-
 def to_ms(text: str) -> float:
     value, unit = re.fullmatch(r"([\d.]+)(us|ms|s|m)", text).groups()  # type: ignore[union-attr]
     return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}[unit]
@@ -88,7 +67,7 @@ def cpu_seconds(pid: int) -> float:
 
 class Bench:
     def __init__(self, out: Path) -> None:
-        self.wrk = ensure_wrk()
+        self.wrk = ensure("wrk", "wrk")
         self.out = out
         self.http = requests.Session()
 

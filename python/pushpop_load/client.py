@@ -124,14 +124,49 @@ class Response:
         """How long the request waited for the engine's thread before it started."""
         return self._result.queued_ms
 
-    def raise_for_status(self) -> None:
+    def failure_exception(self) -> BaseException | None:
+        """Why the request failed (the transport error, or an ``HttpStatusError`` for 400 and above), or None."""
         if self.error is not None:
-            raise self.error
+            return self.error
         if self.status_code >= 400:
-            raise HttpStatusError(self.status_code)
+            return HttpStatusError(self.status_code)
+        return None
+
+    def raise_for_status(self) -> None:
+        failure = self.failure_exception()
+        if failure is not None:
+            raise failure
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} [{self.status_code}]>"
+
+
+UNSET: Any = object()
+"""A keyword not given (``None`` is a value: no timeout)."""
+
+
+class RequestDefaults:
+    """A session's request settings, and the native options object built from them once: a call passes that same
+    object unless it overrides the timeout or turns redirects off."""
+
+    def __init__(
+        self, timeout: float | None, max_redirects: int, insecure: bool, connect_timeout: float | None
+    ) -> None:
+        self.timeout = timeout
+        self.max_redirects = max_redirects
+        self.insecure = insecure
+        self.connect_timeout = connect_timeout
+        self.options = _native.RequestOptions(timeout, max_redirects, insecure, connect_timeout)
+
+    def for_call(self, timeout: float | None = UNSET, allow_redirects: bool = True) -> Any:
+        if timeout is UNSET and allow_redirects:
+            return self.options
+        return _native.RequestOptions(
+            self.timeout if timeout is UNSET else timeout,
+            self.max_redirects if allow_redirects else 0,
+            self.insecure,
+            self.connect_timeout,
+        )
 
 
 class RequestBuilder:
@@ -246,8 +281,9 @@ def _popped(response: Response) -> list[Any]:
 
 class Client:
     """The native engine for scripts: ``request`` and the queue operations, blocking or ``async`` (``arequest``,
-    ``apush``, ``apop``). https verifies the server's certificate unless ``insecure=True``. Transport failures do not raise from ``request``: the response has ``status_code`` 0 and
-    ``error`` set. ``push`` and ``pop`` raise on any failure, as a script expects."""
+    ``apush``, ``apop``). https verifies the server's certificate unless ``insecure=True``. Transport failures do
+    not raise from ``request``: the response has ``status_code`` 0 and ``error`` set. ``push`` and ``pop`` raise on
+    any failure, as a script expects."""
 
     def __init__(
         self, base_url: str, *, timeout: float | None = 60.0, max_redirects: int = 30,
@@ -256,24 +292,14 @@ class Client:
         if not base_url.startswith(("http://", "https://")):
             raise ValueError(f"base_url must be an http:// or https:// URL (got {base_url!r})")
         self._builder = RequestBuilder(base_url, headers)
-        self.timeout = timeout
-        self.max_redirects = max_redirects
-        self.insecure = insecure
-        self.connect_timeout = connect_timeout
-        self._options = _native.RequestOptions(timeout, max_redirects, insecure, connect_timeout)
+        self.defaults = RequestDefaults(timeout, max_redirects, insecure, connect_timeout)
 
     @property
     def base_url(self) -> str:
         return self._builder.base_url
 
     def _args(self, method: str, url: str, kwargs: dict[str, Any]) -> tuple[tuple, str]:
-        options = self._options
-        if "timeout" in kwargs or not kwargs.get("allow_redirects", True):
-            redirects = self.max_redirects if kwargs.get("allow_redirects", True) else 0
-            options = _native.RequestOptions(kwargs.get("timeout", self.timeout), redirects, self.insecure,
-                                             self.connect_timeout)
-        kwargs.pop("timeout", None)
-        kwargs.pop("allow_redirects", None)
+        options = self.defaults.for_call(kwargs.pop("timeout", UNSET), kwargs.pop("allow_redirects", True))
         name = kwargs.pop("name", None) or url
         built, header_list, body = self._builder.build(url, **kwargs)
         return (method.upper(), built, header_list, body, options), name
@@ -281,7 +307,7 @@ class Client:
     @staticmethod
     def _finish(result: Any, method: str, name: str) -> Response:
         response = Response(result, method)
-        exact_stats.record(method, name, result.elapsed_ms, not response.ok)
+        exact_stats.record(method, name, result.elapsed_ms, response.failure_exception() is not None)
         return response
 
     def request(self, method: str, url: str, **kwargs: Any) -> Response:

@@ -23,12 +23,9 @@ from locust.exception import CatchResponseError, LocustError, ResponseError, Sto
 
 from pushpop_load import _native
 from pushpop_load import stats as _stats  # noqa: F401  (exact statistics for every run that uses these users)
-from pushpop_load.client import HttpStatusError, RequestBuilder, Response, drain_and_deliver
+from pushpop_load.client import UNSET, HttpStatusError, RequestBuilder, RequestDefaults, Response, drain_and_deliver
 
 __all__ = ["HttpStatusError", "NativeHttpSession", "NativeHttpUser", "NativeResponse", "ResponseContextManager"]
-
-_UNSET: Any = object()
-
 
 class _Dispatch:
     """This process's io watcher on the engine's eventfd, and how many greenlets wait on it."""
@@ -114,10 +111,7 @@ class ResponseContextManager(NativeResponse):
                 self._request_event.fire(**meta)
                 return True
             return False
-        try:
-            self.raise_for_status()
-        except Exception as error:  # noqa: BLE001 - every failure of the request is reported, none raised
-            meta["exception"] = error
+        meta["exception"] = self.failure_exception()
         self._request_event.fire(**meta)
         return True
 
@@ -151,15 +145,11 @@ class NativeHttpSession:
         if concurrency < 1:
             raise ValueError(f"concurrency must be at least 1 (got {concurrency})")
         self._slots = _BoundedSemaphore(concurrency)
-        self.insecure = insecure
-        self.connection_timeout = connection_timeout
-        self._options = _native.RequestOptions(network_timeout, max_redirects, insecure, connection_timeout)
+        self.defaults = RequestDefaults(network_timeout, max_redirects, insecure, connection_timeout)
         self._builder = RequestBuilder(base_url, default_headers)
         self.base_url = self._builder.base_url
         self.request_event = request_event
         self.user = user
-        self.network_timeout = network_timeout
-        self.max_redirects = max_redirects
         self.request_name: str | None = None
 
     @_contextmanager
@@ -186,20 +176,13 @@ class NativeHttpSession:
         context: Mapping[str, Any] | None = None,
         *,
         params: Mapping[str, Any] | list[tuple[str, Any]] | str | None = None,
-        timeout: float | None = _UNSET,
+        timeout: float | None = UNSET,
     ) -> NativeResponse:
         """Sends a request and reports it to ``events.request``. Transport failures do not raise: the response has
         ``status_code`` 0 and ``error`` set, and the failure is reported."""
         method = method.upper()
         built, header_list, body = self._builder.build(url, data, json, params, headers, auth)
-        options = self._options
-        if timeout is not _UNSET or not allow_redirects:
-            options = _native.RequestOptions(
-                self.network_timeout if timeout is _UNSET else timeout,
-                self.max_redirects if allow_redirects else 0,
-                self.insecure,
-                self.connection_timeout,
-            )
+        options = self.defaults.for_call(timeout, allow_redirects)
 
         start_time = _time.time()
         with self._slots:
@@ -222,10 +205,7 @@ class NativeHttpSession:
         response = NativeResponse(result, method)
         response.request_meta = request_meta
         request_meta["response"] = response
-        if response.error is not None:
-            request_meta["exception"] = response.error
-        elif response.status_code >= 400:
-            request_meta["exception"] = HttpStatusError(response.status_code)
+        request_meta["exception"] = response.failure_exception()
         self.request_event.fire(**request_meta)
         return response
 

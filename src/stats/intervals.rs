@@ -2,7 +2,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use super::recorder::{Recorder, Snapshot};
+use super::recorder::{millis, Recorder, Snapshot};
 
 /// Per-second statistics. A second that can still receive samples has a live recorder; older seconds are kept as
 /// sparse snapshots (recorded buckets only), so a long run costs memory in proportion to distinct buckets, not to
@@ -27,11 +27,6 @@ pub struct IntervalRow {
     pub p95_ms: f64,
     pub p99_ms: f64,
     pub max_ms: f64,
-}
-
-#[allow(clippy::cast_precision_loss)] // microsecond values stay far below 2^52
-fn millis(micros: u64) -> f64 {
-    micros as f64 / 1000.0
 }
 
 impl Intervals {

@@ -144,7 +144,7 @@ fn micros(milliseconds: f64) -> u64 {
 }
 
 #[allow(clippy::cast_precision_loss)] // microsecond counts stay far below 2^52
-fn millis(micros: u64) -> f64 {
+pub(super) fn millis(micros: u64) -> f64 {
     micros as f64 / 1000.0
 }
 
@@ -188,13 +188,18 @@ impl Recorder {
         self.entries.values().all(BTreeMap::is_empty)
     }
 
+    /// (method, name, entry), in the order method, then name.
+    fn each(&self) -> impl Iterator<Item = (&String, &String, &Entry)> {
+        self.entries
+            .iter()
+            .flat_map(|(method, names)| names.iter().map(move |(name, entry)| (method, name, entry)))
+    }
+
     /// Everything recorded so far.
     #[must_use]
     pub fn snapshot(&self) -> Snapshot {
         let entries = self
-            .entries
-            .iter()
-            .flat_map(|(method, names)| names.iter().map(move |(name, entry)| (method, name, entry)))
+            .each()
             .map(|(method, name, entry)| SnapshotEntry {
                 method: method.clone(),
                 name: name.clone(),
@@ -249,9 +254,7 @@ impl Recorder {
     /// Exact figures per entry, in the order method, then name.
     #[must_use]
     pub fn summaries(&self) -> Vec<EntrySummary> {
-        self.entries
-            .iter()
-            .flat_map(|(method, names)| names.iter().map(move |(name, entry)| (method, name, entry)))
+        self.each()
             .map(|(method, name, entry)| {
                 let histogram = &entry.histogram;
                 EntrySummary {

@@ -1,0 +1,37 @@
+"""What the benchmark scripts share: a clear failure, and installing the tools they drive when they can."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import NoReturn
+
+ROOT = Path(__file__).resolve().parents[1]
+# tests/processes.py starts the reference target and PostgreSQL for the benchmarks as for the tests
+sys.path.insert(0, str(ROOT / "tests"))
+
+
+def fail(message: str) -> NoReturn:
+    print(f"bench/{Path(sys.argv[0]).resolve().parent.name}: {message}", file=sys.stderr)
+    sys.exit(2)
+
+
+def ensure(binary: str, package: str) -> str:
+    """The path of `binary`, installing Debian's `package` first when it is missing and we are root."""
+    def find() -> str | None:
+        return shutil.which(binary) or shutil.which(binary, path="/usr/sbin:/usr/bin")
+
+    found = find()
+    if not found and os.geteuid() == 0 and shutil.which("apt-get"):
+        for attempt in (["apt-get", "install", "-y", "-qq", package], ["apt-get", "update", "-qq"],
+                        ["apt-get", "install", "-y", "-qq", package]):
+            subprocess.run(attempt, capture_output=True, check=False)
+            found = find()
+            if found:
+                break
+    if not found:
+        fail(f"{binary} not found and cannot be installed here (Debian: apt-get install {package})")
+    return found
