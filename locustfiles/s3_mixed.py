@@ -1,30 +1,109 @@
-"""S3 mixed push/pop workloads (the seed's `scenarios/s3_mixed.py`).
+"""S3 mixed push/pop, the realistic steady state (the seed's ``scenarios/s3_mixed.py``).
 
-S3a, ``MixedWorkloadUser``: balanced 50/50 push/pop of small items on the user's own queue, priorities 0-2, pop
-depth 1; each user paces itself at one task per second, so the seed's 50 users give its 50 RPS target.
+Every user works on its own queue (``load-test-<8 random>``), so queue depth follows the push/pop mix.
 
-The other S3 variants come with the scenarios (issue 4).
+| class | seed | push:pop | items | priorities | pop depth | swarm rate |
+|---|---|---|---|---|---|---|
+| ``MixedWorkloadUser`` | S3a | 50:50 | small (~100 B) | 0-2 | 1 | 50 RPS |
+| ``ProducerHeavyUser`` | S3b | 80:20 (queues grow) | small | 0-2 | 1 | 100 RPS |
+| ``ConsumerHeavyUser`` | S3c | 20:80 (queues drain) | small; 20 pushed at start | 0-2 | 1 | 100 RPS |
+| ``MultiPriorityMixedUser`` | S3d | 50:50 | small | 0-4 | 3 | 50 RPS |
+| ``BalancedLargeItemsUser`` | S3e | 50:50 | medium/large (~1-10 KB) | 0-2 | 1 | 50 RPS |
+
+Start with ``MixedWorkloadUser`` (S3a).
 """
 
 from __future__ import annotations
 
-import random
+from locust import task
 
-from locust import constant_throughput, task
+from pushpop_load.rates import Constant
+from pushpop_load.scenario import ScenarioUser
 
-from pushpop_load import PushPopUser
 
+class MixedWorkloadUser(ScenarioUser):
+    """S3a: balanced push/pop of small items."""
 
-class MixedWorkloadUser(PushPopUser):
-    """S3a: balanced push/pop on the user's own queue."""
-
-    wait_time = constant_throughput(1)
-    item_size = "small"
-
-    @task
-    def push(self) -> None:
-        self.push_item(priority=random.randint(0, 2))
+    scenario = "S3a"
+    rate = Constant(50)
+    priorities = (0, 1, 2)
 
     @task
-    def pop(self) -> None:
-        self.pop_items(depth=1)
+    def push_one(self) -> None:
+        self.push()
+
+    @task
+    def pop_one(self) -> None:
+        self.pop()
+
+
+class ProducerHeavyUser(ScenarioUser):
+    """S3b: four pushes for every pop; each user's queue grows."""
+
+    scenario = "S3b"
+    rate = Constant(100)
+    priorities = (0, 1, 2)
+
+    @task(4)
+    def push_one(self) -> None:
+        self.push()
+
+    @task(1)
+    def pop_one(self) -> None:
+        self.pop()
+
+
+class ConsumerHeavyUser(ScenarioUser):
+    """S3c: four pops for every push, after 20 pushes at start; each user's queue drains."""
+
+    scenario = "S3c"
+    rate = Constant(100)
+    priorities = (0, 1, 2)
+    start_items = 20
+
+    def on_start(self) -> None:
+        super().on_start()
+        for _ in range(self.start_items):
+            self.push()
+
+    @task(1)
+    def push_one(self) -> None:
+        self.push()
+
+    @task(4)
+    def pop_one(self) -> None:
+        self.pop()
+
+
+class MultiPriorityMixedUser(ScenarioUser):
+    """S3d: balanced push/pop over priorities 0-4; pops of 3 span priorities."""
+
+    scenario = "S3d"
+    rate = Constant(50)
+    priorities = (0, 1, 2, 3, 4)
+    pop_depth = 3
+
+    @task
+    def push_one(self) -> None:
+        self.push()
+
+    @task
+    def pop_one(self) -> None:
+        self.pop()
+
+
+class BalancedLargeItemsUser(ScenarioUser):
+    """S3e: balanced push/pop of medium (~1 KB) and large (~10 KB) items."""
+
+    scenario = "S3e"
+    rate = Constant(50)
+    priorities = (0, 1, 2)
+    item_sizes = ("medium", "large")
+
+    @task
+    def push_one(self) -> None:
+        self.push()
+
+    @task
+    def pop_one(self) -> None:
+        self.pop()

@@ -40,3 +40,14 @@ ensure_postgres() {
   pg_bindir >/dev/null || die "PostgreSQL server binaries (initdb, postgres) not found and cannot be installed here:
   install them (Debian: apt-get install postgresql) or set PUSHPOP_PG_BINDIR to their folder"
 }
+
+# The package and its release build in .venv, made once; scripts that only run scenarios need nothing more.
+ensure_built() {
+  if [ ! -x "$VENV/bin/pushpop-load" ] || ! "$VENV/bin/python" -c 'import pushpop_load' 2>/dev/null; then
+    need_toolchain
+    say "building pushpop-load (release) into .venv"
+    make --no-print-directory build-prod
+  fi
+  # the drills start their own PostgreSQL cluster
+  export PUSHPOP_PG_BINDIR="${PUSHPOP_PG_BINDIR:-$(pg_bindir || true)}"
+}

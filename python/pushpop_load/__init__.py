@@ -10,6 +10,7 @@ from pushpop_load._native import __version__, build_profile
 if _TYPE_CHECKING:
     from pushpop_load.client import Client
     from pushpop_load.http import HttpStatusError, NativeHttpSession, NativeHttpUser, NativeResponse
+    from pushpop_load.scenario import ScenarioUser
     from pushpop_load.users import PushPopUser
 
 __all__ = [
@@ -19,12 +20,13 @@ __all__ = [
     "NativeHttpUser",
     "NativeResponse",
     "PushPopUser",
+    "ScenarioUser",
     "__version__",
     "build_profile",
 ]
 
 _LAZY = {"Client": "client", "HttpStatusError": "http", "NativeHttpSession": "http", "NativeHttpUser": "http", "NativeResponse": "http",
-         "PushPopUser": "users"}
+         "PushPopUser": "users", "ScenarioUser": "scenario"}
 
 
 def __getattr__(name: str) -> _Any:

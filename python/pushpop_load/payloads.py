@@ -24,6 +24,7 @@ _sequence = _itertools.count()
 _ID_LENGTH = 12
 # the JSON of an item without its values' text: {"id": "", "seq": , "timestamp": , "data": ""}
 _FRAME = len(_json.dumps({"id": "", "seq": 0, "timestamp": 0, "data": ""})) - 2
+_MARKED_FRAME = len(_json.dumps({"id": "", "data": "", "_pp": []}))
 
 
 class PopShapeError(ValueError):
@@ -35,21 +36,22 @@ def make_queue_id(prefix: str = "load-test") -> str:
     return f"{prefix}-{''.join(_random.choices(_ALPHABET, k=8))}"
 
 
-def make_item(size: str = "small") -> dict[str, Any]:
-    """An item of about ``ITEM_SIZES[size]`` bytes of JSON, with a process-unique ``seq`` and a ``timestamp``."""
+def make_item(size: str = "small", marker: list[int] | None = None) -> dict[str, Any]:
+    """An item of exactly ``ITEM_SIZES[size]`` bytes of JSON (``json.dumps``). Without a marker it carries a
+    process-unique ``seq`` and a ``timestamp``; with the integrity marker ``_pp`` (``[producer, seq, priority,
+    push_us]``, which says all that and more) it carries the marker instead, so that a small item stays 100 bytes."""
     try:
         target = ITEM_SIZES[size]
     except KeyError:
         raise ValueError(f"unknown item size {size!r}: use one of {', '.join(ITEM_SIZES)}") from None
-    seq, timestamp = next(_sequence), _time.time()
+    ident = "".join(_random.choices(_ALPHABET, k=_ID_LENGTH))
     # sized arithmetically (json.dumps writes ints with str and floats with repr) rather than by encoding twice
-    used = _FRAME + _ID_LENGTH + len(str(seq)) + len(repr(timestamp))
-    return {
-        "id": "".join(_random.choices(_ALPHABET, k=_ID_LENGTH)),
-        "seq": seq,
-        "timestamp": timestamp,
-        "data": "x" * max(0, target - used),
-    }
+    if marker is None:
+        seq, timestamp = next(_sequence), _time.time()
+        used = _FRAME + _ID_LENGTH + len(str(seq)) + len(repr(timestamp))
+        return {"id": ident, "seq": seq, "timestamp": timestamp, "data": "x" * max(0, target - used)}
+    used = _MARKED_FRAME + _ID_LENGTH + sum(len(str(n)) for n in marker) + 2 * (len(marker) - 1)
+    return {"id": ident, "data": "x" * max(0, target - used), "_pp": marker}
 
 
 def items_from_pop(body: Any) -> list[Any]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
+from pushpop_load import integrity as _integrity
 from pushpop_load.http import NativeHttpUser
 from pushpop_load.payloads import POP_NAME, PUSH_NAME, PopShapeError, items_from_pop, make_item, make_queue_id
 from pushpop_load.stats import exact_stats
@@ -16,7 +17,8 @@ class PushPopUser(NativeHttpUser):
     """Pushes and pops with the service's checks: a push counts as a success only when the service says it stored
     the item, a pop only when its answer has one of the two pop shapes. The items each pop returned are recorded
     beside its response time (``items`` in the exact statistics), so throughput is known in items as well as
-    requests."""
+    requests. Each user is one producer of the integrity checker (``pushpop_load.integrity``): the items it pushes
+    carry a marker, and every pop answer is checked against the ledger (``--pp-integrity off`` turns this off)."""
 
     abstract = True
 
@@ -32,6 +34,7 @@ class PushPopUser(NativeHttpUser):
         self.pushed = 0
         self.popped = 0
         self._depth: defaultdict[str, int] = defaultdict(int)
+        self.producer = _integrity.ledger.new_producer()
 
     def estimated_depth(self, queue_id: str | None = None) -> int:
         """What this user pushed to a queue minus what it popped from it: the queue's depth when the user is alone
@@ -48,26 +51,43 @@ class PushPopUser(NativeHttpUser):
         return make_item("large")
 
     def push_item(
-        self, queue_id: str | None = None, item: Any = None, priority: int = 0, name: str | None = None
+        self, queue_id: str | None = None, item: Any = None, priority: int = 0, name: str | None = None,
+        size: str | None = None,
     ) -> bool:
-        """Pushes ``item`` (default: a new item of ``item_size``); True when the service stored it."""
+        """Pushes ``item`` (default: a new item of ``size``, else ``item_size``); True when the service stored it.
+        A dict item is sent with the integrity marker added (to a copy)."""
         queue = queue_id or self.queue_id
-        body = {"item": make_item(self.item_size) if item is None else item, "priority": priority}
+        ledger = _integrity.ledger if _integrity.enabled() else None
+        marker = ledger.marker(queue, self.producer, priority) if ledger is not None else None
+        if item is None:
+            item = make_item(size or self.item_size, marker)
+        elif marker is not None and isinstance(item, dict):
+            item = {**item, "_pp": marker}
+        else:
+            marker = None
+        body = {"item": item, "priority": priority}
+        stored = False
         with self.client.post(f"/queue/{queue}/push", json=body, name=name or PUSH_NAME, catch_response=True) as r:
-            if r.status_code != 200:
-                if r.ok:  # a 2xx or 3xx other than 200 is not the contract's answer; 4xx/5xx report themselves
-                    r.failure(f"unexpected status {r.status_code}")
-                return False
-            try:
-                stored = r.json().get("success") is True
-            except ValueError:
-                stored = False
-            if not stored:
-                r.failure(f"push not confirmed: {r.text[:100]}")
-                return False
-        self.pushed += 1
-        self._depth[queue] += 1
-        return True
+            if r.status_code == 200:
+                try:
+                    stored = r.json().get("success") is True
+                except (ValueError, AttributeError):
+                    stored = False
+                if not stored:
+                    r.failure(f"push not confirmed: {r.text[:100]}")
+            elif r.ok:  # a 2xx or 3xx other than 200 is not the contract's answer; 4xx/5xx report themselves
+                r.failure(f"unexpected status {r.status_code}")
+        if ledger is not None and marker is not None:
+            if stored:
+                ledger.acked(queue, self.producer, marker[1])
+            elif 400 <= r.status_code < 500:
+                ledger.rejected(queue, self.producer, marker[1])
+            else:  # a timeout, a reset, a 5xx: the item may be stored or not
+                ledger.indeterminate(queue, self.producer, marker[1])
+        if stored:
+            self.pushed += 1
+            self._depth[queue] += 1
+        return stored
 
     def pop_items(self, queue_id: str | None = None, depth: int = 1, name: str | None = None) -> list[Any] | None:
         """Pops up to ``depth`` items; the list (possibly empty), or None when the pop failed."""
@@ -85,6 +105,11 @@ class PushPopUser(NativeHttpUser):
                 return None
             if len(items) > depth:
                 r.failure(f"pop of depth {depth} returned {len(items)} items")
+            if _integrity.enabled():
+                meta = r.request_meta or {}
+                start_us = int(meta.get("start_time", 0.0) * 1e6)
+                _integrity.ledger.check_pop(queue, r.content, start_us, start_us + int(r.elapsed_ms * 1000))
+            if len(items) > depth:
                 return None
         exact_stats.record_items("POST", name, len(items))
         self.popped += len(items)
