@@ -398,7 +398,8 @@ fn check_depths(
 
 /// Resolves the host and opens the first connection: a host that is not there fails here, before any push.
 async fn connect(config: &PrepopulateConfig, url: &url::Url) -> Result<Link> {
-    let shown = crate::common::redact_url(&config.host);
+    // check() refused credentials in the URL: it can be shown as given
+    let shown = config.host.trim().to_owned();
     let unreachable = |reason: String| PrepopulateError::Unreachable {
         host: shown.clone(),
         reason,
@@ -588,7 +589,7 @@ async fn fill(
         stored as f64 / elapsed.as_secs_f64()
     };
     Ok(Report {
-        host: crate::common::redact_url(&config.host),
+        host: config.host.trim().to_owned(),
         queues: plan.queues.clone(),
         items_per_queue: config.items,
         requested,
