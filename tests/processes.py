@@ -36,8 +36,8 @@ def queue_id(prefix: str = "test") -> str:
 class Target:
     """One `pushpop-load target` process."""
 
-    def __init__(self, *args: str, prefix: tuple[str, ...] = ()) -> None:
-        self.args = [*prefix, PUSHPOP, "target", "--port", "0", "--log-level", "warn", *args]
+    def __init__(self, *args: str, prefix: tuple[str, ...] = (), port: int = 0) -> None:
+        self.args = [*prefix, PUSHPOP, "target", "--port", str(port), "--log-level", "warn", *args]
         self.proc: subprocess.Popen[str] | None = None
         self.url = ""
         self.stderr_lines: list[str] = []
