@@ -183,10 +183,16 @@ impl Drop for JsonOutput {
 }
 
 /// Set by SIGINT/SIGTERM: the run stops after the pushes in flight, says how many were stored, and cleans up.
+/// A second signal is not caught.
 static STOP: AtomicBool = AtomicBool::new(false);
 
-extern "C" fn on_stop_signal(_: libc::c_int) {
+extern "C" fn on_stop_signal(signal: libc::c_int) {
     STOP.store(true, Ordering::SeqCst);
+    // a second Ctrl-C ends the process at once
+    // SAFETY: signal() is async-signal-safe.
+    unsafe {
+        libc::signal(signal, libc::SIG_DFL);
+    }
 }
 
 fn catch_stop_signals() {
