@@ -7,6 +7,7 @@ import json
 import re
 import signal
 import subprocess
+import sys
 import time
 from collections import Counter
 from pathlib import Path
@@ -275,3 +276,27 @@ def test_a_target_restart_mid_way_is_survived_by_retries(postgres: Postgres, tmp
     assert set(seqs) == set(range(count)), "every acknowledged push is there"
     assert {seq for seq, times in seqs.items() if times > 1} <= uncertain, "only uncertain pushes may be there twice"
     assert max(seqs.values()) <= 2
+
+
+def test_gevent_helper_leaves_the_hub_free(target: Target) -> None:
+    # in a process of its own: monkey-patching would change this one for every later test
+    script = f"""
+from gevent import monkey; monkey.patch_all()
+import gevent
+from pushpop_load import prepopulate_gevent
+ticks = []
+def ticker():
+    while True:
+        ticks.append(1)
+        gevent.sleep(0.01)
+beat = gevent.spawn(ticker)
+report = prepopulate_gevent({target.url!r}, {queue_id("gevent")!r}, 20000, connections=4)
+beat.kill()
+print(report.pushed, len(ticks), report.elapsed)
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    pushed, ticks, elapsed = done.stdout.split()
+    assert int(pushed) == 20000
+    # the ticker kept running while the queue filled: about one tick per 10 ms
+    assert int(ticks) >= max(2, float(elapsed) * 100 * 0.3), done.stdout
