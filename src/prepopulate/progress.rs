@@ -73,11 +73,14 @@ impl ProgressDisplay {
                 "{prefix} [{elapsed_precise}] {wide_bar} {human_pos}/{human_len} items, {rate}, ETA {eta}",
             )
             .unwrap_or_else(|_| ProgressStyle::default_bar())
-            .with_key("rate", |state: &indicatif::ProgressState, out: &mut dyn std::fmt::Write| {
-                #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-                let rate = state.per_sec().max(0.0).round() as u64;
-                let _ = write!(out, "{} items/s", thousands(rate));
-            });
+            .with_key(
+                "rate",
+                |state: &indicatif::ProgressState, out: &mut dyn std::fmt::Write| {
+                    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+                    let rate = state.per_sec().max(0.0).round() as u64;
+                    let _ = write!(out, "{} items/s", thousands(rate));
+                },
+            );
             bar.set_style(style);
             bar.set_prefix("prepopulate");
             bar
