@@ -58,3 +58,4 @@ test: lint test-rust test-python  ## everything: lint, cargo test, pytest
 bench: build-prod  ## the benchmarks: the reference target (wrk), the native client against Locust's clients
 	$(PY) bench/target/run.py
 	$(PY) bench/client/run.py
+	$(PY) bench/prepopulate/run.py

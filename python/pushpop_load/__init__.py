@@ -12,6 +12,8 @@ if _TYPE_CHECKING:
     from pushpop_load.http import HttpStatusError, NativeHttpSession, NativeHttpUser, NativeResponse
     from pushpop_load.scenario import ScenarioUser
     from pushpop_load.users import PushPopUser
+    from pushpop_load._native import PrepopulateError, PrepopulateReport, prepopulate
+    from pushpop_load.prepopulation import prepopulate_gevent
 
 __all__ = [
     "Client",
@@ -19,14 +21,20 @@ __all__ = [
     "NativeHttpSession",
     "NativeHttpUser",
     "NativeResponse",
+    "PrepopulateError",
+    "PrepopulateReport",
     "PushPopUser",
     "ScenarioUser",
     "__version__",
     "build_profile",
+    "prepopulate",
+    "prepopulate_gevent",
 ]
 
 _LAZY = {"Client": "client", "HttpStatusError": "http", "NativeHttpSession": "http", "NativeHttpUser": "http", "NativeResponse": "http",
          "PushPopUser": "users", "ScenarioUser": "scenario"}
+_LAZY.update({"PrepopulateError": "_native", "PrepopulateReport": "_native", "prepopulate": "_native",
+              "prepopulate_gevent": "prepopulation"})
 
 
 def __getattr__(name: str) -> _Any:

@@ -1,11 +1,13 @@
 """The Rust core of pushpop-load (``pushpop_load._native``). Import from ``pushpop_load`` instead."""
 
-from typing import Callable, Final, final
+from typing import Callable, Final, Literal, Mapping, Sequence, final
 
 __all__ = [
     "HdrStats",
     "HttpResult",
     "InvalidResponseError",
+    "PrepopulateError",
+    "PrepopulateReport",
     "PushpopError",
     "RequestOptions",
     "__version__",
@@ -16,6 +18,7 @@ __all__ = [
     "http_in_flight",
     "http_request_blocking",
     "http_submit",
+    "prepopulate",
     "run_cli",
 ]
 
@@ -115,3 +118,83 @@ def http_request_blocking(
     options: RequestOptions,
 ) -> HttpResult:
     """Runs one request and waits for it with the GIL released: for callers without gevent."""
+
+class PrepopulateError(PushpopError):
+    """The prepopulator could not finish; ``stored`` says how many items the service acknowledged."""
+
+    stored: int
+
+@final
+class PrepopulateReport:
+    """What a finished prepopulation did."""
+
+    @property
+    def pushed(self) -> int:
+        """Pushes the service acknowledged, over all queues."""
+    @property
+    def requested(self) -> int:
+        """Items asked for, over all queues."""
+    @property
+    def queues(self) -> list[str]: ...
+    @property
+    def per_queue(self) -> dict[str, int]: ...
+    @property
+    def by_priority(self) -> dict[int, int]: ...
+    @property
+    def retried(self) -> int:
+        """Attempts beyond the first, over all pushes."""
+    @property
+    def uncertain(self) -> dict[str, list[int]]:
+        """Per queue (only queues that have some), the sequence numbers of pushes retried after an attempt whose
+        outcome was unknown (a timeout, a connection lost after sending): each may be in its queue twice."""
+    @property
+    def elapsed(self) -> float:
+        """Seconds from the first push to the last answer."""
+    @property
+    def rate(self) -> float:
+        """Acknowledged pushes per second."""
+    @property
+    def verified(self) -> bool: ...
+    @property
+    def verification(self) -> Literal["stats", "acknowledged"]:
+        """``"stats"``: the queues' depths (``GET /queue/{id}/stats``, reference target) before and after match the
+        acknowledged pushes; ``"acknowledged"``: no such extension (or ``verify=False``), the count of acknowledged
+        pushes."""
+    @property
+    def depths(self) -> dict[str, int] | None:
+        """Each queue's depth after the run, from the target's stats (None without them)."""
+    @property
+    def producer(self) -> int:
+        """The integrity marker's producer id of every item pushed."""
+    @property
+    def size(self) -> str: ...
+    def to_json(self) -> str:
+        """The report as JSON, as ``pushpop-load prepopulate --json`` writes it."""
+
+def prepopulate(
+    host: str,
+    queues: str | Sequence[str],
+    items: int | str,
+    *,
+    priorities: Sequence[int] | None = None,
+    weights: Mapping[int, int] | Sequence[tuple[int, int]] | str | None = None,
+    size: str = "small",
+    connections: int = 64,
+    retries: int = 5,
+    timeout: float = 10.0,
+    verify: bool = True,
+    progress: bool | None = None,
+    producer: int | None = None,
+    insecure: bool = False,
+    threads: int | None = None,
+) -> PrepopulateReport:
+    """Fills each queue with ``items`` items (``10000`` or ``"10k"``) carrying the integrity marker, sized to the byte
+    like the seed's ``small``/``medium``/``large`` items, over ``connections`` connections at the target's full
+    speed; the GIL is released meanwhile. ``priorities`` are used in turn (default ``(0,)``), or ``weights``
+    (``{0: 5, 1: 3}`` or ``"0:5,1:3"``) interleave them in proportion. A 5xx, a connection error or a timeout is
+    retried up to ``retries`` times with exponential backoff; a 4xx stops the run. ``progress``: None shows a bar
+    when stderr is a terminal, True also log lines elsewhere, False nothing.
+
+    Raises ValueError for bad arguments, PrepopulateError when the run cannot finish (unreachable host, a rejected
+    push, retries exhausted, depths that do not match), KeyboardInterrupt on Ctrl-C (in-flight pushes finish).
+    """

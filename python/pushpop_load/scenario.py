@@ -372,17 +372,15 @@ def _on_test_start(environment: Any, **_: Any) -> None:
 
 
 def _prepopulate(environment: Any, cls: type[ScenarioUser]) -> None:
-    from pushpop_load.prepopulate import prepopulate
+    from pushpop_load.prepopulation import prepopulate_gevent
 
     queues, items = cls.queue_ids(), cls.prepopulate_items()
     size = cls.item_sizes[0]
     logger.info("%s: prepopulating %d queue(s) with %d items each", cls.scenario, len(queues), items)
     try:
         # in gevent's thread pool, so the hub (web UI, heartbeats to workers) keeps running while Rust fills
-        report = gevent.get_hub().threadpool.spawn(
-            prepopulate, environment.host, queues, items, priorities=cls.scenario_priorities(), size=size,
-            progress=False,
-        ).get()
+        report = prepopulate_gevent(environment.host, queues, items, priorities=list(cls.scenario_priorities()),
+                                    size=size)
     except Exception as error:  # noqa: BLE001 - any failure ends the test with its message
         RUN.note(cls.scenario, f"prepopulation failed: {error}", kind="prepopulate_failed")
         environment.process_exit_code = 1

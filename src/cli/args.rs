@@ -18,6 +18,8 @@ pub struct Cli {
 pub enum Command {
     /// Run the reference push-pop-actor server (memory or PostgreSQL store)
     Target(TargetArgs),
+    /// Fill queues with marked items at the target's full speed, then check their depths
+    Prepopulate(Box<super::prepopulate::PrepopulateArgs>),
 }
 
 #[derive(Debug, Args)]
@@ -94,8 +96,11 @@ mod tests {
 
     fn target(args: &[&str]) -> Result<TargetArgs, clap::Error> {
         let argv = ["pushpop-load", "target"].iter().chain(args).copied();
-        Cli::try_parse_from(argv).map(|cli| match cli.command {
-            Command::Target(target) => target,
+        Cli::try_parse_from(argv).map(|cli| {
+            let Command::Target(target) = cli.command else {
+                panic!("parsed as another subcommand")
+            };
+            target
         })
     }
 

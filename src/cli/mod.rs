@@ -1,8 +1,10 @@
 //! The `pushpop-load` command line, parsed here so every subcommand behaves alike whatever calls it.
 
 mod args;
+mod prepopulate;
 
 pub use args::{Cli, Command, LogLevel, TargetArgs};
+pub use prepopulate::PrepopulateArgs;
 
 use clap::Parser as _;
 
@@ -34,6 +36,7 @@ where
                 Err(err) => fail(&err.to_string(), err.exit_code()),
             }
         }
+        Command::Prepopulate(args) => prepopulate::run(*args),
     }
 }
 

@@ -5,7 +5,7 @@ mod engine;
 mod error;
 mod outcome;
 mod request;
-mod tls;
+pub(crate) mod tls;
 mod wakeup;
 
 pub use engine::{Engine, EngineConfig};

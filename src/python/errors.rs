@@ -6,6 +6,7 @@ use pyo3::exceptions::{
 use pyo3::prelude::*;
 
 use crate::http::HttpError;
+use crate::prepopulate::PrepopulateError as PrepopulateFailure;
 use crate::stats::StatsError;
 
 pyo3::create_exception!(
@@ -20,6 +21,23 @@ pyo3::create_exception!(
     PyConnectionError,
     "The server's answer was not valid HTTP, or redirected too often."
 );
+
+pyo3::create_exception!(
+    pushpop_load._native,
+    PrepopulateError,
+    PushpopError,
+    "The prepopulator could not finish; ``stored`` says how many items the service acknowledged."
+);
+
+/// Bad settings are a `ValueError`; a run that cannot finish is a `PrepopulateError` carrying `stored`.
+pub fn prepopulate_error(py: Python<'_>, err: &PrepopulateFailure) -> PyErr {
+    if err.is_bad_argument() {
+        return PyValueError::new_err(err.to_string());
+    }
+    let raised = PrepopulateError::new_err(err.to_string());
+    let _ = raised.value(py).setattr("stored", err.stored());
+    raised
+}
 
 /// Transport failures become the builtin exceptions Locust users already see in their failure tables; misuse
 /// (a bad URL or header) is a `ValueError`.

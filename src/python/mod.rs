@@ -2,6 +2,7 @@
 
 mod errors;
 mod http;
+mod prepopulate;
 mod stats;
 
 use pyo3::prelude::*;
@@ -24,6 +25,8 @@ mod _native {
         RequestOptions,
     };
     #[pymodule_export]
+    use super::prepopulate::{prepopulate, PrepopulateReport};
+    #[pymodule_export]
     use super::run_cli;
     #[pymodule_export]
     use super::stats::HdrStats;
@@ -41,6 +44,7 @@ mod _native {
             "InvalidResponseError",
             py.get_type::<super::errors::InvalidResponseError>(),
         )?;
+        module.add("PrepopulateError", py.get_type::<super::errors::PrepopulateError>())?;
         Ok(())
     }
 }
