@@ -3,6 +3,7 @@
 pub mod cli;
 pub mod common;
 pub mod http;
+pub mod integrity;
 pub mod stats;
 pub mod target;
 
