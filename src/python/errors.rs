@@ -6,6 +6,7 @@ use pyo3::exceptions::{
 use pyo3::prelude::*;
 
 use crate::http::HttpError;
+use crate::integrity::IntegrityError;
 use crate::stats::StatsError;
 
 pyo3::create_exception!(
@@ -39,5 +40,10 @@ pub fn http_error(err: &HttpError) -> PyErr {
 
 /// A snapshot that cannot be read is bad input: `ValueError`.
 pub fn stats_error(err: &StatsError) -> PyErr {
+    PyValueError::new_err(err.to_string())
+}
+
+/// A pop answer in neither shape, a bad seq range, a delta that cannot be read: bad input, `ValueError`.
+pub fn integrity_error(err: &IntegrityError) -> PyErr {
     PyValueError::new_err(err.to_string())
 }

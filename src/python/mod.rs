@@ -2,6 +2,7 @@
 
 mod errors;
 mod http;
+mod integrity;
 mod stats;
 
 use pyo3::prelude::*;
@@ -23,6 +24,8 @@ mod _native {
         http_cancel, http_drain, http_fileno, http_in_flight, http_request_blocking, http_submit, HttpResult,
         RequestOptions,
     };
+    #[pymodule_export]
+    use super::integrity::IntegrityLedger;
     #[pymodule_export]
     use super::run_cli;
     #[pymodule_export]
