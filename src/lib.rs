@@ -4,6 +4,7 @@ pub mod cli;
 pub mod common;
 pub mod http;
 pub mod prepopulate;
+pub mod integrity;
 pub mod stats;
 pub mod target;
 

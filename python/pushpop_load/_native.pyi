@@ -5,6 +5,7 @@ from typing import Callable, Final, Literal, Mapping, Sequence, final
 __all__ = [
     "HdrStats",
     "HttpResult",
+    "IntegrityLedger",
     "InvalidResponseError",
     "PrepopulateError",
     "PrepopulateReport",
@@ -198,3 +199,50 @@ def prepopulate(
     Raises ValueError for bad arguments, PrepopulateError when the run cannot finish (unreachable host, a rejected
     push, retries exhausted, depths that do not match), KeyboardInterrupt on Ctrl-C (in-flight pushes finish).
     """
+
+@final
+class IntegrityLedger:
+    """The queue integrity checker of one process (thread-safe): markers for pushed items, acknowledgements, checked
+    pops, and a report of lost, duplicated, out-of-order and foreign items. Report format: docs/INTEGRITY.md."""
+
+    def __init__(self) -> None: ...
+    @staticmethod
+    def new_producer() -> int:
+        """A producer id unique across processes and machines (random high bits and a counter), below 2**53."""
+    def marker(self, queue: str, producer: int, priority: int) -> list[int]:
+        """``[producer, seq, priority, push_us]``, the item's ``"_pp"`` field: seqs run 0, 1, 2, ... per (queue,
+        producer), and the item counts as sent."""
+    def acked(self, queue: str, producer: int, seq: int) -> None:
+        """The push succeeded: the item is stored."""
+    def rejected(self, queue: str, producer: int, seq: int) -> None:
+        """The push failed for certain (a 4xx): the item is not stored."""
+    def indeterminate(self, queue: str, producer: int, seq: int) -> None:
+        """The push's outcome is unknown (timeout, reset, 5xx): the item may or may not be stored."""
+    def acked_range(self, queue: str, producer: int, start: int, end: int) -> None:
+        """Seqs ``start..end`` (end excluded) were stored by another tool (the prepopulator): sent and acknowledged.
+
+        Raises ValueError when start > end, end > 2**53, or the range holds more than 2**32 seqs.
+        """
+    def retried(self, queue: str, producer: int, seq: int) -> None:
+        """An acknowledged push whose earlier attempt had an unknown outcome: one extra copy is tolerated."""
+    def check_pop(self, queue: str, body: bytes, start_us: int, end_us: int) -> int:
+        """Checks a pop answer (``{"items": [...], "count": n}`` or ``{"item": ...}``) from a pop that ran from
+        ``start_us`` to ``end_us`` (unix microseconds); returns how many items it held.
+
+        Raises ValueError for a body in neither shape (and records nothing).
+        """
+    def queues(self) -> list[str]:
+        """Queues this process pushed to, sorted: what the drain at test stop empties."""
+    def take_delta_json(self) -> str:
+        """The mergeable state since the last call, as JSON, and a fresh start for it (seq counters and order
+        trackers stay): what a worker sends its master."""
+    def absorb_json(self, delta: str) -> None:
+        """Merges a delta from ``take_delta_json`` of another process. Raises ValueError for one that cannot be
+        read (and merges nothing)."""
+    def report_json(self, drained: bool) -> str:
+        """The report as JSON (``"version": 1``). ``drained``: the queues were emptied at the end, so an
+        acknowledged item never popped is lost; otherwise ``lost`` is null and ``unpopped`` counts them."""
+    def summary_text(self, drained: bool) -> str:
+        """The report as a few lines for a terminal."""
+    def clear(self) -> None:
+        """Forgets everything, seq counters and order trackers included."""

@@ -1,7 +1,7 @@
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::common::parse_byte_size;
-use crate::target::{StoreSpec, TargetConfig};
+use crate::target::{InjectSpec, StoreSpec, TargetConfig};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -49,6 +49,11 @@ pub struct TargetArgs {
     /// Log verbosity on stderr
     #[arg(long, value_enum, default_value_t = LogLevel::Info)]
     pub log_level: LogLevel,
+    /// Fault injection for testing integrity checks: pops lose (drop) and duplicate (dup) items with these
+    /// probabilities, e.g. drop=0.001,dup=0.001[,seed=N]; counts at GET /inject
+    // Parsed in into_config, so that a bad value is one line, as other start-up errors are.
+    #[arg(long, value_name = "SPEC")]
+    pub inject: Option<String>,
 }
 
 impl TargetArgs {
@@ -64,6 +69,12 @@ impl TargetArgs {
             threads: self.threads.map(usize::from),
             pool_size: usize::from(self.pool_size),
             shutdown_grace_secs: self.shutdown_grace,
+            inject: self
+                .inject
+                .as_deref()
+                .map(str::parse::<InjectSpec>)
+                .transpose()
+                .map_err(|err| err.to_string())?,
         })
     }
 }

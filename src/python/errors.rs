@@ -7,6 +7,7 @@ use pyo3::prelude::*;
 
 use crate::http::HttpError;
 use crate::prepopulate::PrepopulateError as PrepopulateFailure;
+use crate::integrity::IntegrityError;
 use crate::stats::StatsError;
 
 pyo3::create_exception!(
@@ -57,5 +58,10 @@ pub fn http_error(err: &HttpError) -> PyErr {
 
 /// A snapshot that cannot be read is bad input: `ValueError`.
 pub fn stats_error(err: &StatsError) -> PyErr {
+    PyValueError::new_err(err.to_string())
+}
+
+/// A pop answer in neither shape, a bad seq range, a delta that cannot be read: bad input, `ValueError`.
+pub fn integrity_error(err: &IntegrityError) -> PyErr {
     PyValueError::new_err(err.to_string())
 }

@@ -3,6 +3,7 @@
 mod errors;
 mod http;
 mod prepopulate;
+mod integrity;
 mod stats;
 
 use pyo3::prelude::*;
@@ -26,6 +27,7 @@ mod _native {
     };
     #[pymodule_export]
     use super::prepopulate::{prepopulate, PrepopulateReport};
+    use super::integrity::IntegrityLedger;
     #[pymodule_export]
     use super::run_cli;
     #[pymodule_export]

@@ -41,6 +41,63 @@ impl fmt::Debug for StoreSpec {
     }
 }
 
+/// `--inject drop=P,dup=P[,seed=N]`: faults the target injects into pops, so that a test can prove the integrity
+/// checker catches them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InjectSpec {
+    /// Probability that a popped item is removed and not returned.
+    pub drop: f64,
+    /// Probability that a popped item is returned and also put back at the front of its priority.
+    pub dup: f64,
+    /// Seed of the fault sequence; `None` draws one (printed at start).
+    pub seed: Option<u64>,
+}
+
+impl FromStr for InjectSpec {
+    type Err = TargetError;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let bad = |why: &str| TargetError::BadInject(format!("'{text}': {why}"));
+        let (mut drop, mut dup, mut seed) = (None, None, None);
+        for part in text.split(',') {
+            let Some((key, value)) = part.split_once('=') else {
+                return Err(bad(&format!("'{}' is not key=value", part.trim())));
+            };
+            let (key, value) = (key.trim(), value.trim());
+            let probability = || {
+                value
+                    .parse::<f64>()
+                    .ok()
+                    .filter(|p| (0.0..=1.0).contains(p))
+                    .ok_or_else(|| bad(&format!("{key} must be a probability from 0 to 1 (got '{value}')")))
+            };
+            let slot_taken = match key {
+                "drop" => drop.replace(probability()?).is_some(),
+                "dup" => dup.replace(probability()?).is_some(),
+                "seed" => seed
+                    .replace(
+                        value
+                            .parse::<u64>()
+                            .map_err(|_| bad(&format!("seed must be a non-negative integer (got '{value}')")))?,
+                    )
+                    .is_some(),
+                other => return Err(bad(&format!("unknown key '{other}' (use drop, dup and seed)"))),
+            };
+            if slot_taken {
+                return Err(bad(&format!("{key} is given twice")));
+            }
+        }
+        if drop.is_none() && dup.is_none() {
+            return Err(bad("give drop=, dup= or both"));
+        }
+        let (drop, dup) = (drop.unwrap_or(0.0), dup.unwrap_or(0.0));
+        if drop + dup > 1.0 {
+            return Err(bad("drop + dup must not exceed 1"));
+        }
+        Ok(Self { drop, dup, seed })
+    }
+}
+
 /// Everything `pushpop-load target` is told on its command line.
 #[derive(Debug, Clone)]
 pub struct TargetConfig {
@@ -56,6 +113,8 @@ pub struct TargetConfig {
     pub pool_size: usize,
     /// How long in-flight requests may take to finish after SIGINT/SIGTERM, in seconds.
     pub shutdown_grace_secs: u64,
+    /// Faults injected into pops (`--inject`); `None` serves the contract faithfully.
+    pub inject: Option<InjectSpec>,
 }
 
 impl Default for TargetConfig {
@@ -68,6 +127,46 @@ impl Default for TargetConfig {
             threads: None,
             pool_size: 32,
             shutdown_grace_secs: 10,
+            inject: None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn inject_specs() {
+        let spec: InjectSpec = "drop=0.001,dup=0.002,seed=7".parse().unwrap();
+        assert_eq!(
+            spec,
+            InjectSpec {
+                drop: 0.001,
+                dup: 0.002,
+                seed: Some(7)
+            }
+        );
+        let spec: InjectSpec = " dup = 1 ".parse().unwrap();
+        assert_eq!((spec.drop, spec.dup, spec.seed), (0.0, 1.0, None));
+        for (bad, why) in [
+            ("", "key=value"),
+            ("drop", "key=value"),
+            ("drop=2", "probability"),
+            ("drop=-0.1", "probability"),
+            ("drop=NaN", "probability"),
+            ("dup=x", "probability"),
+            ("drop=0.1,drop=0.2", "twice"),
+            ("lose=0.1", "unknown key 'lose'"),
+            ("seed=3", "drop="),
+            ("drop=0.1,seed=-1", "seed"),
+            ("drop=0.6,dup=0.5", "exceed"),
+        ] {
+            let err = bad.parse::<InjectSpec>().unwrap_err().to_string();
+            assert!(
+                err.contains(why) && err.contains("--inject") && !err.contains('\n'),
+                "{bad}: {err}"
+            );
         }
     }
 }

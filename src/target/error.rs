@@ -11,6 +11,8 @@ pub enum TargetError {
     StoreConnect { url: String, reason: String },
     #[error("invalid --store '{0}': use 'memory' or a postgres://user:password@host:port/database URL")]
     BadStore(String),
+    #[error("invalid --inject {0} (expected e.g. drop=0.001,dup=0.001[,seed=N])")]
+    BadInject(String),
     #[error("cannot start the runtime: {0}")]
     Runtime(io::Error),
     #[error("server failed: {0}")]

@@ -34,6 +34,7 @@ pub fn router(store: Store, max_body: usize) -> Router {
         .route("/queue/{queue_id}/push", post(push))
         .route("/queue/{queue_id}/pop", post(pop))
         .route("/queue/{queue_id}/stats", get(stats))
+        .route("/inject", get(inject))
         .fallback(fallback)
         .layer(DefaultBodyLimit::disable())
         .layer(middleware::from_fn(server_timing))
@@ -178,6 +179,23 @@ async fn stats(State(app): State<Arc<App>>, Path(queue_id): Path<String>) -> Res
             )
         }
         Err(err) => store_failure(&err),
+    }
+}
+
+/// Extension: what `--inject` did so far, for a test to compare with the integrity report. 404 when it is off.
+async fn inject(State(app): State<Arc<App>>) -> Response {
+    match app.store.injector() {
+        Some(injector) => {
+            let counts = injector.counts();
+            json_response(
+                StatusCode::OK,
+                format!(r#"{{"dropped":{},"duplicated":{}}}"#, counts.dropped, counts.duplicated),
+            )
+        }
+        None => detail(
+            StatusCode::NOT_FOUND,
+            "fault injection is off (start the target with --inject)",
+        ),
     }
 }
 

@@ -1,8 +1,9 @@
 use std::collections::hash_map::RandomState;
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::hash::BuildHasher;
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
+use super::inject::{Fate, Injector};
 use super::store::QueueStats;
 
 /// Enough shards that 100 busy queues rarely share a lock on a 2-core box, few enough to stay cache-friendly.
@@ -13,6 +14,78 @@ const SHARDS: usize = 64;
 struct Queue {
     by_priority: BTreeMap<u32, VecDeque<Box<str>>>,
     len: usize,
+    /// With fault injection: how many items at the front of a priority are put-back copies, which are exempt from
+    /// further faults so that the counts are exact. Copies only ever go to the front, so they form a prefix.
+    exempt: BTreeMap<u32, usize>,
+}
+
+impl Queue {
+    /// O(depth): takes from the most urgent priority first and may span several priorities.
+    fn take(&mut self, depth: usize) -> Vec<Box<str>> {
+        let mut items = Vec::with_capacity(depth.min(self.len));
+        while items.len() < depth {
+            let Some(mut first) = self.by_priority.first_entry() else {
+                break;
+            };
+            let fifo = first.get_mut();
+            let take = (depth - items.len()).min(fifo.len());
+            items.extend(fifo.drain(..take));
+            if fifo.is_empty() {
+                first.remove();
+            }
+        }
+        self.len -= items.len();
+        items
+    }
+
+    /// `take`, then each item's fate: delivered, dropped, or delivered and put back at the front of its priority
+    /// (after the taking, so one pop never returns an item twice).
+    fn take_injected(&mut self, depth: usize, injector: &Injector) -> Vec<Box<str>> {
+        let mut items = Vec::with_capacity(depth.min(self.len));
+        let mut put_back: Vec<(u32, Box<str>)> = Vec::new();
+        let mut taken = 0;
+        while taken < depth {
+            let Some(mut first) = self.by_priority.first_entry() else {
+                break;
+            };
+            let priority = *first.key();
+            let fifo = first.get_mut();
+            let take = (depth - taken).min(fifo.len());
+            let mut exempt = self.exempt.remove(&priority).unwrap_or(0);
+            for item in fifo.drain(..take) {
+                if exempt > 0 {
+                    exempt -= 1;
+                    items.push(item);
+                    continue;
+                }
+                match injector.fate() {
+                    Fate::Deliver => items.push(item),
+                    Fate::Drop => {}
+                    Fate::Duplicate => {
+                        put_back.push((priority, item.clone()));
+                        items.push(item);
+                    }
+                }
+            }
+            if exempt > 0 {
+                self.exempt.insert(priority, exempt);
+            }
+            if fifo.is_empty() {
+                first.remove();
+            }
+            taken += take;
+        }
+        self.len -= taken;
+        let copies = put_back.len();
+        // in reverse, so that the copies keep their order at the front
+        for (priority, item) in put_back.into_iter().rev() {
+            self.by_priority.entry(priority).or_default().push_front(item);
+            *self.exempt.entry(priority).or_insert(0) += 1;
+        }
+        self.len += copies;
+        injector.put_back(copies as u64);
+        items
+    }
 }
 
 type Shard = HashMap<Box<str>, Queue>;
@@ -22,6 +95,7 @@ type Shard = HashMap<Box<str>, Queue>;
 pub struct MemoryStore {
     shards: Box<[Mutex<Shard>]>,
     hasher: RandomState,
+    inject: Option<Arc<Injector>>,
 }
 
 impl Default for MemoryStore {
@@ -29,6 +103,7 @@ impl Default for MemoryStore {
         Self {
             shards: (0..SHARDS).map(|_| Mutex::default()).collect(),
             hasher: RandomState::new(),
+            inject: None,
         }
     }
 }
@@ -37,6 +112,18 @@ impl MemoryStore {
     #[must_use]
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Pops lose and duplicate items as `injector` decides (`--inject`).
+    #[must_use]
+    pub fn with_injector(mut self, injector: Arc<Injector>) -> Self {
+        self.inject = Some(injector);
+        self
+    }
+
+    #[must_use]
+    pub fn injector(&self) -> Option<&Injector> {
+        self.inject.as_deref()
     }
 
     fn shard(&self, queue: &str) -> MutexGuard<'_, Shard> {
@@ -64,19 +151,10 @@ impl MemoryStore {
         let Some(entry) = shard.get_mut(queue) else {
             return Vec::new();
         };
-        let mut items = Vec::with_capacity(depth.min(entry.len));
-        while items.len() < depth {
-            let Some(mut first) = entry.by_priority.first_entry() else {
-                break;
-            };
-            let fifo = first.get_mut();
-            let take = (depth - items.len()).min(fifo.len());
-            items.extend(fifo.drain(..take));
-            if fifo.is_empty() {
-                first.remove();
-            }
-        }
-        entry.len -= items.len();
+        let items = match &self.inject {
+            None => entry.take(depth),
+            Some(injector) => entry.take_injected(depth, injector),
+        };
         if entry.len == 0 {
             // Drained queues are forgotten, so a run over millions of queue ids does not keep them all.
             shard.remove(queue);
@@ -134,6 +212,45 @@ mod tests {
         assert_eq!(texts(store.pop("a", 10)), ["x"]);
         assert_eq!(texts(store.pop("b", 10)), ["y"]);
         assert!(store.pop("never-pushed", 1).is_empty());
+    }
+
+    #[test]
+    fn injected_faults_are_exact_and_copies_come_back_first() {
+        use super::super::config::InjectSpec;
+        use super::Injector;
+        let injector = Arc::new(Injector::new(&InjectSpec {
+            drop: 0.2,
+            dup: 0.2,
+            seed: Some(3),
+        }));
+        let store = MemoryStore::new().with_injector(Arc::clone(&injector));
+        let pushed = 2000;
+        for n in 0..pushed {
+            store.push("q", n % 3, &format!("{}:{n}", n % 3));
+        }
+        let mut popped = Vec::new();
+        let mut pops = 0;
+        loop {
+            let items = texts(store.pop("q", 7));
+            pops += 1;
+            if items.is_empty() && store.stats("q").depth == 0 {
+                break;
+            }
+            // within one pop: priority order, and never the same item twice
+            let priorities: Vec<&str> = items.iter().map(|item| item.split(':').next().unwrap()).collect();
+            assert!(priorities.windows(2).all(|pair| pair[0] <= pair[1]), "{items:?}");
+            let mut unique = items.clone();
+            unique.sort();
+            unique.dedup();
+            assert_eq!(unique.len(), items.len());
+            popped.extend(items);
+            assert!(pops < 10_000);
+        }
+        let counts = injector.counts();
+        assert!(counts.dropped > 0 && counts.duplicated > 0);
+        let distinct: std::collections::HashSet<&String> = popped.iter().collect();
+        assert_eq!(distinct.len() as u64, u64::from(pushed) - counts.dropped);
+        assert_eq!((popped.len() - distinct.len()) as u64, counts.duplicated);
     }
 
     #[test]

@@ -3,15 +3,17 @@
 mod config;
 mod error;
 mod http;
+mod inject;
 mod memory;
 mod postgres;
 mod server;
 mod store;
 mod validate;
 
-pub use config::{StoreSpec, TargetConfig};
+pub use config::{InjectSpec, StoreSpec, TargetConfig};
 pub use error::{Result, StoreError, TargetError};
 pub use http::router;
+pub use inject::{Fate, InjectCounts, Injector};
 pub use memory::MemoryStore;
 pub use postgres::PostgresStore;
 pub use server::{run, serve, Running};

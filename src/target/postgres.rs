@@ -1,5 +1,7 @@
+use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::str::FromStr;
+use std::sync::{Arc, PoisonError};
 use std::time::Duration;
 
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
@@ -7,6 +9,7 @@ use tokio::sync::Mutex;
 use tokio_postgres::NoTls;
 
 use super::error::{StoreError, TargetError};
+use super::inject::{Fate, Injector};
 use super::store::QueueStats;
 use crate::common::redact_url;
 
@@ -22,6 +25,10 @@ const PUSH: &str = "INSERT INTO pushpop_items (queue_id, priority, item) VALUES 
 const POP: &str = "DELETE FROM pushpop_items WHERE ctid = ANY(ARRAY(
     SELECT ctid FROM pushpop_items WHERE queue_id = $1 ORDER BY priority, seq LIMIT $2
 )) RETURNING priority, seq, item";
+// A duplicate goes back under its own (priority, seq): free again since the pop deleted it, and lower than any seq
+// still queued at that priority, so it is at the front.
+const PUT_BACK: &str =
+    "INSERT INTO pushpop_items (queue_id, priority, seq, item) OVERRIDING SYSTEM VALUE VALUES ($1, $2, $3, $4)";
 const STATS: &str = "SELECT priority, count(*) FROM pushpop_items WHERE queue_id = $1 GROUP BY priority";
 
 /// Pops of one queue must apply one at a time (the service's actor model); striped locks give that without a lock
@@ -32,11 +39,17 @@ const OPERATION_TIMEOUT: Duration = Duration::from_secs(5);
 /// Short, so that requests fail fast while PostgreSQL is away instead of queueing behind a dead pool.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 
+/// (priority, seq) of the put-back copies still queued, per queue.
+type PutBack = HashMap<Box<str>, HashSet<(i32, i64)>>;
+
 /// Queues in one PostgreSQL table; a push is answered after its INSERT committed.
 pub struct PostgresStore {
     pool: Pool,
     pop_locks: Box<[Mutex<()>]>,
     hasher: std::collections::hash_map::RandomState,
+    inject: Option<Arc<Injector>>,
+    /// With fault injection: the (priority, seq) of put-back copies per queue, exempt from further faults.
+    exempt: std::sync::Mutex<PutBack>,
 }
 
 impl PostgresStore {
@@ -84,7 +97,77 @@ impl PostgresStore {
             pool,
             pop_locks,
             hasher: std::collections::hash_map::RandomState::new(),
+            inject: None,
+            exempt: std::sync::Mutex::default(),
         })
+    }
+
+    /// Pops lose and duplicate items as `injector` decides (`--inject`).
+    #[must_use]
+    pub fn with_injector(mut self, injector: Arc<Injector>) -> Self {
+        self.inject = Some(injector);
+        self
+    }
+
+    #[must_use]
+    pub fn injector(&self) -> Option<&Injector> {
+        self.inject.as_deref()
+    }
+
+    /// Whether (priority, seq) of `queue` is a put-back copy, forgetting it: it is being popped.
+    fn take_exempt(&self, queue: &str, priority: i32, seq: i64) -> bool {
+        let mut exempt = self.exempt.lock().unwrap_or_else(PoisonError::into_inner);
+        let Some(copies) = exempt.get_mut(queue) else {
+            return false;
+        };
+        let found = copies.remove(&(priority, seq));
+        if copies.is_empty() {
+            exempt.remove(queue);
+        }
+        found
+    }
+
+    /// Applies each popped item's fate; runs under the queue's pop lock, so the copies are back before the next pop.
+    async fn inject(
+        &self,
+        client: &deadpool_postgres::Client,
+        injector: &Injector,
+        queue: &str,
+        items: Vec<(i32, i64, String)>,
+    ) -> Result<Vec<Box<str>>, StoreError> {
+        let mut delivered = Vec::with_capacity(items.len());
+        let mut put_back = 0;
+        for (priority, seq, item) in items {
+            if self.take_exempt(queue, priority, seq) {
+                delivered.push(item.into_boxed_str());
+                continue;
+            }
+            match injector.fate() {
+                Fate::Deliver => delivered.push(item.into_boxed_str()),
+                Fate::Drop => {}
+                Fate::Duplicate => {
+                    let statement = client.prepare_cached(PUT_BACK).await.map_err(unavailable)?;
+                    match client.execute(&statement, &[&queue, &priority, &seq, &item]).await {
+                        Ok(_) => {
+                            put_back += 1;
+                            self.exempt
+                                .lock()
+                                .unwrap_or_else(PoisonError::into_inner)
+                                .entry(queue.into())
+                                .or_default()
+                                .insert((priority, seq));
+                        }
+                        // delivered once, not duplicated: the count stays exact
+                        Err(err) => {
+                            tracing::warn!("fault injection: could not put a duplicate back: {}", describe(&err));
+                        }
+                    }
+                    delivered.push(item.into_boxed_str());
+                }
+            }
+        }
+        injector.put_back(put_back);
+        Ok(delivered)
     }
 
     pub async fn push(&self, queue: &str, priority: u32, item: &str) -> Result<(), StoreError> {
@@ -115,6 +198,9 @@ impl PostgresStore {
             let mut items: Vec<(i32, i64, String)> =
                 rows.iter().map(|row| (row.get(0), row.get(1), row.get(2))).collect();
             items.sort_unstable_by_key(|(priority, seq, _)| (*priority, *seq));
+            if let Some(injector) = &self.inject {
+                return self.inject(&client, injector, queue, items).await;
+            }
             Ok(items.into_iter().map(|(_, _, item)| item.into_boxed_str()).collect())
         })
         .await

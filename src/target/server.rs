@@ -11,6 +11,7 @@ use tokio::sync::Notify;
 use super::config::{StoreSpec, TargetConfig};
 use super::error::{Result, TargetError};
 use super::http::router;
+use super::inject::Injector;
 use super::memory::MemoryStore;
 use super::postgres::PostgresStore;
 use super::store::Store;
@@ -22,6 +23,8 @@ pub struct Running {
     /// The address actually bound (port 0 resolved).
     pub addr: SocketAddr,
     grace: Duration,
+    /// Kept here as well as in the store, for the totals at shutdown.
+    injector: Option<Arc<Injector>>,
 }
 
 /// Binds the port and opens the store; every start-up error surfaces here, before anything is served.
@@ -43,15 +46,24 @@ pub async fn serve(config: &TargetConfig) -> Result<Running> {
             }
         })?;
     let addr = listener.local_addr().map_err(TargetError::Serve)?;
-    let store = match &config.store {
-        StoreSpec::Memory => Store::Memory(MemoryStore::new()),
-        StoreSpec::Postgres(url) => Store::Postgres(PostgresStore::connect(url, config.pool_size).await?),
+    let injector = config.inject.as_ref().map(|spec| Arc::new(Injector::new(spec)));
+    let store = match (&config.store, &injector) {
+        (StoreSpec::Memory, None) => Store::Memory(MemoryStore::new()),
+        (StoreSpec::Memory, Some(injector)) => Store::Memory(MemoryStore::new().with_injector(Arc::clone(injector))),
+        (StoreSpec::Postgres(url), injector) => {
+            let store = PostgresStore::connect(url, config.pool_size).await?;
+            Store::Postgres(match injector {
+                Some(injector) => store.with_injector(Arc::clone(injector)),
+                None => store,
+            })
+        }
     };
     Ok(Running {
         listener,
         router: router(store, config.max_body),
         addr,
         grace: Duration::from_secs(config.shutdown_grace_secs),
+        injector,
     })
 }
 
@@ -94,6 +106,14 @@ pub fn run(config: &TargetConfig) -> Result<()> {
         // Handlers go in before the address is announced, so a stop sent right after start-up is not lost.
         let stop = termination_signal().map_err(TargetError::Runtime)?;
         let running = serve(config).await?;
+        let injector = running.injector.clone();
+        if let Some(injector) = &injector {
+            // on stderr, whatever the log level: a target that loses items on purpose must never pass unnoticed
+            eprintln!(
+                "pushpop-load: warning: fault injection is on ({}): pops lose and duplicate items on purpose",
+                injector.describe()
+            );
+        }
         println!(
             "pushpop-load target listening on http://{} (store: {})",
             running.addr, config.store
@@ -101,6 +121,14 @@ pub fn run(config: &TargetConfig) -> Result<()> {
         let _ = io::stdout().flush();
         tracing::info!(addr = %running.addr, store = %config.store, "serving");
         running.until(stop).await?;
+        if let Some(injector) = injector {
+            let counts = injector.counts();
+            tracing::warn!(
+                dropped = counts.dropped,
+                duplicated = counts.duplicated,
+                "fault injection totals"
+            );
+        }
         tracing::info!("stopped");
         Ok(())
     })

@@ -1,6 +1,7 @@
 use std::collections::BTreeMap;
 
 use super::error::StoreError;
+use super::inject::Injector;
 use super::memory::MemoryStore;
 use super::postgres::PostgresStore;
 
@@ -49,6 +50,15 @@ impl Store {
         match self {
             Self::Memory(_) => Ok(()),
             Self::Postgres(store) => store.ready().await,
+        }
+    }
+
+    /// The fault injector, when the target runs with `--inject`.
+    #[must_use]
+    pub fn injector(&self) -> Option<&Injector> {
+        match self {
+            Self::Memory(store) => store.injector(),
+            Self::Postgres(store) => store.injector(),
         }
     }
 
