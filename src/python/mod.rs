@@ -26,8 +26,9 @@ mod _native {
         RequestOptions,
     };
     #[pymodule_export]
-    use super::prepopulate::{prepopulate, PrepopulateReport};
     use super::integrity::IntegrityLedger;
+    #[pymodule_export]
+    use super::prepopulate::{prepopulate, PrepopulateReport};
     #[pymodule_export]
     use super::run_cli;
     #[pymodule_export]
