@@ -126,8 +126,9 @@ def test_s3b_queues_grow_and_s3c_queues_drain(tmp_path: Path, memory_target: Tar
     assert grow["pushed"] > 2.5 * grow["popped"], grow
     drain = run_scenario("s3c", tmp_path / "c", memory_target.url)
     counts = drain.counts("ConsumerHeavyUser")
-    assert counts["pops"] > 2.5 * (counts["pushed"] - 50 * 20), counts  # after the 20 pushes each user starts with
-    assert counts["empty_pops"] > 0 and counts["popped"] >= 0.9 * counts["pushed"], counts
+    started_with = 50 * 20  # the 20 pushes each of the 50 users starts with
+    assert counts["pops"] > 2.5 * (counts["pushed"] - started_with), counts
+    assert counts["pushed"] - counts["popped"] < 0.8 * started_with, counts  # the queues are draining
     assert drain.json("integrity")["ok"] is True
 
 
@@ -248,11 +249,13 @@ def test_scenario_knobs_reject_bad_values(tmp_path: Path, memory_target: Target)
         assert done.returncode == 2 and message in done.stderr, (flag, done.stderr[-1000:])
 
 
-def test_knobs_are_in_locust_help_with_their_environment_variables() -> None:
+def test_knobs_are_listed_with_their_environment_variables() -> None:
     from processes import LOCUST
 
-    done = subprocess.run([LOCUST, "-f", str(ROOT / "locustfiles" / "locustfile.py"), "--help"], capture_output=True,
-                          text=True, timeout=60)
+    # Locust answers --help before importing the locustfile; --pp-help comes after, so it knows every knob
+    done = subprocess.run([LOCUST, "-f", str(ROOT / "locustfiles" / "locustfile.py"), "--pp-help"],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr[-2000:]
     for flag in ("--pp-queues", "--pp-prepopulate", "--pp-priorities", "--pp-pop-depth", "--pp-time-scale",
                  "--pp-rate", "--pp-integrity", "--pp-drain"):
         assert flag in done.stdout

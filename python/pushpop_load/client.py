@@ -305,14 +305,17 @@ class Client:
         return (method.upper(), built, header_list, body, options), name
 
     @staticmethod
-    def _finish(result: Any, method: str, name: str) -> Response:
+    def _finish(result: Any, method: str, name: str, record: bool = True) -> Response:
         response = Response(result, method)
-        exact_stats.record(method, name, result.elapsed_ms, response.failure_exception() is not None)
+        if record:
+            exact_stats.record(method, name, result.elapsed_ms, response.failure_exception() is not None)
         return response
 
     def request(self, method: str, url: str, **kwargs: Any) -> Response:
         """Sends a request and waits for it. Keywords: ``json``, ``data``, ``params``, ``headers``, ``auth``,
-        ``timeout``, ``allow_redirects``, and ``name`` (the statistics entry; default the URL as given)."""
+        ``timeout``, ``allow_redirects``, ``name`` (the statistics entry; default the URL as given) and ``record``
+        (False keeps the request out of the exact statistics)."""
+        record = kwargs.pop("record", True)
         args, name = self._args(method, url, kwargs)
         if _in_gevent():
             from pushpop_load.http import _perform  # only here: that module imports Locust
@@ -320,7 +323,7 @@ class Client:
             result = _perform(*args)
         else:
             result = _native.http_request_blocking(*args)
-        return self._finish(result, args[0], name)
+        return self._finish(result, args[0], name, record)
 
     async def arequest(self, method: str, url: str, **kwargs: Any) -> Response:
         """``request`` for asyncio: many requests can be in flight from one thread."""

@@ -29,6 +29,7 @@ from collections import Counter
 from typing import Any, ClassVar
 
 import gevent
+from gevent.lock import Semaphore
 from locust import events
 from locust.runners import MasterRunner, WorkerRunner
 
@@ -124,8 +125,28 @@ _KNOBS = [
 ]
 
 
+class _KnobHelp(argparse.Action):
+    """``--pp-help``: Locust answers ``--help`` before it imports a locustfile, so its help cannot list options a
+    locustfile adds; this one is parsed after the import and lists them all, with their environment variables."""
+
+    def __init__(self, option_strings: list[str], dest: str, **kwargs: Any) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kwargs)
+
+    def __call__(self, parser: Any, namespace: Any, values: Any, option_string: str | None = None) -> None:
+        lines = ["pushpop-load options (Locust custom arguments; also on the web UI's start form):"]
+        for action in parser._actions:
+            if action.option_strings and action.option_strings[0].startswith("--pp-") and \
+                    action.help not in (None, argparse.SUPPRESS) and action is not self:
+                env = getattr(action, "env_var", None)
+                lines.append(f"  {action.option_strings[0]:<20} {action.help}" + (f" [env {env}]" if env else ""))
+        print("\n".join(lines))
+        parser.exit(0)
+
+
 @events.init_command_line_parser.add_listener
 def _add_knobs(parser: Any) -> None:
+    parser.add_argument("--pp-help", action=_KnobHelp, include_in_web_ui=False,
+                        help="list the pushpop-load options (scenario knobs, integrity, drain) and exit")
     # on the parser itself, not a group: only LocustArgumentParser.add_argument knows include_in_web_ui
     for flag, env, kind, text in _KNOBS:
         parser.add_argument(flag, type=kind, env_var=env, default=None, help=text,
@@ -185,39 +206,64 @@ def knob(name: str, default: Any) -> Any:
 
 
 class SwarmPacer:
-    """One schedule of task slots for every user of a class in this process: the class's swarm-wide rate times
-    this process's share. A user asks for a slot after each task and waits until it comes."""
+    """The task slots of every user of a class in this process: the class's swarm-wide rate times this process's
+    share. One greenlet hands out slots as they fall due, to whichever users are waiting (first come, first
+    served); a user waits for a slot before each task. Slots are never booked ahead, so a rate that changes (a
+    ramp, a shape) takes effect at once, and a slot that finds every user busy is dropped rather than saved up
+    for a burst."""
 
     def __init__(self, owner: type["ScenarioUser"]) -> None:
         self.owner = owner
-        self.next_slot: float | None = None
+        self.slots = Semaphore(0)
+        self.greenlet: gevent.Greenlet | None = None
+        self.dropped = 0.0
         self.warned = False
 
     def reset(self) -> None:
-        self.next_slot = None
+        if self.greenlet is not None:
+            self.greenlet.kill(block=False)
+        self.greenlet = None
+        self.slots = Semaphore(0)
+        self.dropped = 0.0
         self.warned = False
 
-    def wait(self) -> float:
-        now = time.monotonic()
-        rate = self.owner.current_rate() * RUN.share
-        if rate <= 0:
-            return 1.0
-        if self.next_slot is None:
-            self.next_slot = now
-        elif self.next_slot < now - _MAX_LAG_S:
-            # every user was busy for over a second: the schedule is not caught up by a burst
-            if not self.warned:
-                self.warned = True
-                RUN.note(self.owner.scenario, f"the swarm fell behind {self.owner.current_rate():.0f} RPS: add users "
-                         "(-u) or expect a slower service; Locust's closed model under-counts the slow period")
-            self.next_slot = now
-        slot = self.next_slot
-        self.next_slot = slot + 1.0 / rate
-        return max(0.0, slot - now)
+    def acquire(self) -> None:
+        if self.greenlet is None:
+            self.greenlet = gevent.spawn(self._hand_out)
+        self.slots.acquire()
+
+    def _hand_out(self) -> None:
+        due = time.monotonic()
+        while True:
+            rate = self.owner.current_rate() * RUN.share
+            if rate <= 0:
+                gevent.sleep(0.1)
+                due = time.monotonic()
+                continue
+            now = time.monotonic()
+            if due > now:
+                gevent.sleep(due - now)
+                now = time.monotonic()
+            # every slot due by now (more than one when the hub was late), but no more than the waiting users can
+            # take plus one kept for the next user to finish its task: the rest are dropped, not saved for a burst
+            count = 1 + int((now - due) * rate)
+            given = min(count, max(0, self.slots.linkcount() + 1 - self.slots.counter))
+            for _ in range(given):
+                self.slots.release()
+            self._note_dropped(count - given, rate)
+            due += count / rate
+
+    def _note_dropped(self, dropped: int, rate: float) -> None:
+        self.dropped = self.dropped + dropped if dropped else max(0.0, self.dropped - 0.1)
+        if self.dropped > rate and not self.warned:  # over a second of slots found every user busy
+            self.warned = True
+            RUN.note(self.owner.scenario, f"the swarm fell behind {self.owner.current_rate():.0f} RPS: add users "
+                     "(-u) or expect a slower service; Locust's closed model under-counts the slow period")
 
 
 def _swarm_wait(user: "ScenarioUser") -> float:
-    return type(user).pacer().wait()
+    type(user).pacer().acquire()
+    return 0.0
 
 
 class ScenarioUser(PushPopUser):
@@ -287,6 +333,8 @@ class ScenarioUser(PushPopUser):
         return [f"{prefix}-{RUN.option('pp_run_id')}-{cls.scenario.lower()}-{k}" for k in range(count)]
 
     def on_start(self) -> None:
+        if type(self).rate is not None:
+            type(self).pacer().acquire()  # the first task waits for its slot too, or every user starts at once
         shared = type(self).queue_ids()
         if not shared:
             prefix = RUN.option("pp_queue_prefix")

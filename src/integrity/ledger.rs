@@ -184,6 +184,8 @@ struct QueueState {
     next_seq: FxMap<u64, u64>,
     /// FIFO trackers per (priority, producer). Local: they compare this process's pop times.
     trackers: FxMap<(u64, u64), OrderTracker>,
+    /// Producers whose items were stored concurrently by another tool (`acked_range`): their seqs promise no order.
+    unordered: FxMap<u64, ()>,
     tally: QueueTally,
 }
 
@@ -275,10 +277,13 @@ impl Ledger {
     }
 
     /// Seqs `start..end` of `producer` were stored by another tool (the prepopulator): sent and acknowledged.
+    /// Such a tool pushes over many connections at once and retries, so its seqs are not in FIFO order: the
+    /// producer is exempt from the order check in this queue.
     pub fn acked_range(&mut self, queue: &str, producer: u64, start: u64, end: u64) -> Result<()> {
         check_range(start, end)?;
         let state = self.queue(queue);
         state.pushed = true;
+        state.unordered.insert(producer, ());
         let tally = state.tally.producers.entry(producer).or_default();
         tally.sent.insert_range(start, end);
         tally.acked.insert_range(start, end);
@@ -322,6 +327,7 @@ impl Ledger {
             }
             most_lenient = Some(most_lenient.map_or(marker.priority, |lenient| lenient.max(marker.priority)));
             let out_of_order = match state.trackers.entry((marker.priority, marker.producer)) {
+                _ if state.unordered.contains_key(&marker.producer) => false,
                 Entry::Occupied(mut tracker) => tracker.get_mut().observe(marker.seq, start_us, end_us, pop),
                 Entry::Vacant(slot) => {
                     slot.insert(OrderTracker::new(marker.seq, end_us, pop));
@@ -446,6 +452,8 @@ impl Ledger {
             let state = self.queue(&queue.queue);
             state.tally.foreign_unmarked += queue.foreign_unmarked;
             for (producer, tally) in tallies {
+                // a worker's queue is one the master drains at the end
+                state.pushed |= !tally.sent.is_empty();
                 state.tally.producers.entry(producer).or_default().merge(&tally);
             }
         }
