@@ -262,3 +262,28 @@ def test_benchmark_smoke() -> None:
     assert [r["operation"] for r in results][:3] == ["marker (10 queues, 100 producers)", "acked",
                                                      "check_pop, 10 small items"]
     assert all(r["ns_per_call"] > 0 for r in results)
+
+
+def test_producer_ids_differ_after_a_fork() -> None:
+    """Locust's --processes forks after import: a child must not hand out its parent's producer ids."""
+    import warnings
+
+    ledger = IntegrityLedger()
+    parent_first = ledger.new_producer()
+    read, write = os.pipe()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # fork with threads alive: the child only computes ids
+        pid = os.fork()
+    if pid == 0:
+        try:
+            os.write(write, str(IntegrityLedger.new_producer()).encode())
+        finally:
+            os._exit(0)
+    os.close(write)
+    child = int(os.read(read, 64))
+    os.close(read)
+    assert os.waitpid(pid, 0)[1] == 0
+    parent_next = ledger.new_producer()
+    assert parent_next == parent_first + 1
+    assert child >> 20 != parent_first >> 20, (child, parent_first)
+    assert all(0 <= value < 2**53 for value in (child, parent_first, parent_next))
