@@ -81,14 +81,15 @@ fn write_examples(f: &mut fmt::Formatter<'_>, what: &str, examples: &[Example]) 
     if examples.is_empty() {
         return Ok(());
     }
-    write!(f, "\n  e.g. {what}:")?;
-    for example in examples.iter().take(3) {
-        match (example.producer, example.seq) {
-            (Some(producer), Some(seq)) => write!(f, " {} producer {producer} seq {seq};", example.queue)?,
-            _ => write!(f, " {} (no marker);", example.queue)?,
-        }
-    }
-    Ok(())
+    let shown: Vec<String> = examples
+        .iter()
+        .take(3)
+        .map(|example| match (example.producer, example.seq) {
+            (Some(producer), Some(seq)) => format!("{} producer {producer} seq {seq}", example.queue),
+            _ => format!("{} (no marker)", example.queue),
+        })
+        .collect();
+    write!(f, "\n  e.g. {what}: {}", shown.join("; "))
 }
 
 impl fmt::Display for Report {
