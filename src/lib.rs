@@ -3,8 +3,8 @@
 pub mod cli;
 pub mod common;
 pub mod http;
-pub mod prepopulate;
 pub mod integrity;
+pub mod prepopulate;
 pub mod stats;
 pub mod target;
 

@@ -185,7 +185,7 @@ struct QueueState {
     /// FIFO trackers per (priority, producer). Local: they compare this process's pop times.
     trackers: FxMap<(u64, u64), OrderTracker>,
     /// Producers whose items were stored concurrently by another tool (`acked_range`): their seqs promise no order.
-    unordered: FxMap<u64, ()>,
+    unordered: HashSet<u64, Fx>,
     tally: QueueTally,
 }
 
@@ -283,7 +283,7 @@ impl Ledger {
         check_range(start, end)?;
         let state = self.queue(queue);
         state.pushed = true;
-        state.unordered.insert(producer, ());
+        state.unordered.insert(producer);
         let tally = state.tally.producers.entry(producer).or_default();
         tally.sent.insert_range(start, end);
         tally.acked.insert_range(start, end);
@@ -327,7 +327,7 @@ impl Ledger {
             }
             most_lenient = Some(most_lenient.map_or(marker.priority, |lenient| lenient.max(marker.priority)));
             let out_of_order = match state.trackers.entry((marker.priority, marker.producer)) {
-                _ if state.unordered.contains_key(&marker.producer) => false,
+                _ if state.unordered.contains(&marker.producer) => false,
                 Entry::Occupied(mut tracker) => tracker.get_mut().observe(marker.seq, start_us, end_us, pop),
                 Entry::Vacant(slot) => {
                     slot.insert(OrderTracker::new(marker.seq, end_us, pop));
@@ -889,6 +889,30 @@ mod tests {
         ));
         assert!(ledger.acked_range("pre", 9, 0, 1 << 40).is_err());
         assert!(ledger.acked_range("pre", 9, 0, (1 << 53) + 1).is_err());
+    }
+
+    #[test]
+    fn prepopulated_items_promise_no_order_but_pushed_ones_do() {
+        let mut ledger = Ledger::new();
+        ledger.acked_range("pre", 9, 0, 4).unwrap();
+        // many connections stored them: seq 3 may come out first, and that is no violation
+        pop(&mut ledger, "pre", &[[9, 3, 0, 1], [9, 1, 0, 1]], 10, 20);
+        pop(&mut ledger, "pre", &[[9, 0, 0, 1], [9, 2, 0, 1]], 30, 40);
+        assert_eq!(ledger.report(true).out_of_order, 0);
+        // a producer that pushed one item at a time still must come out in order
+        let m = push(&mut ledger, "pre", 7, 0, 2);
+        pop(&mut ledger, "pre", &[m[1]], 50, 60);
+        pop(&mut ledger, "pre", &[m[0]], 70, 80);
+        assert_eq!(ledger.report(true).out_of_order, 1);
+    }
+
+    #[test]
+    fn a_workers_queues_are_drained_by_the_master() {
+        let mut worker = Ledger::new();
+        push(&mut worker, "w", 7, 0, 3);
+        let mut master = Ledger::new();
+        master.absorb(&worker.take_delta()).unwrap();
+        assert_eq!(master.queues(), ["w"]);
     }
 
     #[test]

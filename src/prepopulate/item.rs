@@ -81,9 +81,10 @@ mod tests {
     #[test]
     fn exact_sizes_with_the_marker() {
         for size in [100, 1024, 10 * 1024] {
+            // the largest producer id, ten million items in one queue, a push time of this century
             for (producer, seq, push_us) in [
                 (0, 0, 1_000_000),
-                (MARKER_LIMIT - 1, MARKER_LIMIT - 1, MARKER_LIMIT - 1),
+                (MARKER_LIMIT - 1, 9_999_999, 4_000_000_000_000_000),
                 (123_456_789, 99_999, 1_764_000_000_654_321),
             ] {
                 let fields = ItemFields {

@@ -6,8 +6,8 @@ use pyo3::exceptions::{
 use pyo3::prelude::*;
 
 use crate::http::HttpError;
-use crate::prepopulate::PrepopulateError as PrepopulateFailure;
 use crate::integrity::IntegrityError;
+use crate::prepopulate::PrepopulateError as PrepopulateFailure;
 use crate::stats::StatsError;
 
 pyo3::create_exception!(

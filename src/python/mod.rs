@@ -2,8 +2,8 @@
 
 mod errors;
 mod http;
-mod prepopulate;
 mod integrity;
+mod prepopulate;
 mod stats;
 
 use pyo3::prelude::*;
