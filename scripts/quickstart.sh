@@ -19,7 +19,8 @@ make --no-print-directory build-prod
 mkdir -p "$(dirname "$RESULTS")"
 # results of an earlier run must not pass for this one's
 rm -f "$RESULTS"_stats.csv "$RESULTS"_stats_history.csv "$RESULTS"_failures.csv "$RESULTS"_exceptions.csv \
-  "$RESULTS".html "$RESULTS"_hdr.json "$RESULTS"_hdr_intervals.csv "$RESULTS"_target.log
+  "$RESULTS".html "$RESULTS"_hdr.json "$RESULTS"_hdr_intervals.csv "$RESULTS"_target.log \
+  "$RESULTS"_integrity.json "$RESULTS"_scenario.json
 
 say "starting the reference target"
 target_out=$(mktemp)
@@ -66,5 +67,7 @@ Results:
   ${RESULTS}.html               Locust's HTML report
   ${RESULTS}_hdr.json           exact latency histograms (pushpop-load)
   ${RESULTS}_hdr_intervals.csv  the same per second
+  ${RESULTS}_integrity.json     the queue integrity verdict: lost, duplicated, reordered items
+  ${RESULTS}_scenario.json      the scenario's settings and counts
 DONE
 exit "$status"

@@ -269,7 +269,7 @@ def test_pushpop_user_checks_answers_and_counts_items(tmp_path: Path) -> None:
     try:
         done, rows = locust_headless(
             locustfile, target.url, tmp_path / "pp", "-u", "5", "-r", "5", "-t", "3s",
-            "--json-file", str(tmp_path / "pp_final"), env={"LEDGER": str(ledger)},
+            "--json-file", str(tmp_path / "pp_final"), "--pp-drain", "off", env={"LEDGER": str(ledger)},
         )
         users = json.loads(ledger.read_text())
         # each user is alone on its queue: its estimate is the queue's real depth, give or take the one request
@@ -291,6 +291,11 @@ def test_pushpop_user_checks_answers_and_counts_items(tmp_path: Path) -> None:
     assert document["duration_s"] > 2
     assert "items/s" in done.stdout
     assert_exact_stats_match(tmp_path / "pp", done.stdout)
+    # without the drain, what is left is "unpopped", not "lost"; every popped item was one of the run's pushes
+    integrity = json.loads(Path(f"{tmp_path / 'pp'}_integrity.json").read_text())
+    assert integrity["drained"] is False and integrity["lost"] is None
+    assert integrity["acknowledged"] == sum(pushed for _, pushed, _, _ in users)
+    assert integrity["popped"] == pops["items"] and integrity["foreign"] == 0 and integrity["duplicated"] == 0
 
 
 def test_web_ui_mode_runs_native_users(tmp_path: Path) -> None:
