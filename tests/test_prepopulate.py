@@ -19,7 +19,7 @@ import requests
 import pushpop_load
 from processes import PUSHPOP, Postgres, Target, free_port, queue_id
 
-SIZES = {"medium": 1024, "large": 10 * 1024}
+SIZES = {"small": 100, "medium": 1024, "large": 10 * 1024}
 
 
 def prepopulate(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:

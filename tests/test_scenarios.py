@@ -154,8 +154,9 @@ def test_s5_keeps_the_prepopulated_depth(tmp_path: Path, memory_target: Target) 
     assert prepopulated["report"]["pushed"] == 1000 and prepopulated["report"]["verified"] is True
     entries = run.entries()
     pops = entries["/queue/[id]/pop (depth 1K)"]
-    assert pops["count"] > 100 and pops["items"] == 10 * pops["count"]  # never short of items: the depth held
-    assert entries["/queue/[id]/push (refill)"]["count"] == pops["items"]
+    # the depth held: pops came back full (all but a rare one cut short when Locust stopped its users mid-refill)
+    assert pops["count"] > 100 and pops["items"] >= 0.99 * 10 * pops["count"], pops
+    assert abs(entries["/queue/[id]/push (refill)"]["count"] - pops["items"]) <= 50
     assert run.json("integrity")["ok"] is True
 
 
@@ -277,3 +278,20 @@ def test_checker_reports_exactly_the_faults_the_target_injected(tmp_path: Path) 
     assert integrity["ok"] is False
     assert integrity["foreign"] == 0 and integrity["out_of_order"] == 0
     assert "lost" in run.log and "duplicated" in run.log
+
+
+def test_run_scenario_sh_runs_one_scenario_and_prints_the_table(tmp_path: Path) -> None:
+    listing = subprocess.run(["bash", str(ROOT / "scripts" / "run_scenario.sh"), "list"], capture_output=True,
+                             text=True, timeout=60)
+    assert listing.returncode == 0 and len(listing.stdout.splitlines()) == 27, listing.stdout + listing.stderr
+    # without --host it starts (and stops) its own reference target
+    done = subprocess.run(["bash", str(ROOT / "scripts" / "run_scenario.sh"), "s3d", "--smoke", "--users", "10",
+                           "--results", str(tmp_path)], capture_output=True, text=True, timeout=180)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    [folder] = tmp_path.iterdir()
+    assert folder.name.startswith("s3d_")
+    for suffix in ("_stats.csv", ".html", "_hdr.json", "_integrity.json", "_scenario.json"):
+        assert (folder / f"s3d{suffix}").exists(), suffix
+    [row] = [line.split() for line in done.stdout.splitlines() if line.startswith("s3d ")]
+    requests_, failures, integrity = int(row[1]), int(row[2]), row[6]
+    assert 150 <= requests_ <= 350 and failures == 0 and integrity == "ok", row  # 50 RPS for 5 s
