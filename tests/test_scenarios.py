@@ -295,3 +295,15 @@ def test_run_scenario_sh_runs_one_scenario_and_prints_the_table(tmp_path: Path) 
     [row] = [line.split() for line in done.stdout.splitlines() if line.startswith("s3d ")]
     requests_, failures, integrity = int(row[1]), int(row[2]), row[6]
     assert 150 <= requests_ <= 350 and failures == 0 and integrity == "ok", row  # 50 RPS for 5 s
+
+
+def test_two_worker_processes_share_the_rate_and_the_ledger(tmp_path: Path, memory_target: Target) -> None:
+    # --processes 2: a master that prepopulates and two forked workers that pop; the rate is the swarm's, and the
+    # master's ledger holds both workers' pops (prepopulated items promise no order, in the workers too)
+    run = run_scenario("s2b", tmp_path, memory_target.url, locust=("--processes", "2", "--pp-prepopulate", "3000"))
+    pops = run.entries()["/queue/[id]/pop"]
+    assert 200 <= pops["count"] <= 300, pops  # 50 RPS for 5 s in all, not per worker
+    integrity = run.json("integrity")
+    assert integrity["ok"] is True and integrity["out_of_order"] == 0, integrity
+    assert integrity["acknowledged"] == 3000 and integrity["lost"] == 0
+    assert run.counts("PopDepthTenUser")["popped"] == pops["items"] == 10 * pops["count"]

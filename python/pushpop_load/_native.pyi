@@ -218,6 +218,9 @@ class IntegrityLedger:
         """The push failed for certain (a 4xx): the item is not stored."""
     def indeterminate(self, queue: str, producer: int, seq: int) -> None:
         """The push's outcome is unknown (timeout, reset, 5xx): the item may or may not be stored."""
+    def exempt_from_order(self, producer: int) -> None:
+        """No FIFO check for ``producer``'s items: another process (a master that prepopulated) stored them over
+        many connections at once, so their seqs promise no order."""
     def acked_range(self, queue: str, producer: int, start: int, end: int) -> None:
         """Seqs ``start..end`` (end excluded) were stored by another tool (the prepopulator): sent and acknowledged.
 

@@ -153,6 +153,7 @@ def _add_knobs(parser: Any) -> None:
                            include_in_web_ui=flag not in ("--pp-run-id", "--pp-queue-prefix"))
     # set by the master at test start and carried to workers in the spawn message, never by hand
     parser.add_argument("--pp-workers", type=int, default=None, help=argparse.SUPPRESS, include_in_web_ui=False)
+    parser.add_argument("--pp-prepopulated-producers", default=None, help=argparse.SUPPRESS, include_in_web_ui=False)
 
 
 class _Run:
@@ -405,7 +406,11 @@ def _on_test_start(environment: Any, **_: Any) -> None:
     ScenarioUser._numbers.clear()
     runner = environment.runner
     if isinstance(runner, WorkerRunner):
-        return  # the master's options, copied into the spawn message, already name the run
+        # the master's options, copied into the spawn message, already name the run; the producers it
+        # prepopulated with pushed concurrently, so the items this worker pops from them promise no order
+        for producer in filter(None, (RUN.option("pp_prepopulated_producers") or "").split(",")):
+            integrity.ledger.exempt_from_order(int(producer))
+        return
     options = environment.parsed_options
     if options is not None:
         # set before the spawn messages go out, so every worker gets them with Locust's other custom arguments
@@ -414,12 +419,13 @@ def _on_test_start(environment: Any, **_: Any) -> None:
         # a burst given on the command line wins; else the shape picked for this test (web UI: per test) decides
         options.pp_burst = RUN.user_burst or getattr(environment.shape_class, "pattern", None)
     RUN.prepopulated.clear()
-    for cls in _selected_classes(environment):
-        if cls.prepopulate_items() > 0:
-            _prepopulate(environment, cls)
+    producers = [_prepopulate(environment, cls) for cls in _selected_classes(environment) if cls.prepopulate_items()]
+    if options is not None:
+        options.pp_prepopulated_producers = ",".join(str(p) for p in producers if p is not None)
 
 
-def _prepopulate(environment: Any, cls: type[ScenarioUser]) -> None:
+def _prepopulate(environment: Any, cls: type[ScenarioUser]) -> int | None:
+    """Fills the class's shared queues; the producer id of the items, or None when it failed."""
     from pushpop_load.prepopulation import prepopulate_gevent
 
     queues, items = cls.queue_ids(), cls.prepopulate_items()
@@ -433,7 +439,7 @@ def _prepopulate(environment: Any, cls: type[ScenarioUser]) -> None:
         RUN.note(cls.scenario, f"prepopulation failed: {error}", kind="prepopulate_failed")
         environment.process_exit_code = 1
         gevent.spawn_later(0, environment.runner.quit)
-        return
+        return None
     summary = json.loads(report.to_json())
     for queue in queues:
         RUN.prepopulated[queue] = {"scenario": cls.scenario, "items": summary["per_queue"].get(queue, 0)}
@@ -442,6 +448,7 @@ def _prepopulate(environment: Any, cls: type[ScenarioUser]) -> None:
                               f"{summary['elapsed']:.2f} s ({summary['rate']:.0f} items/s)", "report": summary})
     logger.info("%s: %s", cls.scenario, RUN.notes[-1]["text"])
     _on_prepopulated(cls, queues, summary)
+    return int(summary["producer"])
 
 
 def _on_prepopulated(cls: type[ScenarioUser], queues: list[str], summary: dict[str, Any]) -> None:

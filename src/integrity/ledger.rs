@@ -184,8 +184,6 @@ struct QueueState {
     next_seq: FxMap<u64, u64>,
     /// FIFO trackers per (priority, producer). Local: they compare this process's pop times.
     trackers: FxMap<(u64, u64), OrderTracker>,
-    /// Producers whose items were stored concurrently by another tool (`acked_range`): their seqs promise no order.
-    unordered: HashSet<u64, Fx>,
     tally: QueueTally,
 }
 
@@ -201,6 +199,8 @@ pub struct Ledger {
     latency: BTreeMap<u64, Histogram<u64>>,
     /// Pops checked so far, numbering them for the FIFO trackers.
     pops: u64,
+    /// Producers whose items were stored concurrently (the prepopulator's): their seqs promise no order.
+    unordered: HashSet<u64, Fx>,
 }
 
 /// The queue's state, created on first use; the key is allocated only then, not on every hot-path lookup.
@@ -281,9 +281,9 @@ impl Ledger {
     /// producer is exempt from the order check in this queue.
     pub fn acked_range(&mut self, queue: &str, producer: u64, start: u64, end: u64) -> Result<()> {
         check_range(start, end)?;
+        self.unordered.insert(producer);
         let state = self.queue(queue);
         state.pushed = true;
-        state.unordered.insert(producer);
         let tally = state.tally.producers.entry(producer).or_default();
         tally.sent.insert_range(start, end);
         tally.acked.insert_range(start, end);
@@ -291,6 +291,12 @@ impl Ledger {
         let next = state.next_seq.entry(producer).or_insert(0);
         *next = (*next).max(end);
         Ok(())
+    }
+
+    /// Exempts `producer` from the order check everywhere: a process that pops items another process registered
+    /// with `acked_range` (a Locust worker, after its master prepopulated) learns of them this way.
+    pub fn exempt_from_order(&mut self, producer: u64) {
+        self.unordered.insert(producer);
     }
 
     /// Checks one pop answer (either shape of the contract) from a pop that ran from `start_us` to `end_us` (unix
@@ -327,7 +333,7 @@ impl Ledger {
             }
             most_lenient = Some(most_lenient.map_or(marker.priority, |lenient| lenient.max(marker.priority)));
             let out_of_order = match state.trackers.entry((marker.priority, marker.producer)) {
-                _ if state.unordered.contains(&marker.producer) => false,
+                _ if self.unordered.contains(&marker.producer) => false,
                 Entry::Occupied(mut tracker) => tracker.get_mut().observe(marker.seq, start_us, end_us, pop),
                 Entry::Vacant(slot) => {
                     slot.insert(OrderTracker::new(marker.seq, end_us, pop));
