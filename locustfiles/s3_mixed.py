@@ -18,23 +18,15 @@ from __future__ import annotations
 from locust import task
 
 from pushpop_load.rates import Constant
-from pushpop_load.scenario import ScenarioUser
+from pushpop_load.scenario import BalancedUser, ScenarioUser
 
 
-class MixedWorkloadUser(ScenarioUser):
+class MixedWorkloadUser(BalancedUser):
     """S3a: balanced push/pop of small items."""
 
     scenario = "S3a"
     rate = Constant(50)
     priorities = (0, 1, 2)
-
-    @task
-    def push_one(self) -> None:
-        self.push()
-
-    @task
-    def pop_one(self) -> None:
-        self.pop()
 
 
 class ProducerHeavyUser(ScenarioUser):
@@ -75,7 +67,7 @@ class ConsumerHeavyUser(ScenarioUser):
         self.pop()
 
 
-class MultiPriorityMixedUser(ScenarioUser):
+class MultiPriorityMixedUser(BalancedUser):
     """S3d: balanced push/pop over priorities 0-4; pops of 3 span priorities."""
 
     scenario = "S3d"
@@ -83,27 +75,11 @@ class MultiPriorityMixedUser(ScenarioUser):
     priorities = (0, 1, 2, 3, 4)
     pop_depth = 3
 
-    @task
-    def push_one(self) -> None:
-        self.push()
 
-    @task
-    def pop_one(self) -> None:
-        self.pop()
-
-
-class BalancedLargeItemsUser(ScenarioUser):
+class BalancedLargeItemsUser(BalancedUser):
     """S3e: balanced push/pop of medium (~1 KB) and large (~10 KB) items."""
 
     scenario = "S3e"
     rate = Constant(50)
     priorities = (0, 1, 2)
     item_sizes = ("medium", "large")
-
-    @task
-    def push_one(self) -> None:
-        self.push()
-
-    @task
-    def pop_one(self) -> None:
-        self.pop()

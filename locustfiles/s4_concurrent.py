@@ -14,48 +14,37 @@ Use at least as many users as queue ids (``-u 100`` for S4d), or some queues get
 
 from __future__ import annotations
 
-from locust import task
-
 from pushpop_load.rates import Constant
-from pushpop_load.scenario import ScenarioUser
+from pushpop_load.scenario import BalancedUser
 
 
-class _BalancedUser(ScenarioUser):
-    abstract = True
-    rate = Constant(200)
-
-    @task
-    def push_one(self) -> None:
-        self.push()
-
-    @task
-    def pop_one(self) -> None:
-        self.pop()
-
-
-class SingleQueueUser(_BalancedUser):
+class SingleQueueUser(BalancedUser):
     """S4a: one queue id for the whole swarm."""
 
     scenario = "S4a"
     shared_queues = 1
+    rate = Constant(200)
 
 
-class TenQueuesUser(_BalancedUser):
+class TenQueuesUser(BalancedUser):
     """S4b: ten queue ids."""
 
     scenario = "S4b"
     shared_queues = 10
+    rate = Constant(200)
 
 
-class FiftyQueuesUser(_BalancedUser):
+class FiftyQueuesUser(BalancedUser):
     """S4c: fifty queue ids."""
 
     scenario = "S4c"
     shared_queues = 50
+    rate = Constant(200)
 
 
-class HundredQueuesUser(_BalancedUser):
+class HundredQueuesUser(BalancedUser):
     """S4d: a hundred queue ids."""
 
     scenario = "S4d"
     shared_queues = 100
+    rate = Constant(200)

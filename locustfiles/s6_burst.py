@@ -19,13 +19,13 @@ from __future__ import annotations
 
 import math
 
-from locust import LoadTestShape, task
+from locust import LoadTestShape
 
 from pushpop_load.rates import Rate, parse_pattern
-from pushpop_load.scenario import RUN, ScenarioUser, knob
+from pushpop_load.scenario import RUN, BalancedUser, knob
 
 
-class BurstUser(ScenarioUser):
+class BurstUser(BalancedUser):
     """S6: balanced push/pop following the burst pattern of the active shape."""
 
     scenario = "S6"
@@ -37,14 +37,6 @@ class BurstUser(ScenarioUser):
         pattern = parse_pattern(knob("burst", "sine"))
         override = RUN.option("pp_rate")
         return pattern.scaled_to(override) if override else pattern
-
-    @task
-    def push_one(self) -> None:
-        self.push()
-
-    @task
-    def pop_one(self) -> None:
-        self.pop()
 
 
 class _BurstShape(LoadTestShape):

@@ -24,7 +24,7 @@ from locust import task
 
 from pushpop_load.payloads import make_item
 from pushpop_load.rates import Constant
-from pushpop_load.scenario import ScenarioUser
+from pushpop_load.scenario import BalancedUser
 
 INVALID_ITEMS: list[Any] = ["not an object", 42, 3.5, [1, 2, 3], None, True]
 
@@ -38,7 +38,7 @@ def _descriptive(response: Any) -> str | None:
     return str(detail) if detail else None
 
 
-class _ValidationUser(ScenarioUser):
+class _ValidationUser(BalancedUser):
     abstract = True
     rate = Constant(20)
     priorities = (0, 1, 2)
@@ -51,14 +51,6 @@ class _ValidationUser(ScenarioUser):
                 response.failure(f"{response.status_code} without a descriptive detail: {response.text[:100]!r}")
             else:
                 response.success()
-
-    @task(1)
-    def valid_push(self) -> None:
-        self.push()
-
-    @task(1)
-    def valid_pop(self) -> None:
-        self.pop()
 
 
 class InvalidPayloadUser(_ValidationUser):
@@ -98,7 +90,7 @@ class ExcessiveDepthUser(_ValidationUser):
                               params={"depth": random.choice((101, 150, 1000))})
 
 
-class DrillUser(ScenarioUser):
+class DrillUser(BalancedUser):
     """S7d/S7e: steady balanced traffic while a drill restarts PostgreSQL or the API process."""
 
     scenario = "S7-drill"
@@ -106,11 +98,3 @@ class DrillUser(ScenarioUser):
     priorities = (0, 1, 2)
     network_timeout = 5.0
     connection_timeout = 2.0
-
-    @task
-    def push_one(self) -> None:
-        self.push()
-
-    @task
-    def pop_one(self) -> None:
-        self.pop()

@@ -124,7 +124,9 @@ def run(scenario: Scenario, args: argparse.Namespace, extra: list[str]) -> dict[
         host = target.url
     try:
         command = [str(BIN / "locust"), "-f", str(LOCUSTFILES / scenario.file), *scenario.classes, "--headless",
-                   "--host", host, "--csv", prefix, "--html", f"{prefix}.html", "--only-summary", *scenario.options]
+                   "--host", host, "--csv", prefix, "--html", f"{prefix}.html", "--only-summary",
+                   # users finish the request they are in when the run ends: no pop goes unread
+                   "--stop-timeout", "10", *scenario.options]
         if not scenario.is_shape:
             users = args.users or scenario.users
             command += ["-u", str(users), "-r", str(users), "-t", args.duration or (f"{SMOKE_SECONDS}s" if args.smoke

@@ -218,6 +218,9 @@ class IntegrityLedger:
         """The push failed for certain (a 4xx): the item is not stored."""
     def indeterminate(self, queue: str, producer: int, seq: int) -> None:
         """The push's outcome is unknown (timeout, reset, 5xx): the item may or may not be stored."""
+    def interrupted_pop(self, queue: str, depth: int) -> None:
+        """A pop of up to ``depth`` items whose answer will never be read (Locust stopped the user mid-pop): up to
+        ``depth`` acknowledged items of ``queue`` never seen popped count as taken by it, not as lost."""
     def exempt_from_order(self, producer: int) -> None:
         """No FIFO check for ``producer``'s items: another process (a master that prepopulated) stored them over
         many connections at once, so their seqs promise no order."""

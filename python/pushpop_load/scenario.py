@@ -30,7 +30,7 @@ from typing import Any, ClassVar
 
 import gevent
 from gevent.lock import Semaphore
-from locust import events
+from locust import events, task
 from locust.runners import MasterRunner, WorkerRunner
 
 from pushpop_load import integrity
@@ -38,7 +38,7 @@ from pushpop_load.payloads import make_queue_id
 from pushpop_load.rates import Rate, parse_pattern
 from pushpop_load.users import PushPopUser
 
-__all__ = ["ScenarioUser", "SwarmPacer", "knob"]
+__all__ = ["BalancedUser", "ScenarioUser", "SwarmPacer", "knob"]
 
 logger = logging.getLogger("pushpop_load.scenario")
 
@@ -378,6 +378,21 @@ class ScenarioUser(PushPopUser):
             RUN.note(self.scenario, f"queue {self.queue_id} ran empty after {time.monotonic() - RUN.started:.1f} s",
                      queue=self.queue_id, after_s=round(time.monotonic() - RUN.started, 3), kind="ran_empty")
         return items
+
+
+class BalancedUser(ScenarioUser):
+    """A scenario user whose tasks are one push and one pop, equally likely: the mixed, concurrent, burst and
+    drill scenarios."""
+
+    abstract = True
+
+    @task
+    def push_one(self) -> None:
+        self.push()
+
+    @task
+    def pop_one(self) -> None:
+        self.pop()
 
 
 def _run_id() -> str:

@@ -67,7 +67,13 @@ class PushPopUser(NativeHttpUser):
             marker = None
         body = {"item": item, "priority": priority}
         stored = False
-        with self.client.post(f"/queue/{queue}/push", json=body, name=name or PUSH_NAME, catch_response=True) as r:
+        try:
+            answer = self.client.post(f"/queue/{queue}/push", json=body, name=name or PUSH_NAME, catch_response=True)
+        except BaseException:  # Locust stopped this user mid-push: the item may be stored or not
+            if ledger is not None and marker is not None:
+                ledger.indeterminate(queue, self.producer, marker[1])
+            raise
+        with answer as r:
             if r.status_code == 200:
                 try:
                     stored = r.json().get("success") is True
@@ -93,7 +99,13 @@ class PushPopUser(NativeHttpUser):
         """Pops up to ``depth`` items; the list (possibly empty), or None when the pop failed."""
         queue = queue_id or self.queue_id
         name = name or POP_NAME
-        with self.client.post(f"/queue/{queue}/pop", params={"depth": depth}, name=name, catch_response=True) as r:
+        try:
+            answer = self.client.post(f"/queue/{queue}/pop", params={"depth": depth}, name=name, catch_response=True)
+        except BaseException:  # Locust stopped this user mid-pop: what the service handed over is never seen
+            if _integrity.enabled():
+                _integrity.ledger.interrupted_pop(queue, depth)
+            raise
+        with answer as r:
             if r.status_code != 200:
                 if r.ok:
                     r.failure(f"unexpected status {r.status_code}")

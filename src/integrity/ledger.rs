@@ -168,11 +168,14 @@ impl Tally {
 struct QueueTally {
     producers: FxMap<u64, Tally>,
     foreign_unmarked: u64,
+    /// Pops whose answer was never read (the user was stopped mid-pop), and the items they may have taken.
+    interrupted_pops: u64,
+    interrupted_depth: u64,
 }
 
 impl QueueTally {
     fn is_empty(&self) -> bool {
-        self.producers.is_empty() && self.foreign_unmarked == 0
+        self.producers.is_empty() && self.foreign_unmarked == 0 && self.interrupted_pops == 0
     }
 }
 
@@ -293,6 +296,15 @@ impl Ledger {
         Ok(())
     }
 
+    /// A pop of up to `depth` items whose answer will never be read: Locust stopped the user while it waited.
+    /// The service may have removed those items, so up to `depth` acknowledged items of `queue` that are never
+    /// seen popped are counted as taken by interrupted pops, not as lost.
+    pub fn interrupted_pop(&mut self, queue: &str, depth: u64) {
+        let tally = &mut self.queue(queue).tally;
+        tally.interrupted_pops += 1;
+        tally.interrupted_depth += depth;
+    }
+
     /// Exempts `producer` from the order check everywhere: a process that pops items another process registered
     /// with `acked_range` (a Locust worker, after its master prepopulated) learns of them this way.
     pub fn exempt_from_order(&mut self, producer: u64) {
@@ -389,6 +401,8 @@ impl Ledger {
                 QueueSnapshot {
                     queue: name.to_string(),
                     foreign_unmarked: state.tally.foreign_unmarked,
+                    interrupted_pops: state.tally.interrupted_pops,
+                    interrupted_depth: state.tally.interrupted_depth,
                     producers,
                 }
             })
@@ -457,6 +471,8 @@ impl Ledger {
         for (queue, tallies) in incoming {
             let state = self.queue(&queue.queue);
             state.tally.foreign_unmarked += queue.foreign_unmarked;
+            state.tally.interrupted_pops += queue.interrupted_pops;
+            state.tally.interrupted_depth += queue.interrupted_depth;
             for (producer, tally) in tallies {
                 // a worker's queue is one the master drains at the end
                 state.pushed |= !tally.sent.is_empty();
@@ -518,6 +534,8 @@ impl Ledger {
             popped_indeterminate: 0,
             popped_rejected: 0,
             retried_copies: 0,
+            interrupted_pops: 0,
+            taken_by_interrupted_pops: 0,
             unpopped: 0,
             lost: None,
             duplicated: 0,
@@ -549,10 +567,16 @@ impl Ledger {
             }
             let mut ids: Vec<&u64> = tally.producers.keys().collect();
             ids.sort_unstable();
+            let unpopped_before = report.unpopped;
             for &id in ids {
                 producers.insert(id);
                 classify(&mut report, name, id, &tally.producers[&id]);
             }
+            // what interrupted pops of this queue may have taken is not known to be lost
+            let taken = (report.unpopped - unpopped_before).min(tally.interrupted_depth);
+            report.unpopped -= taken;
+            report.taken_by_interrupted_pops += taken;
+            report.interrupted_pops += tally.interrupted_pops;
         }
         report.producers = producers.len() as u64;
         if drained {
@@ -910,6 +934,24 @@ mod tests {
         pop(&mut ledger, "pre", &[m[1]], 50, 60);
         pop(&mut ledger, "pre", &[m[0]], 70, 80);
         assert_eq!(ledger.report(true).out_of_order, 1);
+    }
+
+    #[test]
+    fn interrupted_pops_explain_missing_items_up_to_their_depth_only() {
+        let mut ledger = Ledger::new();
+        let m = push(&mut ledger, "q", 7, 0, 10);
+        pop(&mut ledger, "q", &m[..5], 10, 20);
+        // a user stopped mid-pop of depth 3: its answer (seqs 5-7) is never read
+        ledger.interrupted_pop("q", 3);
+        let report = ledger.report(true);
+        assert_eq!((report.interrupted_pops, report.taken_by_interrupted_pops), (1, 3));
+        assert_eq!((report.unpopped, report.lost), (2, Some(2)));
+        assert!(!report.ok);
+        // merged from a worker's delta, the same
+        let mut master = Ledger::new();
+        master.absorb(&ledger.take_delta()).unwrap();
+        assert_eq!(master.report(true).taken_by_interrupted_pops, 3);
+        assert_eq!(master.report(true).lost, Some(2));
     }
 
     #[test]

@@ -55,7 +55,12 @@ pub struct Report {
     pub popped_rejected: u64,
     /// Second copies of retried pushes (an unknown outcome, then a success): tolerated, not duplicates.
     pub retried_copies: u64,
-    /// Acknowledged items never popped.
+    /// Pops whose answer was never read (Locust stopped the user mid-pop).
+    pub interrupted_pops: u64,
+    /// Acknowledged items never seen popped, in queues with interrupted pops, up to those pops' depths: the
+    /// service may have handed them to a pop nobody read. Not counted as lost (nor as unpopped).
+    pub taken_by_interrupted_pops: u64,
+    /// Acknowledged items never popped (beyond what interrupted pops may have taken).
     pub unpopped: u64,
     /// `unpopped` when drained; `None` (JSON null) when not, as an unpopped item may still be queued.
     pub lost: Option<u64>,
@@ -112,6 +117,13 @@ impl fmt::Display for Report {
             "\n  popped: {} items ({} of indeterminate pushes, {} tolerated retry copies, {} of rejected pushes)",
             self.popped, self.popped_indeterminate, self.retried_copies, self.popped_rejected
         )?;
+        if self.interrupted_pops > 0 {
+            write!(
+                f,
+                "\n  interrupted pops: {} (users stopped mid-pop), which may have taken {} item(s)",
+                self.interrupted_pops, self.taken_by_interrupted_pops
+            )?;
+        }
         match self.lost {
             Some(lost) => write!(f, "\n  lost: {lost}")?,
             None => write!(f, "\n  unpopped: {} (not drained: lost unknown)", self.unpopped)?,

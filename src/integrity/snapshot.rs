@@ -53,6 +53,11 @@ pub struct QueueSnapshot {
     /// Popped items with no (well-formed) marker.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub foreign_unmarked: u64,
+    /// Pops whose answer was never read, and the sum of their depths.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub interrupted_pops: u64,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub interrupted_depth: u64,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub producers: Vec<ProducerSnapshot>,
 }

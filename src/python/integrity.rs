@@ -60,6 +60,11 @@ impl IntegrityLedger {
             .map_err(|err| integrity_error(&err))
     }
 
+    /// A pop of up to `depth` items whose answer will never be read (the user was stopped while it waited).
+    fn interrupted_pop(&self, queue: &str, depth: u64) {
+        self.ledger().interrupted_pop(queue, depth);
+    }
+
     /// No order check for `producer`'s items (another process stored them concurrently).
     fn exempt_from_order(&self, producer: u64) {
         self.ledger().exempt_from_order(producer);
