@@ -87,9 +87,17 @@ pub fn parse_io(text: &str) -> (Option<u64>, Option<u64>) {
     (read, write)
 }
 
-/// Reads the process now; `None` once it has exited (or was never there).
+/// Whether `/proc/PID/stat` describes a process that has exited and waits to be reaped (zombie, or dead).
+fn exited(text: &str) -> bool {
+    stat_fields(text).is_some_and(|fields| matches!(fields.first().copied(), Some("Z" | "X" | "x")))
+}
+
+/// Reads the process now; `None` once it has exited (a zombie counts as exited), or when it was never there.
 pub fn read_process(pid: u32, buffer: &mut String) -> Option<ProcReading> {
     read_into(&format!("/proc/{pid}/stat"), buffer)?;
+    if exited(buffer) {
+        return None;
+    }
     let (start_ticks, cpu_s, rss_bytes, threads) = parse_stat(buffer)?;
     let fds = fs::read_dir(format!("/proc/{pid}/fd"))
         .ok()
@@ -109,10 +117,13 @@ pub fn read_process(pid: u32, buffer: &mut String) -> Option<ProcReading> {
     })
 }
 
-/// The start ticks of `pid`, or `None` when there is no such process.
+/// The start ticks of `pid`, or `None` when there is no such process (or it has exited).
 pub fn start_ticks(pid: u32) -> Option<u64> {
     let mut buffer = String::new();
     read_into(&format!("/proc/{pid}/stat"), &mut buffer)?;
+    if exited(&buffer) {
+        return None;
+    }
     parse_stat(&buffer).map(|(start, ..)| start)
 }
 
@@ -167,6 +178,8 @@ mod tests {
         assert_eq!((start, threads), (98765, 7));
         assert!((cpu - 300.0 / clock_ticks()).abs() < 1e-9);
         assert_eq!(rss, 2048 * page_size());
+        assert!(!exited(text));
+        assert!(exited("77 (gone) Z 1 77 77 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 5 0 0"));
     }
 
     #[test]
