@@ -330,3 +330,43 @@ def test_web_ui_tab_renders_live_figures_in_chromium(web_locust: tuple[str, int]
         times.append(dom.split("sampled at", 1)[1][:400] if "sampled at" in dom else "")
         time.sleep(2.5)
     assert times[0] and times[1] and times[0] != times[1], times
+
+
+def cgroup2_mount() -> Path:
+    for line in Path("/proc/self/mounts").read_text().splitlines():
+        fields = line.split()
+        if fields[2] == "cgroup2":
+            return Path(fields[1])
+    return Path("/sys/fs/cgroup")
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="making a cgroup needs root")
+def test_a_cgroup_holding_a_busy_process() -> None:
+    mount = cgroup2_mount()
+    made = mount / f"pushpop-test-{os.getpid()}"
+    busy = spawn("while True: pass")
+    monitor = ResourceMonitor()
+    try:
+        made.mkdir()
+        (made / "cgroup.procs").write_text(str(busy.pid))
+        monitor.start(interval=0.25, cgroups=[made.name])  # relative to the cgroup2 mount
+        time.sleep(1.2)
+        values = monitor.latest()["values"]
+        notes = [text for _, text in monitor.take_notes()]
+    finally:
+        if monitor.running:
+            monitor.stop()
+        stop(busy)
+        if made.exists():
+            for _ in range(50):  # the killed process leaves the cgroup within moments
+                try:
+                    made.rmdir()
+                    break
+                except OSError:
+                    time.sleep(0.1)
+    assert values[f"cgroup:{made.name} cpu_pct"] > 70, values
+    if not (made.parent / "cgroup.subtree_control").read_text().split().count("memory"):
+        # a hybrid host (memory on cgroup v1): said once, cells empty
+        assert values[f"cgroup:{made.name} memory_bytes"] is None and len(notes) == 1, notes
+    else:
+        assert values[f"cgroup:{made.name} memory_bytes"] > 0, values
