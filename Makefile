@@ -59,3 +59,4 @@ bench: build-prod  ## the benchmarks: the reference target (wrk), the native cli
 	$(PY) bench/target/run.py
 	$(PY) bench/client/run.py
 	$(PY) bench/prepopulate/run.py
+	$(PY) bench/monitor/run.py

@@ -4,6 +4,7 @@ pub mod cli;
 pub mod common;
 pub mod http;
 pub mod integrity;
+pub mod monitor;
 pub mod prepopulate;
 pub mod stats;
 pub mod target;

@@ -7,10 +7,12 @@ __all__ = [
     "HttpResult",
     "IntegrityLedger",
     "InvalidResponseError",
+    "MonitorError",
     "PrepopulateError",
     "PrepopulateReport",
     "PushpopError",
     "RequestOptions",
+    "ResourceMonitor",
     "__version__",
     "build_profile",
     "http_cancel",
@@ -252,3 +254,70 @@ class IntegrityLedger:
         """The report as a few lines for a terminal."""
     def clear(self) -> None:
         """Forgets everything, seq counters and order trackers included."""
+
+class MonitorError(PushpopError):
+    """The resource monitor could not start (PostgreSQL did not answer, a role could not read its views) or could not
+    write its files. Messages never carry a password."""
+
+@final
+class ResourceMonitor:
+    """Samples processes, cgroups v2, Docker containers, PostgreSQL and the load generator on a Rust thread of its
+    own, one row per ``interval`` at whole multiples of it in unix time (the clock of Locust's
+    ``_stats_history.csv``). A source that goes away leaves empty cells (``None``, never zeros) and one note, and is
+    sampled again when it returns. Columns are ``"<source> <metric>"``, e.g. ``"pid:1234 cpu_pct"``,
+    ``"postgres:app commits_per_s"``; docs/MONITOR.md lists them."""
+
+    def __init__(self) -> None: ...
+    def start(
+        self,
+        *,
+        interval: float | str | None = None,
+        pids: Sequence[int] = (),
+        processes: Sequence[str] = (),
+        cmdlines: Sequence[str] = (),
+        cgroups: Sequence[str] = (),
+        containers: Sequence[str] = (),
+        postgres: Sequence[str] = (),
+        generator: int | None = None,
+        docker_host: str | None = None,
+        csv: str | None = None,
+        json: str | None = None,
+    ) -> None:
+        """Opens every source and starts sampling (the GIL is released meanwhile).
+
+        ``interval``: seconds or ``"1s"``/``"100ms"`` (default 1 s, 10 ms to 1 h). ``pids``: processes that must
+        exist now. ``processes``: names as ``ps`` shows them, each summed over its processes. ``cmdlines``:
+        substrings of command lines, each summed. ``cgroups``: cgroup v2 directories. ``containers``: Docker names or
+        ids (socket from ``docker_host`` as ``unix:///path``, else ``$DOCKER_HOST``, else /var/run/docker.sock; an
+        absent socket is a note, not an error). ``postgres``: URLs, a ``pg_monitor`` role is enough. ``generator``:
+        the load generator's PID, flagged above 90% CPU. ``csv``/``json``: files written at ``stop`` through
+        temporary names.
+
+        Raises ``ValueError`` for bad settings, a PID that does not exist, a missing cgroup or a malformed URL;
+        ``MonitorError`` when PostgreSQL does not answer or a file cannot be created.
+        """
+
+    @property
+    def running(self) -> bool: ...
+    @property
+    def columns(self) -> list[str]:
+        """Every column of a row, in order (the CSV has ``Timestamp`` and ``Time`` before them)."""
+
+    def sources(self) -> list[dict[str, object]]:
+        """``[{"kind", "label", "metrics"}]`` in column order."""
+
+    def latest(self) -> dict[str, object] | None:
+        """The last row: ``{"unix": float, "timestamp": int, "values": {column: float | None}}``; None before the
+        first tick or when not running."""
+
+    def take_notes(self) -> list[tuple[float, str]]:
+        """Notes since the last call, ``(unix, text)``: a source went away, came back, cannot be read in part."""
+
+    def stop(self) -> dict[str, object]:
+        """Stops sampling, renames the CSV into place, writes the JSON summary and returns it: ``samples``,
+        ``columns``, ``metrics`` (``[{"column", "source", "metric", "peak", "mean", "samples", "gaps"}]``),
+        ``generator`` (``{"pid", "peak_cpu_pct", "mean_cpu_pct", "threshold_pct", "saturated_samples",
+        "saturated"}`` or None), ``notes``. ``ValueError`` when not running."""
+
+    def stop_json(self) -> str:
+        """``stop`` returning the summary as JSON text."""

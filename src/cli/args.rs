@@ -20,6 +20,8 @@ pub enum Command {
     Target(TargetArgs),
     /// Fill queues with marked items at the target's full speed, then check their depths
     Prepopulate(Box<super::prepopulate::PrepopulateArgs>),
+    /// Sample processes, cgroups, containers and PostgreSQL into a CSV file and a JSON summary
+    Monitor(Box<super::monitor::MonitorArgs>),
 }
 
 #[derive(Debug, Args)]

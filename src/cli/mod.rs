@@ -1,9 +1,11 @@
 //! The `pushpop-load` command line, parsed here so every subcommand behaves alike whatever calls it.
 
 mod args;
+mod monitor;
 mod prepopulate;
 
 pub use args::{Cli, Command, LogLevel, TargetArgs};
+pub use monitor::MonitorArgs;
 pub use prepopulate::PrepopulateArgs;
 
 use clap::Parser as _;
@@ -37,6 +39,7 @@ where
             }
         }
         Command::Prepopulate(args) => prepopulate::run(*args),
+        Command::Monitor(args) => monitor::run(*args),
     }
 }
 

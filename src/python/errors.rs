@@ -7,6 +7,7 @@ use pyo3::prelude::*;
 
 use crate::http::HttpError;
 use crate::integrity::IntegrityError;
+use crate::monitor::MonitorError as MonitorFailure;
 use crate::prepopulate::PrepopulateError as PrepopulateFailure;
 use crate::stats::StatsError;
 
@@ -29,6 +30,27 @@ pyo3::create_exception!(
     PushpopError,
     "The prepopulator could not finish; ``stored`` says how many items the service acknowledged."
 );
+
+pyo3::create_exception!(
+    pushpop_load._native,
+    MonitorError,
+    PushpopError,
+    "The resource monitor could not start (PostgreSQL unreachable) or could not write its files."
+);
+
+/// Settings, a missing PID or cgroup, a malformed PostgreSQL URL: `ValueError`; a server that does not answer or
+/// a file that cannot be written: `MonitorError`. Messages never carry a password.
+pub fn monitor_error(err: &MonitorFailure) -> PyErr {
+    match err {
+        MonitorFailure::InvalidConfig(_)
+        | MonitorFailure::NoSuchProcess(_)
+        | MonitorFailure::Cgroup { .. }
+        | MonitorFailure::BadDsn { .. } => PyValueError::new_err(err.to_string()),
+        MonitorFailure::Postgres { .. } | MonitorFailure::Output { .. } | MonitorFailure::Runtime(_) => {
+            MonitorError::new_err(err.to_string())
+        }
+    }
+}
 
 /// Bad settings are a `ValueError`; a run that cannot finish is a `PrepopulateError` carrying `stored`.
 pub fn prepopulate_error(py: Python<'_>, err: &PrepopulateFailure) -> PyErr {

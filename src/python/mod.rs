@@ -3,6 +3,7 @@
 mod errors;
 mod http;
 mod integrity;
+mod monitor;
 mod prepopulate;
 mod stats;
 
@@ -28,6 +29,8 @@ mod _native {
     #[pymodule_export]
     use super::integrity::IntegrityLedger;
     #[pymodule_export]
+    use super::monitor::ResourceMonitor;
+    #[pymodule_export]
     use super::prepopulate::{prepopulate, PrepopulateReport};
     #[pymodule_export]
     use super::run_cli;
@@ -48,6 +51,7 @@ mod _native {
             py.get_type::<super::errors::InvalidResponseError>(),
         )?;
         module.add("PrepopulateError", py.get_type::<super::errors::PrepopulateError>())?;
+        module.add("MonitorError", py.get_type::<super::errors::MonitorError>())?;
         Ok(())
     }
 }

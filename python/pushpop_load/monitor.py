@@ -1,0 +1,299 @@
+"""The resource monitor as a Locust plugin: processes, cgroups, containers and PostgreSQL on Locust's timeline.
+
+Any run whose locustfile uses pushpop_load's users has these options (``locust -f FILE --pp-help`` lists them):
+
+    --monitor-pid PID          a process by PID (repeatable, or comma-separated)
+    --monitor-process NAME     processes by name, e.g. postgres (repeatable)
+    --monitor-cmdline PATTERN  processes whose command line contains PATTERN (repeatable)
+    --monitor-cgroup PATH      a cgroup v2 directory (repeatable)
+    --monitor-container NAME   a Docker container, through the Engine API socket (repeatable)
+    --monitor-postgres URL     a PostgreSQL database; a role with pg_monitor is enough (repeatable)
+    --monitor-interval 1s      time between rows (default 1 s; 10 ms to 1 h)
+
+When any source is named, the master (or the single process) samples them from ``test_start`` to ``test_stop`` on
+a Rust thread (the gevent hub never waits for a sample), together with its own CPU: above 90% of a core the run is
+flagged, because a saturated generator measures itself. With ``--csv PREFIX`` it writes
+``PREFIX_resources.csv`` (a row per interval; ``Timestamp`` in whole unix seconds as in ``_stats_history.csv``) and
+``PREFIX_resources.json`` (peak and mean per column, the generator's verdict, the notes). The web UI gets a
+"Resources" tab with the latest sample. docs/MONITOR.md describes the columns.
+
+Bad input (a PID that does not exist, a PostgreSQL URL that does not connect) ends Locust at start-up with one
+line and exit code 2, before any load is sent.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import logging
+import sys
+from typing import Any
+
+from locust import events
+from locust.runners import WorkerRunner
+
+from pushpop_load._native import MonitorError, ResourceMonitor
+
+__all__ = ["TAB_KEY", "current", "panel_rows"]
+
+logger = logging.getLogger("pushpop_load.monitor")
+
+TAB_KEY = "pushpop-resources"
+"""The key of the web UI tab (``?tab=pushpop-resources``)."""
+
+_SOURCES = {
+    # option dest -> ResourceMonitor.start keyword
+    "monitor_pid": "pids",
+    "monitor_process": "processes",
+    "monitor_cmdline": "cmdlines",
+    "monitor_cgroup": "cgroups",
+    "monitor_container": "containers",
+    "monitor_postgres": "postgres",
+}
+
+
+def _pid_list(text: str) -> list[int]:
+    pids = []
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        try:
+            pid = int(part)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a process id: {part!r}") from None
+        if pid < 1:
+            raise argparse.ArgumentTypeError(f"not a process id: {part!r}")
+        pids.append(pid)
+    return pids
+
+
+def _interval(text: str) -> str:
+    # checked again in Rust; this catches the obvious at parse time, as one line
+    value = text.strip().lower()
+    number = value[:-2] if value.endswith("ms") else value.rstrip("sm")
+    try:
+        float(number)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a duration: {text!r} (e.g. 1s, 100ms, 0.5)") from None
+    return text
+
+
+@events.init_command_line_parser.add_listener
+def _add_options(parser: Any) -> None:
+    # not on the web UI's start form: what to watch is fixed for the process, and a URL may carry a password
+    add = parser.add_argument
+    add("--monitor-pid", type=_pid_list, action="append", env_var="PUSHPOP_MONITOR_PID", metavar="PID",
+        include_in_web_ui=False, help="resource monitor: a process by PID (repeatable, or comma-separated)")
+    add("--monitor-process", action="append", env_var="PUSHPOP_MONITOR_PROCESS", metavar="NAME",
+        include_in_web_ui=False, help="resource monitor: processes by name as ps shows it, summed (repeatable)")
+    add("--monitor-cmdline", action="append", env_var="PUSHPOP_MONITOR_CMDLINE", metavar="PATTERN",
+        include_in_web_ui=False, help="resource monitor: processes whose command line contains PATTERN (repeatable)")
+    add("--monitor-cgroup", action="append", env_var="PUSHPOP_MONITOR_CGROUP", metavar="PATH",
+        include_in_web_ui=False, help="resource monitor: a cgroup v2 directory (repeatable)")
+    add("--monitor-container", action="append", env_var="PUSHPOP_MONITOR_CONTAINER", metavar="NAME",
+        include_in_web_ui=False,
+        help="resource monitor: a Docker container by name or id, via $DOCKER_HOST or /var/run/docker.sock "
+             "(repeatable)")
+    add("--monitor-postgres", action="append", env_var="PUSHPOP_MONITOR_POSTGRES", metavar="URL",
+        include_in_web_ui=False,
+        help="resource monitor: a PostgreSQL database, postgres://user:password@host:port/db; pg_monitor is enough "
+             "(repeatable)")
+    add("--monitor-interval", type=_interval, env_var="PUSHPOP_MONITOR_INTERVAL", default="1s", metavar="DURATION",
+        include_in_web_ui=False, help="resource monitor: time between samples, e.g. 1s or 100ms (default: 1s)")
+
+
+class _State:
+    environment: Any = None
+    settings: dict[str, Any] | None = None
+    monitor: ResourceMonitor | None = None
+    notes_greenlet: Any = None
+    last_summary: dict[str, Any] | None = None
+    last_sample: dict[str, Any] | None = None
+
+
+_state = _State()
+
+
+def current() -> ResourceMonitor | None:
+    """The monitor of the test running in this process, if any."""
+    return _state.monitor
+
+
+def _settings(options: Any) -> dict[str, Any] | None:
+    """The ResourceMonitor.start keywords the options ask for; None when no source is named."""
+    settings: dict[str, Any] = {}
+    for dest, keyword in _SOURCES.items():
+        values = getattr(options, dest, None) or []
+        if dest == "monitor_pid":
+            values = [pid for group in values for pid in (group if isinstance(group, list) else _pid_list(str(group)))]
+        if values:
+            settings[keyword] = list(values)
+    if not settings:
+        return None
+    settings["interval"] = getattr(options, "monitor_interval", None) or "1s"
+    return settings
+
+
+def _is_worker(environment: Any) -> bool:
+    return isinstance(environment.runner, WorkerRunner)
+
+
+@events.init.add_listener
+def _on_init(environment: Any, **_: Any) -> None:
+    _state.environment = environment
+    if _is_worker(environment) or environment.parsed_options is None:
+        return
+    settings = _settings(environment.parsed_options)
+    if settings is None:
+        return
+    # bad input ends the run here, before any load: a PID that is not there, a URL that does not connect
+    probe = ResourceMonitor()
+    try:
+        probe.start(**settings)
+        probe.stop_json()
+    except (ValueError, MonitorError) as error:
+        sys.stderr.write(f"pushpop-load monitor: error: {error}\n")
+        sys.stderr.flush()
+        raise SystemExit(2) from None
+    _state.settings = settings
+    if environment.web_ui:
+        _add_panel(environment.web_ui)
+
+
+def _in_threadpool(function: Any, *args: Any, **kwargs: Any) -> Any:
+    """Runs a call that releases the GIL on gevent's thread pool: this greenlet waits, the hub does not."""
+    import gevent
+
+    return gevent.get_hub().threadpool.apply(function, args, kwargs)
+
+
+def _csv_prefix(environment: Any) -> str | None:
+    options = environment.parsed_options
+    return getattr(options, "csv_prefix", None) if options is not None else None
+
+
+@events.test_start.add_listener
+def _on_test_start(environment: Any, **_: Any) -> None:
+    if _state.settings is None or _is_worker(environment):
+        return
+    _stop(environment, quiet=True)
+    import os
+
+    settings = dict(_state.settings, generator=os.getpid())
+    prefix = _csv_prefix(environment)
+    if prefix:
+        settings.update(csv=f"{prefix}_resources.csv", json=f"{prefix}_resources.json")
+    monitor = ResourceMonitor()
+    try:
+        _in_threadpool(monitor.start, **settings)
+    except (ValueError, MonitorError) as error:
+        logger.error("pushpop-load monitor: not sampling this test: %s", error)
+        return
+    _state.monitor = monitor
+    _state.last_summary = None
+    import gevent
+
+    _state.notes_greenlet = gevent.spawn(_log_notes, monitor)
+
+
+def _log_notes(monitor: ResourceMonitor) -> None:
+    import gevent
+
+    while monitor.running:
+        for _, text in monitor.take_notes():
+            logger.warning("pushpop-load monitor: %s", text)
+        gevent.sleep(0.5)
+
+
+def _stop(environment: Any, quiet: bool = False) -> None:
+    monitor, _state.monitor = _state.monitor, None
+    if monitor is None:
+        return
+    if _state.notes_greenlet is not None:
+        _state.notes_greenlet.kill(block=False)
+        _state.notes_greenlet = None
+    for _, text in monitor.take_notes():
+        logger.warning("pushpop-load monitor: %s", text)
+    _state.last_sample = monitor.latest()
+    try:
+        summary = json.loads(_in_threadpool(monitor.stop_json))
+    except MonitorError as error:
+        logger.error("pushpop-load monitor: %s", error)
+        return
+    _state.last_summary = summary
+    if quiet:
+        return
+    generator = summary.get("generator") or {}
+    line = f"pushpop-load monitor: {summary['samples']} sample(s)"
+    if summary.get("csv"):
+        line += f" in {summary['csv']}"
+    if generator.get("peak_cpu_pct") is not None:
+        line += f"; load generator CPU peak {generator['peak_cpu_pct']:.0f}%"
+    logger.info(line)
+    if generator.get("saturated"):
+        logger.warning(
+            "pushpop-load monitor: the load generator was above %.0f%% CPU in %d sample(s): those figures measure the "
+            "generator as much as the service (add workers: --processes or --worker)",
+            generator["threshold_pct"], generator["saturated_samples"])
+
+
+@events.test_stop.add_listener
+def _on_test_stop(environment: Any, **_: Any) -> None:
+    if not _is_worker(environment):
+        _stop(environment)
+
+
+@events.quit.add_listener
+def _on_quit(**_: Any) -> None:
+    if _state.environment is not None:
+        _stop(_state.environment)
+
+
+def _format(value: float | None) -> str:
+    if value is None:
+        return ""
+    if float(value).is_integer() and abs(value) < 1e15:
+        return f"{int(value):,}"
+    return f"{value:,.3f}".rstrip("0").rstrip(".")
+
+
+def panel_rows() -> list[dict[str, str]]:
+    """The web UI tab's rows: one per column of the latest sample (empty cells are gaps)."""
+    monitor = _state.monitor
+    latest = monitor.latest() if monitor is not None else _state.last_sample
+    if latest is None:
+        state = "waiting for the first sample" if monitor is not None else "not sampling (no test running)"
+        return [{"source": "monitor", "metric": "state", "value": state}]
+    when = datetime.datetime.fromtimestamp(latest["unix"], datetime.timezone.utc).strftime("%H:%M:%S UTC")
+    status = "sampled at" if monitor is not None else "last sample (test stopped)"
+    rows = [{"source": "monitor", "metric": status, "value": when}]
+    for column, value in latest["values"].items():
+        source, _, metric = column.rpartition(" ")
+        rows.append({"source": source, "metric": metric, "value": _format(value)})
+    return rows
+
+
+def _add_panel(web_ui: Any) -> None:
+    """A "Resources" tab: template args read by Locust's React UI, rows added to every ``/stats/requests`` answer
+    (Locust caches that answer for 2 s and hands the same object back: our entry is replaced, not appended)."""
+    web_ui.template_args["extended_tabs"] = [
+        *[t for t in web_ui.template_args.get("extended_tabs", []) if t.get("key") != TAB_KEY],
+        {"title": "Resources", "key": TAB_KEY},
+    ]
+    web_ui.template_args["extended_tables"] = [
+        *[t for t in web_ui.template_args.get("extended_tables", []) if t.get("key") != TAB_KEY],
+        {"key": TAB_KEY, "structure": [{"key": "source", "title": "Source"}, {"key": "metric", "title": "Metric"},
+                                       {"key": "value", "title": "Latest"}]},
+    ]
+
+    @web_ui.app.after_request
+    def _extend_stats(response: Any) -> Any:
+        from flask import request
+
+        if not request.path.endswith("/stats/requests") or response.status_code != 200 or not response.is_json:
+            return response
+        data = response.get_json()
+        extended = [entry for entry in data.get("extended_stats") or [] if entry.get("key") != TAB_KEY]
+        extended.append({"key": TAB_KEY, "data": panel_rows()})
+        data["extended_stats"] = extended
+        response.set_data(json.dumps(data))
+        return response

@@ -1,0 +1,22 @@
+//! The resource monitor: processes (by PID, name or command line), cgroups v2, Docker containers, PostgreSQL and
+//! the load generator itself, sampled on a thread of its own at a fixed interval whose ticks fall on whole
+//! multiples of it in unix time, so rows line up with Locust's `_stats_history.csv`. A source that goes away leaves
+//! empty cells (never zeros) and one note, and is sampled again when it returns.
+
+mod cgroup;
+mod config;
+mod docker;
+mod error;
+mod output;
+mod postgres;
+mod process;
+mod procfs;
+mod run;
+mod sample;
+
+pub use config::{format_duration, parse_interval, MonitorConfig};
+pub use docker::{parse_answer, socket_path, DockerStats};
+pub use error::{MonitorError, Result};
+pub use output::format_value;
+pub use run::Monitor;
+pub use sample::{GeneratorSummary, MetricSummary, Note, Sample, SourceInfo, Summary, SATURATION_PCT};

@@ -1,0 +1,276 @@
+//! PostgreSQL: one statement per tick over one connection, reading only views a role with `pg_monitor` may read.
+
+use std::str::FromStr as _;
+use std::time::{Duration, Instant};
+
+use tokio_postgres::{Client, NoTls, Statement};
+
+use super::error::{MonitorError, Result};
+use super::sample::{Presence, SourceInfo};
+use crate::common::redact_url;
+
+const METRICS: &[&str] = &[
+    "connections",
+    "active",
+    "idle",
+    "idle_in_transaction",
+    "max_connections",
+    "waiting_locks",
+    "longest_query_s",
+    "commits_per_s",
+    "rollbacks_per_s",
+    "inserted_per_s",
+    "deleted_per_s",
+    "cache_hit_pct",
+    "deadlocks",
+    "size_bytes",
+];
+
+/// Connections of the database (this monitor's own left out), the counters of `pg_stat_database` and the age of
+/// the longest running statement. `pg_monitor` grants `pg_read_all_stats`, which is what makes other roles'
+/// `query_start` and `pg_database_size` readable.
+const QUERY: &str = "WITH a AS (
+    SELECT state, query_start FROM pg_stat_activity
+    WHERE datname = current_database() AND backend_type = 'client backend' AND pid <> pg_backend_pid()
+)
+SELECT
+    (SELECT count(*) FROM a),
+    (SELECT count(*) FROM a WHERE state = 'active'),
+    (SELECT count(*) FROM a WHERE state = 'idle'),
+    (SELECT count(*) FROM a WHERE state LIKE 'idle in transaction%'),
+    current_setting('max_connections')::bigint,
+    (SELECT count(*) FROM pg_locks l JOIN pg_stat_activity s ON s.pid = l.pid
+        WHERE NOT l.granted AND s.datname = current_database()),
+    (SELECT COALESCE(EXTRACT(EPOCH FROM max(clock_timestamp() - query_start)), 0)::float8
+        FROM a WHERE state = 'active'),
+    d.xact_commit, d.xact_rollback, d.tup_inserted, d.tup_deleted, d.blks_hit, d.blks_read, d.deadlocks,
+    pg_database_size(current_database())
+FROM pg_stat_database d WHERE d.datname = current_database()";
+
+/// Counters of `pg_stat_database`, in order: commits, rollbacks, inserted, deleted, blocks hit, blocks read,
+/// deadlocks.
+type Counters = [i64; 7];
+
+struct Reading {
+    at: Instant,
+    gauges: [f64; 7],
+    counters: Counters,
+    size: f64,
+}
+
+/// Reconnection attempts while the server is away: often enough to resume within a second of its return.
+const RECONNECT_EVERY: Duration = Duration::from_secs(1);
+/// A connection attempt may take this long at most (and never more than the tick's budget).
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+pub struct PostgresSource {
+    info: SourceInfo,
+    config: tokio_postgres::Config,
+    redacted: String,
+    connection: Option<(Client, Statement)>,
+    last_attempt: Option<Instant>,
+    previous: Option<Reading>,
+    /// Deadlocks since the monitor started, summed over counter resets.
+    deadlocks: i64,
+    presence: Presence,
+}
+
+/// tokio-postgres says only "db error" or "error connecting to server" at the top; the useful part is the cause.
+fn describe(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
+}
+
+async fn connect(config: &tokio_postgres::Config) -> std::result::Result<(Client, Statement), String> {
+    let (client, connection) = config.connect(NoTls).await.map_err(|err| describe(&err))?;
+    tokio::spawn(async move {
+        // ends when the server goes away or the client is dropped; the next query says which
+        let _ = connection.await;
+    });
+    let statement = client.prepare(QUERY).await.map_err(|err| describe(&err))?;
+    Ok((client, statement))
+}
+
+impl PostgresSource {
+    /// Connects and runs the statement once: a wrong URL, an unreachable server or a role that cannot read the
+    /// views fails here, as one line without the password. Call inside the monitor's runtime.
+    pub async fn start(url: &str) -> Result<Self> {
+        let redacted = redact_url(url);
+        let mut config = tokio_postgres::Config::from_str(url).map_err(|err| MonitorError::BadDsn {
+            url: redacted.clone(),
+            reason: describe(&err),
+        })?;
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(CONNECT_TIMEOUT);
+        }
+        if config.get_application_name().is_none() {
+            config.application_name("pushpop-load-monitor");
+        }
+        let database = config
+            .get_dbname()
+            .or_else(|| config.get_user())
+            .unwrap_or("postgres")
+            .to_owned();
+        let fail = |reason: String| MonitorError::Postgres {
+            url: redacted.clone(),
+            reason,
+        };
+        let connection = connect(&config).await.map_err(fail)?;
+        let mut source = Self {
+            info: SourceInfo {
+                kind: "postgres",
+                label: format!("postgres:{database}"),
+                metrics: METRICS.to_vec(),
+            },
+            config,
+            redacted: redacted.clone(),
+            connection: Some(connection),
+            last_attempt: None,
+            previous: None,
+            deadlocks: 0,
+            presence: Presence::Up,
+        };
+        let reading = source.read().await.map_err(fail)?;
+        source.previous = Some(reading);
+        Ok(source)
+    }
+
+    #[must_use]
+    pub fn info(&self) -> &SourceInfo {
+        &self.info
+    }
+
+    /// Gives the source a label of its own when two URLs name the same database.
+    pub fn relabel(&mut self, label: String) {
+        self.info.label = label;
+    }
+
+    #[must_use]
+    pub fn host_label(&self) -> String {
+        let host = self
+            .config
+            .get_hosts()
+            .first()
+            .map_or_else(String::new, |host| match host {
+                tokio_postgres::config::Host::Tcp(name) => name.clone(),
+                tokio_postgres::config::Host::Unix(path) => path.display().to_string(),
+            });
+        let port = self.config.get_ports().first().copied().unwrap_or(5432);
+        format!("{}@{host}:{port}", self.info.label)
+    }
+
+    async fn read(&mut self) -> std::result::Result<Reading, String> {
+        let (client, statement) = self.connection.as_ref().ok_or("not connected")?;
+        let row = client.query_opt(statement, &[]).await.map_err(|err| describe(&err))?;
+        let row = row.ok_or("the database is not in pg_stat_database")?;
+        let int = |index: usize| row.try_get::<_, i64>(index).map_err(|err| describe(&err));
+        #[allow(clippy::cast_precision_loss)]
+        let gauges = [
+            int(0)? as f64,
+            int(1)? as f64,
+            int(2)? as f64,
+            int(3)? as f64,
+            int(4)? as f64,
+            int(5)? as f64,
+            row.try_get::<_, f64>(6).map_err(|err| describe(&err))?,
+        ];
+        let mut counters = [0; 7];
+        for (slot, index) in counters.iter_mut().zip(7..) {
+            *slot = int(index)?;
+        }
+        #[allow(clippy::cast_precision_loss)]
+        let size = int(14)? as f64;
+        Ok(Reading {
+            at: Instant::now(),
+            gauges,
+            counters,
+            size,
+        })
+    }
+
+    /// This tick's cells. While the server is away they are empty; reconnection is tried once a second within the
+    /// tick's `budget`, and rates start again from the first reading after it returns.
+    pub async fn sample(&mut self, budget: Duration, notes: &mut Vec<String>) -> Vec<Option<f64>> {
+        let empty = vec![None; METRICS.len()];
+        if self.connection.is_none() {
+            if self.last_attempt.is_some_and(|at| at.elapsed() < RECONNECT_EVERY) {
+                return empty;
+            }
+            self.last_attempt = Some(Instant::now());
+            match tokio::time::timeout(budget, connect(&self.config)).await {
+                Ok(Ok(connection)) => self.connection = Some(connection),
+                _ => return empty,
+            }
+        }
+        let read = match tokio::time::timeout(budget, self.read()).await {
+            Ok(result) => result,
+            Err(_) => Err(format!("no answer within {} ms", budget.as_millis())),
+        };
+        let label = &self.info.label;
+        let redacted = &self.redacted;
+        match read {
+            Ok(reading) => {
+                self.presence.set(true, notes, String::new, || {
+                    format!("{label}: {redacted} answers again, sampling again")
+                });
+                let row = self.row(&reading);
+                self.previous = Some(reading);
+                row
+            }
+            Err(reason) => {
+                self.presence.set(
+                    false,
+                    notes,
+                    || format!("{label}: {redacted}: {reason}; its cells stay empty until it is back"),
+                    String::new,
+                );
+                // a closed connection is replaced; a slow one is kept (its answer is dropped when it comes)
+                if self.connection.as_ref().is_some_and(|(client, _)| client.is_closed()) {
+                    self.connection = None;
+                    self.last_attempt = Some(Instant::now());
+                }
+                self.previous = None;
+                empty
+            }
+        }
+    }
+
+    fn row(&mut self, reading: &Reading) -> Vec<Option<f64>> {
+        let mut row: Vec<Option<f64>> = reading.gauges.iter().copied().map(Some).collect();
+        let previous = self.previous.as_ref();
+        let elapsed = previous.map_or(0.0, |p| reading.at.duration_since(p.at).as_secs_f64());
+        // a counter that went back was reset (a crash, pg_stat_reset): no rate across that
+        #[allow(clippy::cast_precision_loss)]
+        let rate = |index: usize| {
+            let before = previous?.counters[index];
+            let after = reading.counters[index];
+            (elapsed > 0.0 && after >= before).then(|| (after - before) as f64 / elapsed)
+        };
+        // this monitor's own statement commits once per reading: not the load's
+        let commits = rate(0).map(|per_s| (per_s - 1.0 / elapsed).max(0.0));
+        row.extend([commits, rate(1), rate(2), rate(3)]);
+        let delta = |index: usize| {
+            previous
+                .map(|p| reading.counters[index] - p.counters[index])
+                .filter(|d| *d >= 0)
+        };
+        #[allow(clippy::cast_precision_loss)]
+        let hit_pct = match (delta(4), delta(5)) {
+            (Some(hit), Some(read)) if hit + read > 0 => Some(hit as f64 * 100.0 / (hit + read) as f64),
+            _ => None,
+        };
+        self.deadlocks += delta(6).unwrap_or(0);
+        #[allow(clippy::cast_precision_loss)]
+        row.extend([hit_pct, Some(self.deadlocks as f64), Some(reading.size)]);
+        row
+    }
+}
