@@ -24,6 +24,7 @@ from locust.exception import CatchResponseError, LocustError, ResponseError, Sto
 from pushpop_load import _native
 from pushpop_load import stats as _stats  # noqa: F401  (exact statistics for every run that uses these users)
 from pushpop_load import monitor as _monitor  # noqa: F401  (the resource monitor's options, likewise)
+from pushpop_load import options as _options  # noqa: F401  (--pp-help, which lists them)
 from pushpop_load.client import UNSET, HttpStatusError, RequestBuilder, RequestDefaults, Response, drain_and_deliver
 
 __all__ = ["HttpStatusError", "NativeHttpSession", "NativeHttpUser", "NativeResponse", "ResponseContextManager"]

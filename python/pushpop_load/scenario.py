@@ -125,28 +125,8 @@ _KNOBS = [
 ]
 
 
-class _KnobHelp(argparse.Action):
-    """``--pp-help``: Locust answers ``--help`` before it imports a locustfile, so its help cannot list options a
-    locustfile adds; this one is parsed after the import and lists them all, with their environment variables."""
-
-    def __init__(self, option_strings: list[str], dest: str, **kwargs: Any) -> None:
-        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kwargs)
-
-    def __call__(self, parser: Any, namespace: Any, values: Any, option_string: str | None = None) -> None:
-        lines = ["pushpop-load options (Locust custom arguments; also on the web UI's start form):"]
-        for action in parser._actions:
-            if action.option_strings and action.option_strings[0].startswith(("--pp-", "--monitor-")) and \
-                    action.help not in (None, argparse.SUPPRESS) and action is not self:
-                env = getattr(action, "env_var", None)
-                lines.append(f"  {action.option_strings[0]:<20} {action.help}" + (f" [env {env}]" if env else ""))
-        print("\n".join(lines))
-        parser.exit(0)
-
-
 @events.init_command_line_parser.add_listener
 def _add_knobs(parser: Any) -> None:
-    parser.add_argument("--pp-help", action=_KnobHelp, include_in_web_ui=False,
-                        help="list the pushpop-load options (scenario knobs, integrity, drain, monitor) and exit")
     # on the parser itself, not a group: only LocustArgumentParser.add_argument knows include_in_web_ui
     for flag, env, kind, text in _KNOBS:
         parser.add_argument(flag, type=kind, env_var=env, default=None, help=text,
