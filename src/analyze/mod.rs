@@ -6,6 +6,7 @@
 //! Every error is about the user's input and reads as one line naming the file (and line) at fault.
 
 mod baseline;
+mod charts;
 mod csvfile;
 mod error;
 mod extras;
@@ -14,6 +15,13 @@ mod history;
 mod inputs;
 mod locust_csv;
 mod model;
+mod report;
+mod report_html;
+mod report_json;
+mod report_junit;
+mod report_md;
+mod report_text;
+mod run;
 mod stattest;
 mod threshold;
 mod write;
@@ -26,6 +34,8 @@ pub use history::{read_history, History, Series, SeriesSummary};
 pub use inputs::{Inputs, Kind};
 pub use locust_csv::{read_exceptions, read_failures, read_stats, ExceptionRow, FailureRow, LocustRow, LocustStats};
 pub use model::{Analysis, Endpoint, InputFile, Source};
+pub use report::Report;
+pub use run::{run, Format, Options, Outcome};
 pub use stattest::{failure_ratio_p, mann_whitney, normal_isf, normal_sf, percentile_interval, MannWhitney};
 pub use threshold::{evaluate, parse_ratio, read_thresholds_file, Metric, Op, Threshold, Tolerances, Verdict};
 pub use write::write_file;

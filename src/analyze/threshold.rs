@@ -255,6 +255,9 @@ fn endpoint_value(endpoint: &Endpoint, metric: &Metric) -> (Option<f64>, Option<
     #[allow(clippy::cast_precision_loss)]
     let count = |n: u64| Some(n as f64);
     let latency = Some(endpoint.latency_source);
+    if endpoint.requests == 0 && metric.is_time() {
+        return (None, latency, "no requests");
+    }
     let counts = Some(endpoint.counts_source);
     match metric {
         Metric::Percentile(p) => (

@@ -1,5 +1,6 @@
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use super::analyze::AnalyzeArgs;
 use crate::common::parse_byte_size;
 use crate::target::{StoreSpec, TargetConfig};
 
@@ -18,6 +19,10 @@ pub struct Cli {
 pub enum Command {
     /// Run the reference push-pop-actor server (memory or PostgreSQL store)
     Target(TargetArgs),
+    /// Report on a run's results: per-endpoint table, thresholds, baseline comparison (text, md, json, junit, html)
+    Analyze(AnalyzeArgs),
+    /// Check a run against thresholds and/or a baseline: exit 0 all hold, 1 any fails, 2 unreadable input
+    Check(AnalyzeArgs),
 }
 
 #[derive(Debug, Args)]
@@ -96,6 +101,7 @@ mod tests {
         let argv = ["pushpop-load", "target"].iter().chain(args).copied();
         Cli::try_parse_from(argv).map(|cli| match cli.command {
             Command::Target(target) => target,
+            _ => unreachable!("parsed as target"),
         })
     }
 

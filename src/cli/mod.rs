@@ -1,7 +1,9 @@
 //! The `pushpop-load` command line, parsed here so every subcommand behaves alike whatever calls it.
 
+mod analyze;
 mod args;
 
+pub use analyze::AnalyzeArgs;
 pub use args::{Cli, Command, LogLevel, TargetArgs};
 
 use clap::Parser as _;
@@ -34,6 +36,8 @@ where
                 Err(err) => fail(&err.to_string(), err.exit_code()),
             }
         }
+        Command::Analyze(args) => analyze::run_analyze(args, false),
+        Command::Check(args) => analyze::run_analyze(args, true),
     }
 }
 
