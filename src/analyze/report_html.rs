@@ -46,9 +46,9 @@ const SCRIPT: &str = "
 
 fn figure(out: &mut String, svg: Option<String>, caption: &str) {
     if let Some(svg) = svg {
-        let _ = write!(
+        let _ = writeln!(
             out,
-            "<figure>{svg}<figcaption class=\"muted\">{}</figcaption></figure>\n",
+            "<figure>{svg}<figcaption class=\"muted\">{}</figcaption></figure>",
             escape(caption)
         );
     }
@@ -98,9 +98,9 @@ fn origin(analysis: &Analysis) -> Option<f64> {
         .history
         .iter()
         .flat_map(|h| &h.series)
-        .flat_map(|s| s.timestamps.first());
-    let intervals = analysis.intervals.iter().flatten().flat_map(|s| s.timestamps.first());
-    let resources = analysis.resources.iter().flat_map(|r| r.timestamps.first());
+        .filter_map(|s| s.timestamps.first());
+    let intervals = analysis.intervals.iter().flatten().filter_map(|s| s.timestamps.first());
+    let resources = analysis.resources.iter().filter_map(|r| r.timestamps.first());
     history
         .chain(intervals)
         .chain(resources)
@@ -198,8 +198,7 @@ fn timeline(out: &mut String, analysis: &Analysis) {
     );
 
     let mut latency = Vec::new();
-    let caption;
-    if intervals.is_empty() {
+    let caption = if intervals.is_empty() {
         if let Some(total) = total_history {
             for (i, (name, values)) in [("p50", &total.p50_ms), ("p95", &total.p95_ms), ("p99", &total.p99_ms)]
                 .into_iter()
@@ -213,7 +212,7 @@ fn timeline(out: &mut String, analysis: &Analysis) {
                 });
             }
         }
-        caption = "Locust's percentiles over its last ~10 s, rounded (_stats_history.csv).";
+        "Locust's percentiles over its last ~10 s, rounded (_stats_history.csv)."
     } else {
         for (i, s) in intervals.iter().take(MAX_LINES / 2).enumerate() {
             let name = label(&s.method, &s.name);
@@ -230,8 +229,8 @@ fn timeline(out: &mut String, analysis: &Analysis) {
                 points: points(t0, &s.timestamps, &s.p50_ms, true),
             });
         }
-        caption = "Exact percentiles of each second (_hdr_intervals.csv): p99 solid, p50 dashed.";
-    }
+        "Exact percentiles of each second (_hdr_intervals.csv): p99 solid, p50 dashed."
+    };
     figure(
         out,
         line_chart("Latency over time", "elapsed (m:ss)", "ms", &latency, &elapsed, 10.0),
@@ -380,9 +379,9 @@ pub fn render(report: &Report<'_>) -> String {
     let _ = write!(out, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width,initial-scale=1\"><title>{}</title><style>{STYLE}</style></head><body>\n", escape(&title));
     let verdict_class = if report.passed() { "pass" } else { "fail" };
     let duration = analysis.duration_s.map_or_else(String::new, |d| format!(" · {d:.1} s"));
-    let _ = write!(
+    let _ = writeln!(
         out,
-        "<header><h1>Load test report</h1><p><code>{}</code>{duration}</p><p class=\"verdict {verdict_class}\" id=\"verdict\">{}</p></header>\n",
+        "<header><h1>Load test report</h1><p><code>{}</code>{duration}</p><p class=\"verdict {verdict_class}\" id=\"verdict\">{}</p></header>",
         escape(&analysis.prefix),
         escape(&report.summary())
     );
@@ -557,6 +556,6 @@ pub fn render(report: &Report<'_>) -> String {
         .collect();
     table(&mut out, "", &["", "File", "What"], &rows, None, 99);
     out.push_str("</section>\n");
-    let _ = write!(out, "<script>{SCRIPT}</script>\n</body></html>\n");
+    let _ = writeln!(out, "<script>{SCRIPT}</script>\n</body></html>");
     out
 }

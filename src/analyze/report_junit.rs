@@ -1,4 +1,4 @@
-//! JUnit XML, for CI systems that show test results: one test case per threshold (and subject), and one per
+//! `JUnit` XML, for CI systems that show test results: one test case per threshold (and subject), and one per
 //! baseline figure.
 
 use std::fmt::Write as _;

@@ -2,6 +2,7 @@
 
 use std::fmt::Write as _;
 
+use super::baseline::Comparison;
 use super::report::{change, integrity_items, row_cells, Report, ROW_HEADER};
 
 fn table(rows: &[Vec<String>], right_from: usize) -> String {
@@ -131,42 +132,46 @@ pub fn render(report: &Report<'_>) -> String {
         }
     }
     if let Some(comparison) = &report.comparison {
-        let _ = writeln!(
-            out,
-            "\nBaseline {} (tolerances: latency +{:.0}%, req/s −{:.0}%, failures +{:.2} pp; alpha {}):",
-            comparison.baseline,
-            comparison.latency_tolerance * 100.0,
-            comparison.rps_tolerance * 100.0,
-            comparison.fail_ratio_tolerance * 100.0,
-            comparison.alpha
-        );
-        let mut rows = vec![["Endpoint", "Metric", "Baseline → now", "Status", "Test"]
-            .map(str::to_owned)
-            .to_vec()];
-        for endpoint in &comparison.endpoints {
-            for metric in &endpoint.metrics {
-                if report.verdicts_only && metric.status.as_str() != "REGRESSION" {
-                    continue;
-                }
-                rows.push(vec![
-                    endpoint.label(),
-                    metric.metric.to_owned(),
-                    change(metric.metric, metric.baseline, metric.current, metric.relative),
-                    metric.status.as_str().to_owned(),
-                    metric.test.clone(),
-                ]);
-            }
-        }
-        if rows.len() > 1 {
-            out.push_str(&table(&rows, 99));
-        }
-        if !comparison.missing.is_empty() {
-            let _ = writeln!(out, "  not in this run: {}", comparison.missing.join(", "));
-        }
-        if !comparison.new.is_empty() {
-            let _ = writeln!(out, "  new in this run: {}", comparison.new.join(", "));
-        }
+        baseline(&mut out, comparison, report.verdicts_only);
     }
     let _ = writeln!(out, "\nVerdict: {}", report.summary());
     out
+}
+
+fn baseline(out: &mut String, comparison: &Comparison, verdicts_only: bool) {
+    let _ = writeln!(
+        out,
+        "\nBaseline {} (tolerances: latency +{:.0}%, req/s −{:.0}%, failures +{:.2} pp; alpha {}):",
+        comparison.baseline,
+        comparison.latency_tolerance * 100.0,
+        comparison.rps_tolerance * 100.0,
+        comparison.fail_ratio_tolerance * 100.0,
+        comparison.alpha
+    );
+    let mut rows = vec![["Endpoint", "Metric", "Baseline → now", "Status", "Test"]
+        .map(str::to_owned)
+        .to_vec()];
+    for endpoint in &comparison.endpoints {
+        for metric in &endpoint.metrics {
+            if verdicts_only && metric.status.as_str() != "REGRESSION" {
+                continue;
+            }
+            rows.push(vec![
+                endpoint.label(),
+                metric.metric.to_owned(),
+                change(metric.metric, metric.baseline, metric.current, metric.relative),
+                metric.status.as_str().to_owned(),
+                metric.test.clone(),
+            ]);
+        }
+    }
+    if rows.len() > 1 {
+        out.push_str(&table(&rows, 99));
+    }
+    if !comparison.missing.is_empty() {
+        let _ = writeln!(out, "  not in this run: {}", comparison.missing.join(", "));
+    }
+    if !comparison.new.is_empty() {
+        let _ = writeln!(out, "  new in this run: {}", comparison.new.join(", "));
+    }
 }

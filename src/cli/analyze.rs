@@ -16,6 +16,8 @@ pub enum FormatArg {
     Html,
 }
 
+// the doc comments are clap's help text, shown as written
+#[allow(clippy::doc_markdown)]
 #[derive(Debug, Args)]
 pub struct AnalyzeArgs {
     /// A results prefix (results/test_run) or any one of its files (results/test_run_stats.csv)
