@@ -223,10 +223,13 @@ fn relative(baseline: Option<f64>, current: Option<f64>) -> Option<f64> {
     }
 }
 
-fn ms_interval(interval: Option<(u64, u64)>) -> String {
+fn ms_interval(interval: Option<(Option<u64>, Option<u64>)>) -> String {
+    let side = |bound: Option<u64>, beyond: &str| {
+        bound.map_or_else(|| beyond.to_owned(), |v| format!("{:.3}", micros_to_ms(v)))
+    };
     interval.map_or_else(
         || "-".to_owned(),
-        |(lo, hi)| format!("{:.3}–{:.3} ms", micros_to_ms(lo), micros_to_ms(hi)),
+        |(lo, hi)| format!("{}–{} ms", side(lo, "0"), side(hi, "∞")),
     )
 }
 
@@ -277,8 +280,9 @@ fn latency_delta(
             );
             match (ci_now, ci_then) {
                 (Some(n), Some(t)) => (
-                    Some(n.0 > t.1),
-                    Some(n.1 < t.0),
+                    // an unbounded side (too few requests for this percentile) proves nothing
+                    Some(matches!((n.0, t.1), (Some(low), Some(high)) if low > high)),
+                    Some(matches!((n.1, t.0), (Some(high), Some(low)) if high < low)),
                     format!(
                         "{:.0}% intervals: now {}, baseline {}",
                         (1.0 - tolerances.alpha) * 100.0,
@@ -454,5 +458,139 @@ pub fn compare(analysis: &Analysis, baseline: &Baseline, tolerances: &Tolerances
         endpoints,
         missing,
         new,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::fmt::Write as _;
+
+    use super::*;
+    use crate::analyze::inputs::tests::tempdir;
+    use crate::stats::Recorder;
+
+    /// A run directory with `_stats.csv` and `_hdr.json`, latencies from `samples` (ms) per endpoint.
+    fn run_files(name: &str, samples: &[(&str, &[f64], u64)], duration_s: f64) -> Inputs {
+        let dir = tempdir();
+        let prefix = dir.join(name);
+        let mut recorder = Recorder::new();
+        let mut csv = String::from("Type,Name,Request Count,Failure Count,Requests/s,50%,95%,99%\n");
+        let mut total = 0;
+        for &(endpoint, times, items) in samples {
+            for &ms in times {
+                recorder.record("POST", endpoint, ms, false);
+            }
+            recorder.record_items("POST", endpoint, items);
+            total += times.len();
+            let quoted = endpoint.replace('"', "\"\"");
+            let _ = writeln!(csv, "POST,\"{quoted}\",{},0,1.0,1,2,3", times.len());
+        }
+        let _ = writeln!(csv, ",Aggregated,{total},0,2.0,1,2,3");
+        std::fs::write(format!("{}_stats.csv", prefix.display()), csv).unwrap();
+        let document = serde_json::json!({
+            "format": "pushpop-load-hdr", "version": 1, "unit": "us", "duration_s": duration_s,
+            "summaries": serde_json::to_value(recorder.summaries()).unwrap(), "histograms": recorder.snapshot(),
+        });
+        std::fs::write(format!("{}_hdr.json", prefix.display()), document.to_string()).unwrap();
+        Inputs::discover(&prefix).unwrap()
+    }
+
+    fn spread(centre: f64, n: usize) -> Vec<f64> {
+        #[allow(clippy::cast_precision_loss)]
+        (0..n).map(|i| centre * (0.5 + i as f64 / n as f64)).collect()
+    }
+
+    #[test]
+    fn exact_figures_win_and_the_total_is_merged() {
+        let push = spread(2.0, 1000);
+        let pop = spread(4.0, 500);
+        let analysis = Analysis::build(&run_files(
+            "a",
+            &[("/push", &push, 0), ("/pop, \"deep\"", &pop, 1200)],
+            10.0,
+        ))
+        .unwrap();
+        assert_eq!(analysis.endpoints.len(), 2);
+        let pop_endpoint = &analysis.endpoints[1];
+        assert_eq!(pop_endpoint.name, "/pop, \"deep\"");
+        assert_eq!(
+            (pop_endpoint.latency_source, pop_endpoint.counts_source),
+            (Source::Exact, Source::Exact)
+        );
+        assert_eq!(
+            (pop_endpoint.items, pop_endpoint.items_per_s),
+            (Some(1200), Some(120.0))
+        );
+        assert_eq!(pop_endpoint.locust.as_ref().unwrap().percentile(95.0), Some(2.0));
+        let p95 = pop_endpoint.percentile(95.0).unwrap();
+        assert!((p95 - 5.8).abs() < 0.01, "{p95}");
+        let total = &analysis.total;
+        assert_eq!(
+            (total.requests, total.latency_source, total.rps),
+            (1500, Source::Exact, Some(150.0))
+        );
+        assert_eq!(total.items, Some(1200));
+        // the merged p50 lies between the endpoints' and is read from the merged histogram
+        let p50 = total.percentile(50.0).unwrap();
+        assert!(p50 > 1.9 && p50 < 3.1, "{p50}");
+        assert!(
+            total.percentile(99.99).is_some(),
+            "any percentile from an exact histogram"
+        );
+    }
+
+    #[test]
+    fn a_run_against_itself_a_slower_one_and_a_noisy_one() {
+        let base = Analysis::build(&run_files("b", &[("/push", &spread(2.0, 2000), 0)], 10.0)).unwrap();
+        let baseline = Baseline::of(&base);
+        let tolerances = Tolerances::default();
+
+        let same = compare(&base, &baseline, &tolerances);
+        assert!(same.regressions().is_empty());
+        assert!(same
+            .endpoints
+            .iter()
+            .flat_map(|e| &e.metrics)
+            .all(|m| m.status == Status::Ok));
+
+        let slower = Analysis::build(&run_files("c", &[("/push", &spread(2.6, 2000), 0)], 10.0)).unwrap();
+        let compared = compare(&slower, &baseline, &tolerances);
+        let regressed: Vec<&str> = compared.regressions().iter().map(|(_, m)| m.metric).collect();
+        assert!(
+            regressed.contains(&"p50") && regressed.contains(&"p99"),
+            "{regressed:?}"
+        );
+        assert!(compared.endpoints[0].distribution.unwrap().p_slower < 1e-9);
+
+        // 12% slower on 30 requests: past the 10% tolerance, but not distinguishable from chance
+        let few = Analysis::build(&run_files("d", &[("/push", &spread(2.0 * 1.12, 30), 0)], 10.0)).unwrap();
+        let base_few =
+            Baseline::of(&Analysis::build(&run_files("e", &[("/push", &spread(2.0, 30), 0)], 10.0)).unwrap());
+        let compared = compare(&few, &base_few, &tolerances);
+        let p50 = &compared.endpoints[0].metrics[0];
+        assert_eq!(
+            (p50.metric, p50.status, p50.significant),
+            ("p50", Status::Noise, Some(false))
+        );
+        let regressions = compared.regressions();
+        assert!(regressions.is_empty(), "{regressions:?}");
+    }
+
+    #[test]
+    fn baselines_round_trip_and_bad_ones_are_named() {
+        let analysis = Analysis::build(&run_files("f", &[("/push", &spread(2.0, 100), 0)], 5.0)).unwrap();
+        let path = tempdir().join("baseline.json");
+        Baseline::of(&analysis).save(&path).unwrap();
+        assert_eq!(Baseline::load(&path).unwrap(), Baseline::of(&analysis));
+        std::fs::write(&path, r#"{"format": "pushpop-load-baseline", "version": 9}"#).unwrap();
+        assert!(Baseline::load(&path)
+            .unwrap_err()
+            .to_string()
+            .contains("baseline version 9"));
+        std::fs::write(&path, r#"{"format": "pushpop-load-baseline", "ver"#).unwrap();
+        assert!(Baseline::load(&path)
+            .unwrap_err()
+            .to_string()
+            .contains("truncated JSON"));
     }
 }

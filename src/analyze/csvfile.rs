@@ -48,6 +48,11 @@ impl CsvFile {
         })
     }
 
+    /// Where the first row after the header starts, in bytes.
+    pub fn data_offset(&self) -> u64 {
+        self.reader.position().byte()
+    }
+
     pub fn column(&self, name: &str) -> Option<usize> {
         self.header.iter().position(|column| column == name)
     }
@@ -75,17 +80,20 @@ impl CsvFile {
 
     /// Reads the next row; false at the end. A row with another number of fields than the header is an error.
     pub fn next(&mut self) -> Result<bool> {
-        let got = self
-            .reader
-            .read_byte_record(&mut self.record)
-            .map_err(|err| csv_error(&self.path, &err))?;
-        if !got {
-            return Ok(false);
-        }
-        if self.record.len() != self.header.len() {
-            // a blank line at the end is harmless
+        loop {
+            let got = self
+                .reader
+                .read_byte_record(&mut self.record)
+                .map_err(|err| csv_error(&self.path, &err))?;
+            if !got {
+                return Ok(false);
+            }
+            if self.record.len() == self.header.len() {
+                return Ok(true);
+            }
+            // a blank line (at the end, say) is harmless
             if self.record.len() == 1 && self.record[0].is_empty() {
-                return self.next();
+                continue;
             }
             return Err(AnalyzeError::malformed(
                 &self.path,
@@ -97,7 +105,6 @@ impl CsvFile {
                 ),
             ));
         }
-        Ok(true)
     }
 
     pub fn line(&self) -> u64 {
@@ -148,7 +155,7 @@ impl CsvFile {
     }
 }
 
-fn text<'a>(path: &Path, line: u64, bytes: &'a [u8]) -> Result<&'a str> {
+pub(crate) fn text<'a>(path: &Path, line: u64, bytes: &'a [u8]) -> Result<&'a str> {
     if bytes.contains(&0) {
         return Err(AnalyzeError::malformed(
             path,

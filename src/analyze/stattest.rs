@@ -140,9 +140,10 @@ fn value_at_rank(counts: &[(u64, u64)], rank: u64) -> u64 {
 }
 
 /// A distribution-free confidence interval of a percentile, in µs: the order statistics whose ranks bound
-/// n·q ± z·√(n·q·(1−q)) (the binomial count of samples below the true percentile). `z` 2.576 gives 99%.
+/// n·q ± z·√(n·q·(1−q)) (the binomial count of samples below the true percentile). `z` 2.576 gives 99%. A side is
+/// None when its rank falls outside the sample: 30 requests cannot bound a p99 from above.
 #[must_use]
-pub fn percentile_interval(counts: &[(u64, u64)], percentile: f64, z: f64) -> Option<(u64, u64)> {
+pub fn percentile_interval(counts: &[(u64, u64)], percentile: f64, z: f64) -> Option<(Option<u64>, Option<u64>)> {
     let n: u64 = counts.iter().map(|b| b.1).sum();
     if n == 0 {
         return None;
@@ -150,11 +151,10 @@ pub fn percentile_interval(counts: &[(u64, u64)], percentile: f64, z: f64) -> Op
     let q = (percentile / 100.0).clamp(0.0, 1.0);
     let centre = f(n) * q;
     let spread = z * (f(n) * q * (1.0 - q)).sqrt();
+    let (low, high) = ((centre - spread).floor(), (centre + spread).ceil() + 1.0);
     #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-    let rank = |x: f64| (x.max(1.0).min(f(n))) as u64;
-    let low = rank((centre - spread).floor());
-    let high = rank((centre + spread).ceil() + 1.0);
-    Some((value_at_rank(counts, low), value_at_rank(counts, high)))
+    let rank = |x: f64| (x >= 1.0 && x <= f(n)).then(|| value_at_rank(counts, x as u64));
+    Some((rank(low), rank(high)))
 }
 
 /// One-sided test of "the current run fails more often": the pooled two-proportion z-test's p-value.
@@ -255,12 +255,21 @@ mod tests {
         let small = histogram(&latencies(3, 200, 1.0));
         let large = histogram(&latencies(3, 200_000, 1.0));
         let z = normal_isf(0.005);
-        let (lo_s, hi_s) = percentile_interval(&small, 99.0, z).unwrap();
-        let (lo_l, hi_l) = percentile_interval(&large, 99.0, z).unwrap();
-        // the distribution's true p99: 500 · (1 + 3 · ln 100) ≈ 7408 µs
-        assert!(lo_l <= 7_420 && hi_l >= 7_400, "{lo_l}..{hi_l}");
+        let (lo_s, hi_s) = percentile_interval(&small, 95.0, z).unwrap();
+        let (lo_l, hi_l) = percentile_interval(&large, 95.0, z).unwrap();
+        let (lo_s, hi_s, lo_l, hi_l) = (lo_s.unwrap(), hi_s.unwrap(), lo_l.unwrap(), hi_l.unwrap());
+        // the distribution's true p95: 500 · (1 + 3 · ln 20) ≈ 4993 µs
+        assert!(lo_l <= 5_000 && hi_l >= 4_985, "{lo_l}..{hi_l}");
         assert!(hi_l - lo_l < hi_s - lo_s);
-        assert_eq!(percentile_interval(&[(5, 1)], 50.0, z), Some((5, 5)));
+        // 200 requests cannot bound a p99.9 from above, nor 30 a p99
+        assert_eq!(percentile_interval(&small, 99.9, z).unwrap().1, None);
+        assert_eq!(
+            percentile_interval(&histogram(&latencies(4, 30, 1.0)), 99.0, z)
+                .unwrap()
+                .1,
+            None
+        );
+        assert_eq!(percentile_interval(&[(5, 1000)], 50.0, z), Some((Some(5), Some(5))));
         assert_eq!(percentile_interval(&[], 50.0, z), None);
     }
 
