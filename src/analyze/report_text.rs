@@ -48,7 +48,8 @@ pub fn render(report: &Report<'_>) -> String {
     let analysis = report.analysis;
     let mut out = String::new();
     let duration = analysis.duration_s.map_or_else(String::new, |d| format!(", {d:.1} s"));
-    let _ = writeln!(out, "pushpop-load analyze: {}{duration}", analysis.prefix);
+    let command = if report.verdicts_only { "check" } else { "analyze" };
+    let _ = writeln!(out, "pushpop-load {command}: {}{duration}", analysis.prefix);
     if !report.verdicts_only {
         for file in &analysis.used {
             let note = if file.note.is_empty() {
