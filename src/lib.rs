@@ -1,5 +1,6 @@
 //! pushpop-load's Rust core. Every capability is a Python-free module; `python` is the only binding layer.
 
+pub mod analyze;
 pub mod cli;
 pub mod common;
 pub mod http;

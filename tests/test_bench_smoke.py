@@ -49,3 +49,16 @@ def test_prepopulate_benchmark_smoke() -> None:
     results = json.loads((out / "results.json").read_text())
     assert results["wrk_rate"] > 0 and results["prepopulate_rate"] > 0
     assert [run["retried"] for run in results["prepopulate"]] == [0]
+
+
+def test_analyze_benchmark_smoke() -> None:
+    env = {**os.environ, "SMOKE": "1", "ALLOW_DEBUG": "1", "PANDAS": "0"}
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "analyze" / "run.py")], capture_output=True, text=True, timeout=300,
+        env=env,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "summaries agree" in done.stdout
+    out = ROOT / done.stdout.strip().splitlines()[-1].removeprefix("raw output in ")
+    result = json.loads((out / "results.json").read_text())
+    assert result["rows"] == 20_000 and result["ours_s"] > 0

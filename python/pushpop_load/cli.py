@@ -17,5 +17,11 @@ def main(argv: list[str] | None = None) -> int:
     _sys.exit(run_cli(args))
 
 
+def analyze_results(argv: list[str] | None = None) -> int:
+    """``analyze-results``: ``pushpop-load analyze`` under the seed's name (``scripts/analyze_results.py``)."""
+    args = list(_sys.argv if argv is None else argv)
+    return main([args[0] if args else "analyze-results", "analyze", *args[1:]])
+
+
 if __name__ == "__main__":
     main()

@@ -1,5 +1,6 @@
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use super::analyze::AnalyzeArgs;
 use crate::common::parse_byte_size;
 use crate::target::{InjectSpec, StoreSpec, TargetConfig};
 
@@ -22,6 +23,10 @@ pub enum Command {
     Prepopulate(Box<super::prepopulate::PrepopulateArgs>),
     /// Sample processes, cgroups, containers and PostgreSQL into a CSV file and a JSON summary
     Monitor(Box<super::monitor::MonitorArgs>),
+    /// Report on a run's results: per-endpoint table, thresholds, baseline comparison (text, md, json, junit, html)
+    Analyze(AnalyzeArgs),
+    /// Check a run against thresholds and/or a baseline: exit 0 all hold, 1 any fails, 2 unreadable input
+    Check(AnalyzeArgs),
 }
 
 #[derive(Debug, Args)]

@@ -1,9 +1,11 @@
 //! The `pushpop-load` command line, parsed here so every subcommand behaves alike whatever calls it.
 
+mod analyze;
 mod args;
 mod monitor;
 mod prepopulate;
 
+pub use analyze::AnalyzeArgs;
 pub use args::{Cli, Command, LogLevel, TargetArgs};
 pub use monitor::MonitorArgs;
 pub use prepopulate::PrepopulateArgs;
@@ -40,6 +42,8 @@ where
         }
         Command::Prepopulate(args) => prepopulate::run(*args),
         Command::Monitor(args) => monitor::run(*args),
+        Command::Analyze(args) => analyze::run_analyze(args, false),
+        Command::Check(args) => analyze::run_analyze(args, true),
     }
 }
 

@@ -1,0 +1,324 @@
+//! SVG charts drawn with plotters (SVG backend only: the browser lays out the text, so no fonts are bundled).
+
+use plotters::prelude::*;
+
+/// Tableau's ten colours: distinct for the few series a chart carries, and readable in print.
+const COLOURS: [RGBColor; 10] = [
+    RGBColor(31, 119, 180),
+    RGBColor(255, 127, 14),
+    RGBColor(44, 160, 44),
+    RGBColor(214, 39, 40),
+    RGBColor(148, 103, 189),
+    RGBColor(140, 86, 75),
+    RGBColor(227, 119, 194),
+    RGBColor(127, 127, 127),
+    RGBColor(188, 189, 34),
+    RGBColor(23, 190, 207),
+];
+
+#[must_use]
+pub fn colour(index: usize) -> RGBColor {
+    COLOURS[index % COLOURS.len()]
+}
+
+/// One line of a chart.
+pub struct Line {
+    pub label: String,
+    pub colour: RGBColor,
+    pub dashed: bool,
+    pub points: Vec<(f64, f64)>,
+}
+
+pub const WIDTH: u32 = 900;
+pub const HEIGHT: u32 = 320;
+
+/// At most `limit` points, averaging (or keeping the largest of) neighbours, so a run of a million seconds
+/// still draws a chart a browser opens.
+#[must_use]
+pub fn downsample(points: &[(f64, f64)], limit: usize, keep_max: bool) -> Vec<(f64, f64)> {
+    let points: Vec<(f64, f64)> = points
+        .iter()
+        .copied()
+        .filter(|(x, y)| x.is_finite() && y.is_finite())
+        .collect();
+    if points.len() <= limit || limit == 0 {
+        return points;
+    }
+    let per = points.len().div_ceil(limit);
+    points
+        .chunks(per)
+        .map(|chunk| {
+            #[allow(clippy::cast_precision_loss)]
+            let n = chunk.len() as f64;
+            let x = chunk.iter().map(|p| p.0).sum::<f64>() / n;
+            let y = if keep_max {
+                chunk.iter().map(|p| p.1).fold(f64::NEG_INFINITY, f64::max)
+            } else {
+                chunk.iter().map(|p| p.1).sum::<f64>() / n
+            };
+            (x, y)
+        })
+        .collect()
+}
+
+fn bounds(lines: &[Line], min_span: f64) -> Option<(f64, f64, f64)> {
+    let points = lines.iter().flat_map(|l| &l.points);
+    let (mut x0, mut x1, mut y1) = (f64::INFINITY, f64::NEG_INFINITY, 0.0_f64);
+    for &(x, y) in points {
+        x0 = x0.min(x);
+        x1 = x1.max(x);
+        y1 = y1.max(y);
+    }
+    if !x0.is_finite() {
+        return None;
+    }
+    // a run of a few seconds (or one point) still gets an axis with distinct labels
+    if x1 - x0 < min_span {
+        x1 = x0 + min_span;
+    }
+    Some((x0, x1, if y1 > 0.0 { y1 * 1.1 } else { 1.0 }))
+}
+
+type Formatter<'a> = &'a dyn Fn(&f64) -> String;
+
+/// A line chart; None when no line has a point.
+pub fn line_chart(
+    title: &str,
+    x_desc: &str,
+    y_desc: &str,
+    lines: &[Line],
+    x_format: Formatter<'_>,
+    min_span: f64,
+) -> Option<String> {
+    let (x0, x1, y1) = bounds(lines, min_span)?;
+    let mut svg = String::new();
+    let drawn = (|| -> Result<(), Box<dyn std::error::Error + '_>> {
+        let root = SVGBackend::with_string(&mut svg, (WIDTH, HEIGHT)).into_drawing_area();
+        root.fill(&WHITE)?;
+        let mut chart = ChartBuilder::on(&root)
+            .caption(title, ("sans-serif", 17))
+            .margin(12)
+            .x_label_area_size(38)
+            .y_label_area_size(62)
+            .build_cartesian_2d(x0..x1, 0.0..y1)?;
+        chart
+            .configure_mesh()
+            .x_desc(x_desc)
+            .y_desc(y_desc)
+            .x_labels(10)
+            .y_labels(6)
+            .x_label_formatter(x_format)
+            .y_label_formatter(&|y| format_number(*y))
+            .light_line_style(RGBColor(238, 238, 238))
+            .label_style(("sans-serif", 12))
+            .draw()?;
+        for line in lines {
+            let colour = line.colour;
+            let style = colour.stroke_width(2);
+            if line.points.len() == 1 {
+                // one second of data: a dot, where a line would draw nothing
+                chart
+                    .draw_series(line.points.iter().map(|&p| Circle::new(p, 4, colour.filled())))?
+                    .label(line.label.as_str())
+                    .legend(move |(x, y)| Circle::new((x + 9, y), 4, colour.filled()));
+            } else if line.dashed {
+                chart
+                    .draw_series(DashedLineSeries::new(line.points.iter().copied(), 6, 4, style))?
+                    .label(line.label.as_str())
+                    .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], colour.stroke_width(2)));
+            } else {
+                chart
+                    .draw_series(LineSeries::new(line.points.iter().copied(), style))?
+                    .label(line.label.as_str())
+                    .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], colour.stroke_width(2)));
+            }
+        }
+        if lines.len() > 1 || !lines[0].label.is_empty() {
+            chart
+                .configure_series_labels()
+                .position(SeriesLabelPosition::UpperLeft)
+                .background_style(WHITE.mix(0.85))
+                .border_style(RGBColor(200, 200, 200))
+                .label_font(("sans-serif", 12))
+                .draw()?;
+        }
+        root.present()?;
+        Ok(())
+    })();
+    drawn.ok()?;
+    Some(svg)
+}
+
+/// Grouped bars: for each group (an endpoint's percentile), one bar per series (baseline, now).
+pub fn bar_chart(
+    title: &str,
+    y_desc: &str,
+    groups: &[(String, Vec<f64>)],
+    series: &[(&str, RGBColor)],
+) -> Option<String> {
+    if groups.is_empty() {
+        return None;
+    }
+    let y1 = groups.iter().flat_map(|g| &g.1).copied().fold(0.0, f64::max);
+    let y1 = if y1 > 0.0 { y1 * 1.15 } else { 1.0 };
+    #[allow(clippy::cast_precision_loss)]
+    let x1 = groups.len() as f64;
+    let labels: Vec<String> = groups.iter().map(|g| g.0.clone()).collect();
+    let mut svg = String::new();
+    let drawn = (|| -> Result<(), Box<dyn std::error::Error + '_>> {
+        let root = SVGBackend::with_string(&mut svg, (WIDTH, HEIGHT + 40)).into_drawing_area();
+        root.fill(&WHITE)?;
+        let mut chart = ChartBuilder::on(&root)
+            .caption(title, ("sans-serif", 17))
+            .margin(12)
+            .x_label_area_size(70)
+            .y_label_area_size(62)
+            .build_cartesian_2d(0.0..x1, 0.0..y1)?;
+        let label_of = |x: &f64| {
+            #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+            let index = x.floor() as usize;
+            if (x - x.floor() - 0.5).abs() < 1e-6 {
+                labels.get(index).cloned().unwrap_or_default()
+            } else {
+                String::new()
+            }
+        };
+        chart
+            .configure_mesh()
+            .disable_x_mesh()
+            .y_desc(y_desc)
+            .x_labels(groups.len() * 2 + 1)
+            .x_label_formatter(&label_of)
+            .y_label_formatter(&|y| format_number(*y))
+            .light_line_style(RGBColor(238, 238, 238))
+            .label_style(("sans-serif", 11))
+            .draw()?;
+        #[allow(clippy::cast_precision_loss)]
+        let width = 0.8 / series.len().max(1) as f64;
+        for (s, &(name, colour)) in series.iter().enumerate() {
+            let bars = groups.iter().enumerate().filter_map(move |(g, (_, values))| {
+                let value = *values.get(s)?;
+                #[allow(clippy::cast_precision_loss)]
+                let left = g as f64 + 0.1 + width * s as f64;
+                Some(Rectangle::new(
+                    [(left, 0.0), (left + width * 0.95, value)],
+                    colour.filled(),
+                ))
+            });
+            chart
+                .draw_series(bars)?
+                .label(name)
+                .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 14, y + 5)], colour.filled()));
+        }
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::UpperLeft)
+            .background_style(WHITE.mix(0.85))
+            .border_style(RGBColor(200, 200, 200))
+            .label_font(("sans-serif", 12))
+            .draw()?;
+        root.present()?;
+        Ok(())
+    })();
+    drawn.ok()?;
+    Some(svg)
+}
+
+/// `1234.5` → "1234.5", `0.25` → "0.25", `1500000` → "1.5M": axis labels that stay short.
+#[must_use]
+pub fn format_number(value: f64) -> String {
+    let magnitude = value.abs();
+    if magnitude >= 1e6 {
+        format!("{:.1}M", value / 1e6)
+    } else if magnitude >= 1e4 {
+        format!("{:.0}k", value / 1e3)
+    } else if magnitude >= 100.0 || value == 0.0 {
+        format!("{value:.0}")
+    } else if magnitude >= 1.0 {
+        format!("{value:.1}")
+    } else {
+        format!("{value:.2}")
+    }
+}
+
+/// "1:05" for 65 seconds into the run.
+#[must_use]
+pub fn format_elapsed(seconds: f64) -> String {
+    #[allow(clippy::cast_possible_truncation)]
+    let whole = seconds.round() as i64;
+    let sign = if whole < 0 { "-" } else { "" };
+    let whole = whole.abs();
+    if whole >= 3600 {
+        format!("{sign}{}:{:02}:{:02}", whole / 3600, whole / 60 % 60, whole % 60)
+    } else {
+        format!("{sign}{}:{:02}", whole / 60, whole % 60)
+    }
+}
+
+/// Spectrum x axis: x = log10(1 / (1 − q)), so 0 is the median's left edge, 1 is 90%, 2 is 99%, 3 is 99.9%.
+#[must_use]
+pub fn spectrum_label(x: f64) -> String {
+    let percentile = 100.0 * (1.0 - 10f64.powf(-x));
+    if (x - x.round()).abs() > 1e-6 {
+        return String::new();
+    }
+    format!("{}%", format_percentile(percentile))
+}
+
+fn format_percentile(p: f64) -> String {
+    let text = format!("{p:.4}");
+    text.trim_end_matches('0').trim_end_matches('.').to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn charts_are_svg_with_their_labels() {
+        let lines = vec![
+            Line {
+                label: "POST /q <a>".to_owned(),
+                colour: colour(0),
+                dashed: false,
+                points: vec![(0.0, 1.0), (1.0, 3.0)],
+            },
+            Line {
+                label: "baseline".to_owned(),
+                colour: colour(1),
+                dashed: true,
+                points: vec![(0.0, 2.0), (1.0, 2.5)],
+            },
+        ];
+        let svg = line_chart("Latency", "s", "ms", &lines, &|x| format_elapsed(*x), 10.0).unwrap();
+        assert!(
+            svg.starts_with("<svg") && svg.contains("Latency") && svg.contains("POST /q &lt;a&gt;"),
+            "{svg}"
+        );
+        assert!(line_chart("empty", "", "", &[], &|_| String::new(), 1.0).is_none());
+        let bars = bar_chart(
+            "p99",
+            "ms",
+            &[("GET /x p99".to_owned(), vec![1.0, 2.0])],
+            &[("baseline", colour(7)), ("now", colour(0))],
+        )
+        .unwrap();
+        assert!(bars.contains("<rect") && bars.contains("GET /x p99"));
+    }
+
+    #[test]
+    fn helpers() {
+        assert_eq!(
+            downsample(&[(0.0, 1.0), (1.0, 3.0), (2.0, 5.0), (3.0, 7.0)], 2, false),
+            vec![(0.5, 2.0), (2.5, 6.0)]
+        );
+        assert_eq!(downsample(&[(0.0, 1.0), (1.0, 3.0)], 1, true), vec![(0.5, 3.0)]);
+        assert_eq!(format_elapsed(65.0), "1:05");
+        assert_eq!(format_elapsed(3725.0), "1:02:05");
+        assert_eq!(spectrum_label(2.0), "99%");
+        assert_eq!(spectrum_label(3.0), "99.9%");
+        assert_eq!(spectrum_label(0.0), "0%");
+        assert_eq!(spectrum_label(0.5), "");
+        assert_eq!(format_number(12_500.0), "12k");
+    }
+}

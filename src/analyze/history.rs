@@ -1,0 +1,1149 @@
+//! Locust's `_stats_history.csv`: a row per second for the total (and per endpoint with `--csv-full-history`).
+//! Long runs make these files large (1,000,000 rows is ~110 MB), so they are read in one pass, on every core, in
+//! blocks that stay in cache: each row is folded into its series' summary and into a fixed number of time buckets
+//! for the charts, and nothing is kept per row. Records are split at newlines outside quotes, as RFC 4180 says;
+//! when a file's split points fall inside a quoted field (a name with a newline) or a part fails, the file is read
+//! again on one thread, which also gives the exact line of any error.
+
+use std::fs::File;
+use std::os::unix::fs::FileExt as _;
+use std::path::Path;
+
+use serde::Serialize;
+
+use super::csvfile::{percentile_column, CsvFile};
+use super::error::{AnalyzeError, Result};
+use super::locust_csv::is_aggregated;
+
+/// Points per series kept for charts: more than a chart's width in pixels.
+const BUCKETS: usize = 1500;
+const BLOCK: usize = 1 << 20;
+
+/// One (method, name) over time: its summary, and its timeline in at most `BUCKETS` points (per second for runs
+/// up to that many seconds; otherwise each point averages the rates and keeps the largest latencies and users of
+/// its bucket). NaN where Locust wrote `N/A`.
+#[derive(Debug, Clone, Default)]
+pub struct Series {
+    pub method: String,
+    pub name: String,
+    pub summary: SeriesSummary,
+    /// Unix seconds.
+    pub timestamps: Vec<f64>,
+    pub users: Vec<f64>,
+    /// Locust's "current" rates: averages over its last ~10 seconds, not per-second counts.
+    pub rps: Vec<f64>,
+    pub fail_rps: Vec<f64>,
+    pub p50_ms: Vec<f64>,
+    pub p95_ms: Vec<f64>,
+    pub p99_ms: Vec<f64>,
+}
+
+impl Series {
+    #[must_use]
+    pub fn is_aggregated(&self) -> bool {
+        is_aggregated(&self.method, &self.name)
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct History {
+    pub series: Vec<Series>,
+}
+
+impl History {
+    #[must_use]
+    pub fn aggregated(&self) -> Option<&Series> {
+        self.series.iter().find(|s| s.is_aggregated())
+    }
+
+    /// Whether rows per endpoint are there (Locust's `--csv-full-history`), not only the total.
+    #[must_use]
+    pub fn per_endpoint(&self) -> bool {
+        self.series.iter().any(|s| !s.is_aggregated())
+    }
+
+    #[must_use]
+    pub fn rows(&self) -> usize {
+        self.series.iter().map(|s| s.summary.rows).sum()
+    }
+
+    #[must_use]
+    pub fn summaries(&self) -> Vec<SeriesSummary> {
+        self.series.iter().map(|s| s.summary.clone()).collect()
+    }
+}
+
+/// What a timeline says in a few figures.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct SeriesSummary {
+    pub method: String,
+    pub name: String,
+    pub rows: usize,
+    pub first_timestamp: Option<f64>,
+    pub last_timestamp: Option<f64>,
+    pub peak_users: Option<f64>,
+    pub mean_rps: Option<f64>,
+    pub max_rps: Option<f64>,
+    pub mean_fail_rps: Option<f64>,
+    pub max_fail_rps: Option<f64>,
+    pub max_p95_ms: Option<f64>,
+    pub max_p99_ms: Option<f64>,
+    pub total_requests: Option<u64>,
+    pub total_failures: Option<u64>,
+}
+
+/// A running minimum, maximum and sum of the non-NaN values seen.
+#[derive(Debug, Clone, Copy)]
+struct Stat {
+    count: u64,
+    sum: f64,
+    min: f64,
+    max: f64,
+}
+
+impl Default for Stat {
+    fn default() -> Self {
+        Self {
+            count: 0,
+            sum: 0.0,
+            min: f64::INFINITY,
+            max: f64::NEG_INFINITY,
+        }
+    }
+}
+
+impl Stat {
+    #[inline]
+    fn add(&mut self, value: f64) {
+        if !value.is_nan() {
+            self.count += 1;
+            self.sum += value;
+            self.min = self.min.min(value);
+            self.max = self.max.max(value);
+        }
+    }
+
+    fn merge(&mut self, other: &Stat) {
+        self.count += other.count;
+        self.sum += other.sum;
+        self.min = self.min.min(other.min);
+        self.max = self.max.max(other.max);
+    }
+
+    fn max(&self) -> Option<f64> {
+        (self.count > 0).then_some(self.max)
+    }
+
+    fn min(&self) -> Option<f64> {
+        (self.count > 0).then_some(self.min)
+    }
+
+    #[allow(clippy::cast_precision_loss)]
+    fn mean(&self) -> Option<f64> {
+        (self.count > 0).then(|| self.sum / self.count as f64)
+    }
+}
+
+/// The figures of one time bucket.
+#[derive(Debug, Clone, Copy, Default)]
+struct Bucket {
+    time: Stat,
+    users: Stat,
+    rps: Stat,
+    fail_rps: Stat,
+    p50: Stat,
+    p95: Stat,
+    p99: Stat,
+}
+
+impl Bucket {
+    fn merge(&mut self, other: &Bucket) {
+        self.time.merge(&other.time);
+        self.users.merge(&other.users);
+        self.rps.merge(&other.rps);
+        self.fail_rps.merge(&other.fail_rps);
+        self.p50.merge(&other.p50);
+        self.p95.merge(&other.p95);
+        self.p99.merge(&other.p99);
+    }
+}
+
+/// A series as one part of the file saw it.
+#[derive(Debug, Clone)]
+struct Partial {
+    method: Vec<u8>,
+    name: Vec<u8>,
+    rows: usize,
+    totals: (Option<u64>, Option<u64>),
+    buckets: Vec<Bucket>,
+}
+
+/// Where the columns are, and how rows map to buckets.
+#[derive(Debug, Clone, Copy)]
+struct Layout {
+    fields: usize,
+    timestamp: usize,
+    method: usize,
+    name: usize,
+    rps: usize,
+    users: Option<usize>,
+    fail_rps: Option<usize>,
+    p50: Option<usize>,
+    p95: Option<usize>,
+    p99: Option<usize>,
+    total_requests: Option<usize>,
+    total_failures: Option<usize>,
+    origin: f64,
+    width: f64,
+}
+
+/// Why a part could not be read; the one-thread pass turns this into the error with a line number.
+#[derive(Debug)]
+enum PartError {
+    Io(std::io::Error),
+    Fields(usize),
+    Number(usize, Vec<u8>),
+    NotText,
+    Unterminated,
+}
+
+const POW10: [f64; 23] = [
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20,
+    1e21, 1e22,
+];
+
+/// A decimal such as `12.500000`, fast: when its digits fit in 2^53 and it has at most 22 decimals, one division of
+/// two exact numbers is correctly rounded (Clinger's fast path), so the result is the one `str::parse` gives, which
+/// handles every other case. None for an empty or `N/A` cell; Err for anything else that is not a finite number.
+#[inline]
+fn number(field: &[u8]) -> std::result::Result<Option<f64>, ()> {
+    if field.is_empty() || field == b"N/A" {
+        return Ok(None);
+    }
+    let (negative, digits) = match field[0] {
+        b'-' => (true, &field[1..]),
+        _ => (false, field),
+    };
+    // two tight loops: the integer digits, then the decimals (Locust writes rates with six)
+    let mut mantissa: u64 = 0;
+    let mut k = 0;
+    while k < digits.len() && digits[k].is_ascii_digit() && k < 18 {
+        mantissa = mantissa * 10 + u64::from(digits[k] - b'0');
+        k += 1;
+    }
+    let whole = k;
+    let mut decimals = 0;
+    if k < digits.len() && digits[k] == b'.' {
+        k += 1;
+        let first = k;
+        while k < digits.len() && digits[k].is_ascii_digit() && whole + (k - first) < 18 {
+            mantissa = mantissa * 10 + u64::from(digits[k] - b'0');
+            k += 1;
+        }
+        decimals = k - first;
+    }
+    if k == digits.len() && whole + decimals > 0 && mantissa <= 1 << 53 && decimals < POW10.len() {
+        #[allow(clippy::cast_precision_loss)] // exact: mantissa <= 2^53
+        let value = mantissa as f64 / POW10[decimals];
+        return Ok(Some(if negative { -value } else { value }));
+    }
+    std::str::from_utf8(field)
+        .ok()
+        .and_then(|text| text.trim().parse::<f64>().ok())
+        .filter(|value| value.is_finite())
+        .map(Some)
+        .ok_or(())
+}
+
+fn count(field: &[u8]) -> std::result::Result<Option<u64>, ()> {
+    match number(field)? {
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        Some(value) if value >= 0.0 && value.fract() == 0.0 && value < 2f64.powi(63) => Ok(Some(value as u64)),
+        Some(_) => Err(()),
+        None => Ok(None),
+    }
+}
+
+/// One record at the start of `data`: the fields (quoted ones unescaped into `scratch`) and where it ends. None when
+/// `data` ends before the record does and more may follow (`last` false).
+fn record(data: &[u8], last: bool, fields: &mut Vec<(usize, usize, bool)>, scratch: &mut Vec<u8>) -> Option<usize> {
+    fields.clear();
+    scratch.clear();
+    let mut i = 0;
+    loop {
+        if i < data.len() && data[i] == b'"' {
+            // quoted: "" is a quote; ends at a lone quote
+            let start = scratch.len();
+            i += 1;
+            loop {
+                let byte = *data.get(i)?;
+                if byte == b'"' {
+                    if data.get(i + 1) == Some(&b'"') {
+                        scratch.push(b'"');
+                        i += 2;
+                    } else if i + 1 == data.len() && !last {
+                        return None; // the next byte decides
+                    } else {
+                        i += 1;
+                        break;
+                    }
+                } else {
+                    scratch.push(byte);
+                    i += 1;
+                }
+            }
+            fields.push((start, scratch.len(), true));
+            // anything between the closing quote and the separator is kept, as the csv crate does
+            while i < data.len() && data[i] != b',' && data[i] != b'\n' {
+                if data[i] != b'\r' {
+                    scratch.push(data[i]);
+                    let last_field = fields.last_mut().expect("pushed above");
+                    last_field.1 = scratch.len();
+                }
+                i += 1;
+            }
+        } else {
+            let start = i;
+            while i < data.len() && data[i] != b',' && data[i] != b'\n' {
+                i += 1;
+            }
+            let end = if i > start && data[i - 1] == b'\r' && (i == data.len() || data[i] == b'\n') {
+                i - 1
+            } else {
+                i
+            };
+            fields.push((start, end, false));
+        }
+        match data.get(i) {
+            Some(b',') => i += 1,
+            Some(_) => return Some(i + 1), // '\n'
+            None if last => return Some(i),
+            None => return None,
+        }
+    }
+}
+
+fn field<'a>(data: &'a [u8], scratch: &'a [u8], span: (usize, usize, bool)) -> &'a [u8] {
+    let (start, end, quoted) = span;
+    if quoted {
+        &scratch[start..end]
+    } else {
+        &data[start..end]
+    }
+}
+
+/// Reads records from `start` while they start before `end` (or to the end of the file), folding them into
+/// `series`; returns where the last record ended. On an error, `failed_at` is the offset of the record at fault.
+fn read_part(
+    file: &File,
+    layout: &Layout,
+    start: u64,
+    end: Option<u64>,
+    series: &mut Vec<Partial>,
+    failed_at: &mut u64,
+) -> std::result::Result<u64, PartError> {
+    let mut buffer = vec![0u8; BLOCK];
+    let mut filled = 0usize;
+    let mut offset = start; // file offset of buffer[0]
+    let mut at_eof = false;
+    let mut fields = Vec::with_capacity(layout.fields + 1);
+    let mut scratch = Vec::new();
+    let mut cache = Cache::default();
+    loop {
+        if !at_eof && filled < buffer.len() {
+            let read = file
+                .read_at(&mut buffer[filled..], offset + filled as u64)
+                .map_err(PartError::Io)?;
+            at_eof = read == 0;
+            filled += read;
+        }
+        let data = &buffer[..filled];
+        let mut position = 0usize;
+        while position < data.len() {
+            let record_start = offset + position as u64;
+            if end.is_some_and(|end| record_start >= end) {
+                return Ok(record_start);
+            }
+            *failed_at = record_start;
+            let rest = &data[position..];
+            // most rows have no quote: split them eight bytes at a time; the rest go through the full parser
+            let length = match split_line(rest, at_eof, &mut fields, &mut scratch) {
+                Fast::Line(length) => length,
+                Fast::Incomplete => break,
+                Fast::Quoted => {
+                    let Some(length) = record(rest, at_eof, &mut fields, &mut scratch) else {
+                        if at_eof {
+                            return Err(PartError::Unterminated);
+                        }
+                        break;
+                    };
+                    length
+                }
+            };
+            let row = &rest[..length];
+            position += length;
+            if fields.len() != layout.fields {
+                if fields.len() == 1 && fields[0].0 == fields[0].1 {
+                    continue; // a blank line
+                }
+                return Err(PartError::Fields(fields.len()));
+            }
+            fold(row, &fields, &scratch, layout, series, &mut cache)?;
+        }
+        if at_eof {
+            if position >= data.len() {
+                return Ok(offset + position as u64);
+            }
+            *failed_at = offset + position as u64;
+            return Err(PartError::Unterminated);
+        }
+        // keep the unfinished record; grow the buffer when one record fills it
+        buffer.copy_within(position..filled, 0);
+        filled -= position;
+        offset += position as u64;
+        if filled == buffer.len() {
+            buffer.resize(buffer.len() * 2, 0);
+        }
+    }
+}
+
+enum Fast {
+    /// A whole unquoted line, this long with its newline.
+    Line(usize),
+    /// The line has a quote: the full parser must read it.
+    Quoted,
+    /// No newline yet, and more data may follow.
+    Incomplete,
+}
+
+const ONES: u64 = 0x0101_0101_0101_0101;
+const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+const HIGHS: u64 = 0x8080_8080_8080_8080;
+
+/// The high bit of each byte of `word` that equals `byte`, exactly (no false positives across bytes).
+#[inline]
+fn bytes_equal(word: u64, byte: u8) -> u64 {
+    let x = word ^ (ONES * u64::from(byte));
+    !(((x & LOW7) + LOW7) | x) & HIGHS
+}
+
+/// Whether any byte of `word` is below `limit` (≤ 128); exact as to whether, not which.
+#[inline]
+fn has_below(word: u64, limit: u8) -> bool {
+    word.wrapping_sub(ONES * u64::from(limit)) & !word & HIGHS != 0
+}
+
+/// The quoted field whose opening quote is at `quote`: its text (doubled quotes made single) appended to
+/// `scratch`, and where it ends (just past the closing quote). None when `data` ends before it does.
+#[inline]
+fn quoted_field(data: &[u8], quote: usize, at_eof: bool, scratch: &mut Vec<u8>) -> Option<(usize, usize, usize)> {
+    let begin = scratch.len();
+    let mut k = quote + 1;
+    loop {
+        let at = k + memchr::memchr(b'"', &data[k..])?;
+        scratch.extend_from_slice(&data[k..at]);
+        match data.get(at + 1) {
+            Some(b'"') => {
+                scratch.push(b'"');
+                k = at + 2;
+            }
+            None if !at_eof => return None, // the next byte decides
+            _ => return Some((begin, scratch.len(), at + 1)),
+        }
+    }
+}
+
+/// Splits the line at the start of `data` at its commas, eight bytes at a time (SWAR), with quoted fields found by
+/// a SIMD search; the common row costs one pass and no calls. Anything unusual (a quote inside a field, text after
+/// a closing quote) is left to the full parser.
+#[inline]
+fn split_line(data: &[u8], at_eof: bool, fields: &mut Vec<(usize, usize, bool)>, scratch: &mut Vec<u8>) -> Fast {
+    fields.clear();
+    scratch.clear();
+    let mut start = 0usize;
+    let mut i = 0usize;
+    let finish = |fields: &mut Vec<(usize, usize, bool)>, start: usize, end: usize| {
+        let end = if end > start && data[end - 1] == b'\r' {
+            end - 1
+        } else {
+            end
+        };
+        fields.push((start, end, false));
+    };
+    'fields: loop {
+        if i == start && data.get(i) == Some(&b'"') {
+            let Some((begin, end, after)) = quoted_field(data, i, at_eof, scratch) else {
+                return if at_eof { Fast::Quoted } else { Fast::Incomplete };
+            };
+            fields.push((begin, end, true));
+            match (data.get(after), data.get(after + 1)) {
+                (Some(b','), _) => {
+                    i = after + 1;
+                    start = i;
+                    continue 'fields;
+                }
+                (Some(b'\n'), _) => return Fast::Line(after + 1),
+                (Some(b'\r'), Some(b'\n')) => return Fast::Line(after + 2),
+                (None, _) if at_eof => return Fast::Line(after),
+                (None, _) | (Some(b'\r'), None) if !at_eof => return Fast::Incomplete,
+                _ => return Fast::Quoted,
+            }
+        }
+        while i + 8 <= data.len() {
+            let word = u64::from_le_bytes(data[i..i + 8].try_into().expect("eight bytes"));
+            let mut commas = bytes_equal(word, b',');
+            // '\n' and '"' are the only bytes below '#' besides spaces: test for any such byte first (exact as to
+            // whether there is one), and find which only then
+            let stops = if has_below(word, b'#') {
+                bytes_equal(word, b'\n') | bytes_equal(word, b'"')
+            } else {
+                0
+            };
+            if stops != 0 {
+                commas &= (1u64 << stops.trailing_zeros()) - 1; // the commas before the first stop
+            }
+            while commas != 0 {
+                let comma = i + (commas.trailing_zeros() / 8) as usize;
+                fields.push((start, comma, false));
+                start = comma + 1;
+                commas &= commas - 1;
+                if data.get(start) == Some(&b'"') {
+                    i = start;
+                    continue 'fields;
+                }
+            }
+            if stops != 0 {
+                let at = i + (stops.trailing_zeros() / 8) as usize;
+                if data[at] == b'"' {
+                    return Fast::Quoted; // a quote inside a field
+                }
+                finish(fields, start, at);
+                return Fast::Line(at + 1);
+            }
+            i += 8;
+        }
+        while i < data.len() {
+            match data[i] {
+                b',' => {
+                    fields.push((start, i, false));
+                    start = i + 1;
+                    i += 1;
+                    if data.get(start) == Some(&b'"') {
+                        continue 'fields;
+                    }
+                }
+                b'\n' => {
+                    finish(fields, start, i);
+                    return Fast::Line(i + 1);
+                }
+                b'"' => return Fast::Quoted,
+                _ => i += 1,
+            }
+        }
+        if at_eof {
+            finish(fields, start, data.len());
+            return Fast::Line(data.len());
+        }
+        return Fast::Incomplete;
+    }
+}
+
+/// Slice equality without a call to `memcmp`: these are a few bytes long, and compared on every row.
+#[inline]
+fn same(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x == y)
+}
+
+/// What the previous rows of a part had: rows of one second share their timestamp and user count, and follow the
+/// same order of series.
+#[derive(Default)]
+struct Cache {
+    last_series: usize,
+    timestamp: (Vec<u8>, f64),
+    users: (Vec<u8>, f64),
+}
+
+impl Cache {
+    /// `field`'s number, reusing the previous row's when the text is the same.
+    fn parse(slot: &mut (Vec<u8>, f64), field: &[u8]) -> std::result::Result<f64, ()> {
+        if !same(&slot.0, field) {
+            slot.1 = number(field)?.unwrap_or(f64::NAN);
+            slot.0.clear();
+            slot.0.extend_from_slice(field);
+        }
+        Ok(slot.1)
+    }
+}
+
+/// Folds one row into its series (found by method and name; a new series when unseen).
+fn fold(
+    row: &[u8],
+    fields: &[(usize, usize, bool)],
+    scratch: &[u8],
+    layout: &Layout,
+    series: &mut Vec<Partial>,
+    cache: &mut Cache,
+) -> std::result::Result<(), PartError> {
+    let get = |column: usize| field(row, scratch, fields[column]);
+    let value = |column: Option<usize>| -> std::result::Result<f64, PartError> {
+        match column {
+            Some(c) => number(get(c))
+                .map(|v| v.unwrap_or(f64::NAN))
+                .map_err(|()| PartError::Number(c, get(c).to_vec())),
+            None => Ok(f64::NAN),
+        }
+    };
+    let (method, name) = (get(layout.method), get(layout.name));
+    let matches = |s: &Partial| same(&s.name, name) && same(&s.method, method);
+    let guess = (cache.last_series + 1) % series.len().max(1);
+    let index = if series.get(guess).is_some_and(matches) {
+        guess
+    } else if let Some(found) = series.iter().position(matches) {
+        found
+    } else {
+        if std::str::from_utf8(method).is_err() || std::str::from_utf8(name).is_err() {
+            return Err(PartError::NotText);
+        }
+        series.push(Partial {
+            method: method.to_vec(),
+            name: name.to_vec(),
+            rows: 0,
+            totals: (None, None),
+            buckets: vec![Bucket::default(); BUCKETS],
+        });
+        series.len() - 1
+    };
+    cache.last_series = index;
+    let raw = get(layout.timestamp);
+    let timestamp =
+        Cache::parse(&mut cache.timestamp, raw).map_err(|()| PartError::Number(layout.timestamp, raw.to_vec()))?;
+    let users = match layout.users {
+        Some(c) => Cache::parse(&mut cache.users, get(c)).map_err(|()| PartError::Number(c, get(c).to_vec()))?,
+        None => f64::NAN,
+    };
+    let rps = value(Some(layout.rps))?;
+    let fail_rps = value(layout.fail_rps)?;
+    let (p50, p95, p99) = (value(layout.p50)?, value(layout.p95)?, value(layout.p99)?);
+    let totals = |column: Option<usize>| match column {
+        Some(c) => count(get(c)).map_err(|()| PartError::Number(c, get(c).to_vec())),
+        None => Ok(None),
+    };
+    let (requests, failures) = (totals(layout.total_requests)?, totals(layout.total_failures)?);
+    let partial = &mut series[index];
+    partial.rows += 1;
+    partial.totals = (requests.or(partial.totals.0), failures.or(partial.totals.1));
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    let slot = (((timestamp - layout.origin) / layout.width).max(0.0) as usize).min(BUCKETS - 1);
+    // the series' summary is the sum of its buckets, made once at the end
+    let bucket = &mut partial.buckets[slot];
+    bucket.time.add(timestamp);
+    bucket.users.add(users);
+    bucket.rps.add(rps);
+    bucket.fail_rps.add(fail_rps);
+    bucket.p50.add(p50);
+    bucket.p95.add(p95);
+    bucket.p99.add(p99);
+    Ok(())
+}
+
+/// Adds `other` (a later part of the file) to `into`.
+fn merge(into: &mut Vec<Partial>, other: Vec<Partial>) {
+    for part in other {
+        match into.iter_mut().find(|s| s.method == part.method && s.name == part.name) {
+            Some(series) => {
+                series.rows += part.rows;
+                series.totals = (part.totals.0.or(series.totals.0), part.totals.1.or(series.totals.1));
+                for (bucket, incoming) in series.buckets.iter_mut().zip(&part.buckets) {
+                    bucket.merge(incoming);
+                }
+            }
+            None => into.push(part),
+        }
+    }
+}
+
+/// The timestamp of the first whole record after `from` (`from` itself when it starts one).
+fn first_timestamp(file: &File, layout: &Layout, from: u64) -> Option<f64> {
+    let mut buffer = vec![0u8; 64 * 1024];
+    let read = file.read_at(&mut buffer, from).ok()?;
+    let mut fields = Vec::new();
+    let mut scratch = Vec::new();
+    record(&buffer[..read], false, &mut fields, &mut scratch)?;
+    let span = *fields.get(layout.timestamp)?;
+    number(field(&buffer, &scratch, span)).ok().flatten()
+}
+
+/// The timestamp of the last record, from the file's last 64 KiB.
+fn last_timestamp(file: &File, layout: &Layout, size: u64) -> Option<f64> {
+    let from = size.saturating_sub(64 * 1024);
+    let mut buffer = vec![0u8; usize::try_from(size - from).ok()?];
+    file.read_exact_at(&mut buffer, from).ok()?;
+    let trimmed = buffer.trim_ascii_end();
+    let start = trimmed.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+    let mut fields = Vec::new();
+    let mut scratch = Vec::new();
+    record(&trimmed[start..], true, &mut fields, &mut scratch)?;
+    let span = *fields.get(layout.timestamp)?;
+    number(field(&trimmed[start..], &scratch, span)).ok().flatten()
+}
+
+/// The next record start at or after `from`, taking any newline there to end a record (checked afterwards).
+fn next_line(file: &File, from: u64) -> Option<u64> {
+    let mut buffer = vec![0u8; 64 * 1024];
+    let mut offset = from;
+    loop {
+        let read = file.read_at(&mut buffer, offset).ok()?;
+        if read == 0 {
+            return None;
+        }
+        if let Some(i) = buffer[..read].iter().position(|&b| b == b'\n') {
+            return Some(offset + i as u64 + 1);
+        }
+        offset += read as u64;
+    }
+}
+
+const WHAT: &str = "a Locust _stats_history.csv";
+
+pub fn read_history(path: &Path) -> Result<History> {
+    let csv = CsvFile::open(path)?;
+    let percentile = |wanted: f64| {
+        csv.header
+            .iter()
+            .position(|column| percentile_column(column).is_some_and(|p| (p - wanted).abs() < 1e-9))
+    };
+    let mut layout = Layout {
+        fields: csv.header.len(),
+        timestamp: csv.require(&["Timestamp"], WHAT)?,
+        method: csv.require(&["Type", "Method"], WHAT)?,
+        name: csv.require(&["Name"], WHAT)?,
+        rps: csv.require(&["Requests/s"], WHAT)?,
+        users: csv.column("User Count"),
+        fail_rps: csv.column("Failures/s"),
+        p50: percentile(50.0),
+        p95: percentile(95.0),
+        p99: percentile(99.0),
+        total_requests: csv.column("Total Request Count"),
+        total_failures: csv.column("Total Failure Count"),
+        origin: 0.0,
+        width: f64::MAX,
+    };
+    let mut data_start = csv.data_offset();
+    drop(csv);
+    let file = File::open(path).map_err(|err| AnalyzeError::io(path, err))?;
+    let size = file.metadata().map_err(|err| AnalyzeError::io(path, err))?.len();
+    // the csv reader ends a CRLF header at its CR
+    let mut next = [0u8; 1];
+    if file.read_at(&mut next, data_start).is_ok_and(|n| n == 1) && next[0] == b'\n' {
+        data_start += 1;
+    }
+    if let (Some(first), Some(last)) = (
+        first_timestamp(&file, &layout, data_start),
+        last_timestamp(&file, &layout, size),
+    ) {
+        if last >= first {
+            #[allow(clippy::cast_precision_loss)]
+            let width = ((last - first + 1.0) / BUCKETS as f64).max(1.0);
+            layout.origin = first;
+            layout.width = width;
+        }
+    }
+
+    let threads = std::thread::available_parallelism()
+        .map_or(1, std::num::NonZero::get)
+        .min(8);
+    let parts = if size - data_start > 8 * BLOCK as u64 && threads > 1 {
+        parallel(&file, &layout, data_start, size, threads)
+    } else {
+        None
+    };
+    let series = if let Some(series) = parts {
+        series
+    } else {
+        let mut series = Vec::new();
+        let mut failed_at = data_start;
+        read_part(&file, &layout, data_start, None, &mut series, &mut failed_at).map_err(|err| {
+            let line = line_of(&file, failed_at);
+            let message = match err {
+                PartError::Io(err) => return AnalyzeError::io(path, err),
+                PartError::Fields(found) => format!(
+                    "line {line}: {found} fields where the header has {} (truncated or not a CSV of this kind)",
+                    layout.fields
+                ),
+                PartError::Number(column, raw) => {
+                    let shown: String = String::from_utf8_lossy(&raw).chars().take(40).collect();
+                    let name = header_name(path, column);
+                    format!("line {line}: {name} is {shown:?}, not a number")
+                }
+                PartError::NotText => format!("line {line}: not UTF-8 text"),
+                PartError::Unterminated => format!("line {line}: the file ends inside a quoted field (truncated?)"),
+            };
+            AnalyzeError::malformed(path, message)
+        })?;
+        series
+    };
+    Ok(History {
+        series: series.iter().map(finish).collect(),
+    })
+}
+
+/// The line (1-based) where the byte at `offset` is: only ever computed for an error message.
+fn line_of(file: &File, offset: u64) -> u64 {
+    let mut buffer = vec![0u8; BLOCK];
+    let (mut position, mut lines) = (0u64, 1u64);
+    while position < offset {
+        let Ok(read) = file.read_at(&mut buffer, position) else {
+            break;
+        };
+        if read == 0 {
+            break;
+        }
+        let take = usize::try_from((offset - position).min(read as u64)).unwrap_or(read);
+        lines += memchr::memchr_iter(b'\n', &buffer[..take]).count() as u64;
+        position += take as u64;
+    }
+    lines
+}
+
+fn header_name(path: &Path, column: usize) -> String {
+    CsvFile::open(path)
+        .ok()
+        .and_then(|csv| csv.header.get(column).cloned())
+        .unwrap_or_else(|| format!("column {}", column + 1))
+}
+
+/// Reads the file in `threads` parts at once; None when the parts do not join up (a split inside a quoted field)
+/// or one failed, so that the caller reads it again on one thread.
+fn parallel(file: &File, layout: &Layout, data_start: u64, size: u64, threads: usize) -> Option<Vec<Partial>> {
+    let span = (size - data_start) / threads as u64;
+    let mut starts = vec![data_start];
+    for i in 1..threads {
+        let start = next_line(file, data_start + span * i as u64)?;
+        if start <= *starts.last()? || start >= size {
+            return None;
+        }
+        starts.push(start);
+    }
+    let results: Vec<std::result::Result<(u64, Vec<Partial>), PartError>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..starts.len())
+            .map(|i| {
+                let (start, end) = (starts[i], starts.get(i + 1).copied());
+                scope.spawn(move || {
+                    let mut series = Vec::new();
+                    let mut failed_at = 0;
+                    read_part(file, layout, start, end, &mut series, &mut failed_at).map(|ended| (ended, series))
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or(Err(PartError::NotText)))
+            .collect()
+    });
+    let mut merged = Vec::new();
+    for (i, result) in results.into_iter().enumerate() {
+        let (ended, series) = result.ok()?;
+        // the part must end exactly where the next began: else a split fell inside a record
+        if ended != starts.get(i + 1).copied().unwrap_or(ended) {
+            return None;
+        }
+        merge(&mut merged, series);
+    }
+    Some(merged)
+}
+
+fn finish(partial: &Partial) -> Series {
+    let method = String::from_utf8_lossy(&partial.method).into_owned();
+    let name = String::from_utf8_lossy(&partial.name).into_owned();
+    let mut whole = Bucket::default();
+    for bucket in &partial.buckets {
+        whole.merge(bucket);
+    }
+    let summary = SeriesSummary {
+        method: method.clone(),
+        name: name.clone(),
+        rows: partial.rows,
+        first_timestamp: whole.time.min(),
+        last_timestamp: whole.time.max(),
+        peak_users: whole.users.max(),
+        mean_rps: whole.rps.mean(),
+        max_rps: whole.rps.max(),
+        mean_fail_rps: whole.fail_rps.mean(),
+        max_fail_rps: whole.fail_rps.max(),
+        max_p95_ms: whole.p95.max(),
+        max_p99_ms: whole.p99.max(),
+        total_requests: partial.totals.0,
+        total_failures: partial.totals.1,
+    };
+    let mut series = Series {
+        method,
+        name,
+        summary,
+        ..Series::default()
+    };
+    for bucket in partial.buckets.iter().filter(|b| b.time.count > 0) {
+        let nan = f64::NAN;
+        series.timestamps.push(bucket.time.mean().unwrap_or(nan));
+        series.users.push(bucket.users.max().unwrap_or(nan));
+        series.rps.push(bucket.rps.mean().unwrap_or(nan));
+        series.fail_rps.push(bucket.fail_rps.mean().unwrap_or(nan));
+        series.p50_ms.push(bucket.p50.max().unwrap_or(nan));
+        series.p95_ms.push(bucket.p95.max().unwrap_or(nan));
+        series.p99_ms.push(bucket.p99.max().unwrap_or(nan));
+    }
+    series
+}
+
+#[cfg(test)]
+#[allow(clippy::float_cmp)] // small decimals parse exactly
+mod tests {
+    use std::fmt::Write as _;
+
+    use super::*;
+    use crate::analyze::inputs::tests::tempdir;
+
+    #[test]
+    fn full_history_with_n_a_cells() {
+        let text = "\"Timestamp\",\"User Count\",\"Type\",\"Name\",\"Requests/s\",\"Failures/s\",\"50%\",\"95%\",\
+                    \"99%\",\"Total Request Count\",\"Total Failure Count\"\r\n\
+                    100,0,,Aggregated,0.000000,0.000000,N/A,N/A,N/A,0,0\r\n\
+                    101,2,POST,\"/a, \"\"b\"\"\",4.000000,1.000000,3,5,7,4,1\r\n\
+                    101,2,,Aggregated,4.000000,1.000000,3,5,7,4,1\r\n\
+                    102,4,POST,\"/a, \"\"b\"\"\",8.000000,0.000000,2,9,11,12,1\r\n\
+                    102,4,,Aggregated,8.000000,0.000000,2,9,11,12,1\r\n";
+        let path = tempdir().join("h_stats_history.csv");
+        std::fs::write(&path, text).unwrap();
+        let history = read_history(&path).unwrap();
+        assert!(history.per_endpoint());
+        assert_eq!(history.rows(), 5);
+        let summaries = history.summaries();
+        let total = summaries.iter().find(|s| s.name == "Aggregated").unwrap();
+        assert_eq!(
+            (total.rows, total.first_timestamp, total.last_timestamp),
+            (3, Some(100.0), Some(102.0))
+        );
+        assert_eq!(
+            (total.mean_rps, total.max_rps, total.max_p95_ms),
+            (Some(4.0), Some(8.0), Some(9.0))
+        );
+        assert_eq!(
+            (total.peak_users, total.total_requests, total.total_failures),
+            (Some(4.0), Some(12), Some(1))
+        );
+        let endpoint = summaries.iter().find(|s| s.name == "/a, \"b\"").unwrap();
+        assert_eq!(
+            (endpoint.rows, endpoint.max_p99_ms, endpoint.mean_fail_rps),
+            (2, Some(11.0), Some(0.5))
+        );
+        let series = history.aggregated().unwrap();
+        assert_eq!(series.timestamps, vec![100.0, 101.0, 102.0]);
+        assert!(series.p50_ms[0].is_nan() && series.p50_ms[2] == 2.0);
+    }
+
+    #[test]
+    fn aggregated_only_history_and_bad_values() {
+        let path = tempdir().join("a_stats_history.csv");
+        std::fs::write(
+            &path,
+            "Timestamp,User Count,Type,Name,Requests/s\n1,1,,Aggregated,2.5\n",
+        )
+        .unwrap();
+        let history = read_history(&path).unwrap();
+        assert!(!history.per_endpoint() && history.aggregated().is_some());
+        for (text, expected) in [
+            (
+                &b"Timestamp,User Count,Type,Name,Requests/s\n1,1,,Aggregated,2\nnoon,1,,Aggregated,2.5\n"[..],
+                "line 3: Timestamp is \"noon\", not a number",
+            ),
+            (
+                &b"Timestamp,User Count,Type,Name,Requests/s\n1,1,,Aggregated\n"[..],
+                "line 2: 4 fields where the header has 5",
+            ),
+            (
+                &b"Timestamp,User Count,Type,Name,Requests/s\n1,1,,Aggre\xffgated,2\n"[..],
+                "line 2: not UTF-8 text",
+            ),
+            (
+                &b"Timestamp,User Count,Type,Name,Requests/s\n1,1,,\"Aggre"[..],
+                "line 2: the file ends inside a quoted field",
+            ),
+        ] {
+            std::fs::write(&path, text).unwrap();
+            let err = read_history(&path).unwrap_err().to_string();
+            assert!(err.contains(expected), "{err}");
+        }
+    }
+
+    #[test]
+    fn numbers_parse_as_the_standard_library_does() {
+        for text in [
+            "0",
+            "12",
+            "12.5",
+            "0.000000",
+            "10.000000",
+            "123456.789012",
+            "-3.25",
+            "1e3",
+            "4.9E-3",
+            " 7 ",
+            "9007199254740993",
+            "0.1",
+            "99.99",
+        ] {
+            let expected = text.trim().parse::<f64>().unwrap();
+            assert_eq!(number(text.as_bytes()), Ok(Some(expected)), "{text}");
+        }
+        assert_eq!(number(b"N/A"), Ok(None));
+        assert_eq!(number(b""), Ok(None));
+        for bad in ["x", "1.2.3", "inf", "NaN", "--1", "."] {
+            assert_eq!(number(bad.as_bytes()), Err(()), "{bad}");
+        }
+        assert_eq!(count(b"42"), Ok(Some(42)));
+        assert_eq!(count(b"4.5"), Err(()));
+    }
+
+    #[test]
+    fn a_large_file_read_in_parts_equals_one_pass() {
+        // more than 8 blocks, so the parallel path runs; a name with a newline makes some splits fall inside quotes
+        let mut text = String::from("Timestamp,User Count,Type,Name,Requests/s,Failures/s,95%,Total Request Count\r\n");
+        for second in 0..200_000u32 {
+            let _ = write!(
+                text,
+                "{},{},GET,\"/a\nb, \"\"c\"\"\",{}.5,0.0,{},{}\r\n",
+                1000 + second,
+                second % 50,
+                second % 7,
+                second % 13,
+                second
+            );
+            let _ = write!(
+                text,
+                "{},{},,Aggregated,{}.5,0.0,N/A,{}\r\n",
+                1000 + second,
+                second % 50,
+                second % 7,
+                second
+            );
+        }
+        let path = tempdir().join("big_stats_history.csv");
+        std::fs::write(&path, &text).unwrap();
+        assert!(text.len() > 8 * BLOCK);
+        let history = read_history(&path).unwrap();
+        let summaries = history.summaries();
+        assert_eq!(summaries.len(), 2);
+        assert_eq!(summaries[0].name, "/a\nb, \"c\"");
+        for summary in &summaries {
+            assert_eq!((summary.rows, summary.total_requests), (200_000, Some(199_999)));
+            assert_eq!(
+                (summary.first_timestamp, summary.last_timestamp),
+                (Some(1000.0), Some(200_999.0))
+            );
+            assert_eq!((summary.peak_users, summary.max_rps), (Some(49.0), Some(6.5)));
+        }
+        assert_eq!(summaries[0].max_p95_ms, Some(12.0));
+        assert_eq!(summaries[1].max_p95_ms, None);
+        assert!(history.series[0].timestamps.len() <= BUCKETS);
+    }
+}
+
+#[cfg(test)]
+mod split_tests {
+    use super::*;
+
+    fn split(data: &[u8], at_eof: bool) -> (Option<usize>, Vec<String>) {
+        let mut fields = Vec::new();
+        let mut scratch = Vec::new();
+        match split_line(data, at_eof, &mut fields, &mut scratch) {
+            Fast::Line(length) => (
+                Some(length),
+                fields
+                    .iter()
+                    .map(|&span| String::from_utf8_lossy(field(data, &scratch, span)).into_owned())
+                    .collect(),
+            ),
+            Fast::Quoted => (None, vec!["quoted".to_owned()]),
+            Fast::Incomplete => (None, vec!["incomplete".to_owned()]),
+        }
+    }
+
+    #[test]
+    fn lines_split_as_the_full_parser_does() {
+        for line in [
+            &b"1795000000,50,POST,/queue/[id]/push,10.000000,0.000000,2,2,2,3,4,6,8,10,16,18,20,123,0,3,3.5\r\nnext"[..],
+            b"a,b\n",
+            b",\r\n",
+            b"1234567,\n",
+            b"12345678,abcdefg,\r\n",
+            b"x\n",
+            b"\n",
+            b"1,POST,\"pop \"\"deep\"\", depth=10\",3.5\r\n",
+            b"\"a\nb\",\"\",\"c,d\"\n",
+            b"\"12345678\",\"x\"\"\"\n",
+        ] {
+            let mut fields = Vec::new();
+            let mut scratch = Vec::new();
+            let expected_length = record(line, false, &mut fields, &mut scratch).unwrap();
+            let expected: Vec<String> = fields
+                .iter()
+                .map(|&span| String::from_utf8_lossy(field(line, &scratch, span)).into_owned())
+                .collect();
+            assert_eq!(
+                split(line, false),
+                (Some(expected_length), expected),
+                "{:?}",
+                String::from_utf8_lossy(line)
+            );
+        }
+        assert_eq!(split(b"1,2,\"a,b\",3\n", false).1, vec!["1", "2", "a,b", "3"]);
+        assert_eq!(split(b"1,2,a\"b,3\n", false).1, vec!["quoted"]);
+        assert_eq!(split(b"1,\"ab\"x,3\n", false).1, vec!["quoted"]);
+        assert_eq!(split(b"1,\"ab", false).1, vec!["incomplete"]);
+        assert_eq!(split(b"1,\"ab\"", false).1, vec!["incomplete"]);
+        assert_eq!(split(b"1,2,3", false).1, vec!["incomplete"]);
+        assert_eq!(
+            split(b"1,2,3", true),
+            (Some(5), vec!["1".to_owned(), "2".to_owned(), "3".to_owned()])
+        );
+        assert_eq!(split(b"1234567890,2\n", false).0, Some(13));
+    }
+}
+
+#[cfg(test)]
+mod parallel_tests {
+    use std::fmt::Write as _;
+
+    use super::*;
+    use crate::analyze::inputs::tests::tempdir;
+
+    #[test]
+    fn parts_join_up_on_a_plain_file() {
+        let mut text = String::from("Timestamp,User Count,Type,Name,Requests/s\r\n");
+        for second in 0..600_000u32 {
+            let _ = write!(text, "{},{},GET,/x,{}.5\r\n", 1000 + second, second % 50, second % 7);
+        }
+        let path = tempdir().join("plain_stats_history.csv");
+        std::fs::write(&path, &text).unwrap();
+        let file = File::open(&path).unwrap();
+        let header = 41u64 + 2;
+        let layout = Layout {
+            fields: 5,
+            timestamp: 0,
+            method: 2,
+            name: 3,
+            rps: 4,
+            users: Some(1),
+            fail_rps: None,
+            p50: None,
+            p95: None,
+            p99: None,
+            total_requests: None,
+            total_failures: None,
+            origin: 1000.0,
+            width: 400.0,
+        };
+        let size = text.len() as u64;
+        let merged = parallel(&file, &layout, header, size, 2).expect("parts join up");
+        assert_eq!(merged[0].rows, 600_000);
+    }
+}
