@@ -298,7 +298,10 @@ def test_integrity_rules_both_ways(runs: dict[str, Path], tmp_path: Path) -> Non
     done = run(prefix, *rules, command="check")
     assert done.returncode == 1 and "not drained" in done.stdout and 'has no "duplicated"' in done.stdout
 
-    done = run(runs["clean"], "--threshold", "lost==0", command="check")
+    bare = tmp_path / "bare"
+    for kind in ("_stats.csv", "_hdr.json"):
+        shutil.copy(f"{runs['clean']}{kind}", f"{bare}{kind}")
+    done = run(bare, "--threshold", "lost==0", command="check")
     assert done.returncode == 1 and "no " in done.stdout and "_integrity.json" in done.stdout
 
     prefix = with_integrity(runs["clean"], tmp_path, '{"ok": tr')
@@ -430,6 +433,27 @@ def test_other_malformed_inputs_exit_2(runs: dict[str, Path], tmp_path: Path) ->
     one_line(run(runs["clean"], "--baseline", baseline), "not a baseline")
     one_line(run(runs["clean"], command="check"), "nothing to check")
     assert run(runs["clean"], "--format", "pdf").returncode == 2
+
+
+def test_generator_saturation_rule_reads_the_monitors_summary(memory_target: Target, out: Path,
+                                                               tmp_path: Path) -> None:
+    # a run with the resource monitor on: it samples the generator too, and says whether it saturated
+    assert memory_target.proc is not None
+    monitored = locust_run(memory_target, out, "monitored", MIXED, "MixedWorkloadUser", "-u", "5", "-r", "5", "-t",
+                           "3s", "--monitor-pid", str(memory_target.proc.pid))
+    summary = json.loads(Path(f"{monitored}_resources.json").read_text())
+    assert summary["generator"]["saturated"] is False
+    done = run(monitored, "--threshold", "saturated==0", command="check")
+    assert done.returncode == 0 and "PASS  saturated==0" in done.stdout, done.stdout + done.stderr
+    prefix = tmp_path / "run"
+    for kind in ("_stats.csv", "_hdr.json"):
+        shutil.copy(f"{monitored}{kind}", f"{prefix}{kind}")
+    done = run(prefix, "--threshold", "saturated==0", command="check")
+    assert done.returncode == 1 and "run with the resource monitor" in done.stdout, done.stdout
+    Path(f"{prefix}_resources.json").write_text(json.dumps({**summary, "generator": {**summary["generator"],
+                                                                                      "saturated": True}}))
+    done = run(prefix, "--threshold", "saturated==0", command="check")
+    assert done.returncode == 1 and "FAIL  saturated==0" in done.stdout, done.stdout
 
 
 def chromium() -> str:

@@ -21,10 +21,11 @@ pub enum Kind {
     Integrity,
     Scenario,
     Resources,
+    ResourcesSummary,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 9] = [
+    pub const ALL: [Kind; 10] = [
         Kind::Stats,
         Kind::History,
         Kind::Failures,
@@ -34,6 +35,7 @@ impl Kind {
         Kind::Integrity,
         Kind::Scenario,
         Kind::Resources,
+        Kind::ResourcesSummary,
     ];
 
     #[must_use]
@@ -48,6 +50,7 @@ impl Kind {
             Kind::Integrity => "_integrity.json",
             Kind::Scenario => "_scenario.json",
             Kind::Resources => "_resources.csv",
+            Kind::ResourcesSummary => "_resources.json",
         }
     }
 
@@ -64,6 +67,7 @@ impl Kind {
             Kind::Integrity => "queue integrity verdict",
             Kind::Scenario => "scenario description",
             Kind::Resources => "resource samples",
+            Kind::ResourcesSummary => "resource monitor summary (generator saturation)",
         }
     }
 }

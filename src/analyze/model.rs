@@ -122,6 +122,8 @@ pub struct Analysis {
     pub integrity: Option<Map<String, Value>>,
     pub scenario: Option<Map<String, Value>>,
     pub resources: Option<Resources>,
+    /// The monitor's `_resources.json` (peaks, means, the generator's saturation flag).
+    pub resources_summary: Option<Map<String, Value>>,
     /// Things a reader should know about these figures (e.g. why two sources disagree).
     pub notes: Vec<String>,
 }
@@ -305,6 +307,10 @@ impl Analysis {
         if let Some(path) = inputs.path(Kind::Scenario) {
             note_used(Kind::Scenario, path, String::new());
         }
+        let resources_summary = inputs.path(Kind::ResourcesSummary).map(read_object).transpose()?;
+        if let Some(path) = inputs.path(Kind::ResourcesSummary) {
+            note_used(Kind::ResourcesSummary, path, String::new());
+        }
         // the monitor's layout is not fixed yet: a file this reader does not understand is lacking, not fatal
         let resources = match inputs.path(Kind::Resources) {
             Some(path) => match read_resources(path) {
@@ -450,6 +456,7 @@ impl Analysis {
             integrity,
             scenario,
             resources,
+            resources_summary,
             notes,
         })
     }

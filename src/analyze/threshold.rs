@@ -27,7 +27,7 @@ pub enum Metric {
     Integrity(String),
     /// `_integrity.json`'s `ok`, as 1 (true) or 0.
     IntegrityOk,
-    /// The load generator ran out of CPU (`_scenario.json`'s `generator_saturated`), as 1 or 0.
+    /// The load generator ran out of CPU (the monitor's `_resources.json`: `generator.saturated`), as 1 or 0.
     Saturated,
 }
 
@@ -315,14 +315,19 @@ fn run_value(analysis: &Analysis, metric: &Metric) -> (String, Option<f64>, Stri
         }
         Metric::Saturated => {
             let value = analysis
-                .scenario
+                .resources_summary
                 .as_ref()
-                .and_then(|map| as_number(map.get("generator_saturated")));
+                .and_then(|map| map.get("generator"))
+                .and_then(|generator| generator.get("saturated"))
+                .and_then(|saturated| match saturated {
+                    serde_json::Value::Bool(flag) => Some(f64::from(u8::from(*flag))),
+                    other => as_number(Some(other)),
+                });
             (
-                "scenario".to_owned(),
+                "resources".to_owned(),
                 value,
                 format!(
-                    "not measured (no generator_saturated in {}_scenario.json)",
+                    "not measured (no generator.saturated in {}_resources.json: run with the resource monitor)",
                     analysis.prefix
                 ),
             )
