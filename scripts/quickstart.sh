@@ -20,7 +20,8 @@ mkdir -p "$(dirname "$RESULTS")"
 # results of an earlier run must not pass for this one's
 rm -f "$RESULTS"_stats.csv "$RESULTS"_stats_history.csv "$RESULTS"_failures.csv "$RESULTS"_exceptions.csv \
   "$RESULTS".html "$RESULTS"_hdr.json "$RESULTS"_hdr_intervals.csv "$RESULTS"_target.log \
-  "$RESULTS"_integrity.json "$RESULTS"_scenario.json
+  "$RESULTS"_integrity.json "$RESULTS"_scenario.json "$RESULTS"_report.html \
+  "$RESULTS"_resources.csv "$RESULTS"_resources.json
 
 say "starting the reference target"
 target_out=$(mktemp)
@@ -51,16 +52,21 @@ status=0
 say "running S3a (MixedWorkloadUser): $USERS users for $RUN_TIME"
 "$VENV/bin/locust" -f locustfiles/s3_mixed.py MixedWorkloadUser --headless \
   --host "$address" --users "$USERS" --spawn-rate "$SPAWN_RATE" --run-time "$RUN_TIME" \
-  --csv "$RESULTS" --html "$RESULTS.html" --only-summary || status=$?
+  --csv "$RESULTS" --html "$RESULTS.html" --only-summary --monitor-pid "$target_pid" || status=$?
 
 kill -TERM "$target_pid"
 wait "$target_pid" || die "the target did not stop cleanly; see ${RESULTS}_target.log"
 trap - EXIT
 rm -f "$target_out"
 
+say "analyzing the results"
+"$VENV/bin/pushpop-load" analyze "$RESULTS" --format html --out "${RESULTS}_report.html" >/dev/null || status=$?
+"$VENV/bin/pushpop-load" analyze "$RESULTS" || status=$?
+
 cat <<DONE
 
 Results:
+  ${RESULTS}_report.html        the report to open: charts, exact percentiles, integrity (pushpop-load analyze)
   ${RESULTS}_stats.csv          per-endpoint statistics
   ${RESULTS}_stats_history.csv  the same over time
   ${RESULTS}_failures.csv       failures by kind
@@ -69,5 +75,6 @@ Results:
   ${RESULTS}_hdr_intervals.csv  the same per second
   ${RESULTS}_integrity.json     the queue integrity verdict: lost, duplicated, reordered items
   ${RESULTS}_scenario.json      the scenario's settings and counts
+  ${RESULTS}_resources.csv      the target's and Locust's CPU and memory, per second (resource monitor)
 DONE
 exit "$status"
