@@ -333,6 +333,13 @@ def test_web_ui_mode_runs_native_users(tmp_path: Path) -> None:
         pushes = next(row for row in stats["stats"] if row["name"] == "/queue/[id]/push")
         assert pushes["num_requests"] > 50 and pushes["num_failures"] == 0
         assert stats["state"] == "running"
+        # the "Exact percentiles" tab: live exact figures beside Locust's rounded ones
+        [exact] = [entry["data"] for entry in stats["extended_stats"] if entry["key"] == "pushpop-exact"]
+        [row] = [row for row in exact if row["name"] == "POST /queue/[id]/push"]
+        assert int(row["requests"]) > 50 and row["failures"] == "0"
+        assert 0 < float(row["p50"]) <= float(row["p99"]) <= float(row["max"]) < 1000
+        page = requests.get(f"{base}/", timeout=10).text
+        assert "pushpop-exact" in page and "Exact percentiles" in page
         assert requests.post(f"{base}/stop", timeout=10).json()["success"] is True
         # Locust caches /stats/requests for about two seconds
         deadline = time.monotonic() + 10

@@ -34,6 +34,7 @@ from locust import events
 from locust.runners import WorkerRunner
 
 from pushpop_load._native import MonitorError, ResourceMonitor
+from pushpop_load.webui import add_tab
 
 __all__ = ["TAB_KEY", "current", "panel_rows"]
 
@@ -273,27 +274,6 @@ def panel_rows() -> list[dict[str, str]]:
 
 
 def _add_panel(web_ui: Any) -> None:
-    """A "Resources" tab: template args read by Locust's React UI, rows added to every ``/stats/requests`` answer
-    (Locust caches that answer for 2 s and hands the same object back: our entry is replaced, not appended)."""
-    web_ui.template_args["extended_tabs"] = [
-        *[t for t in web_ui.template_args.get("extended_tabs", []) if t.get("key") != TAB_KEY],
-        {"title": "Resources", "key": TAB_KEY},
-    ]
-    web_ui.template_args["extended_tables"] = [
-        *[t for t in web_ui.template_args.get("extended_tables", []) if t.get("key") != TAB_KEY],
-        {"key": TAB_KEY, "structure": [{"key": "source", "title": "Source"}, {"key": "metric", "title": "Metric"},
-                                       {"key": "value", "title": "Latest"}]},
-    ]
-
-    @web_ui.app.after_request
-    def _extend_stats(response: Any) -> Any:
-        from flask import request
-
-        if not request.path.endswith("/stats/requests") or response.status_code != 200 or not response.is_json:
-            return response
-        data = response.get_json()
-        extended = [entry for entry in data.get("extended_stats") or [] if entry.get("key") != TAB_KEY]
-        extended.append({"key": TAB_KEY, "data": panel_rows()})
-        data["extended_stats"] = extended
-        response.set_data(json.dumps(data))
-        return response
+    """The "Resources" tab, with the latest sample."""
+    add_tab(web_ui, TAB_KEY, "Resources", [("source", "Source"), ("metric", "Metric"), ("value", "Latest")],
+            panel_rows)

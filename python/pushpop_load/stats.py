@@ -16,6 +16,9 @@ single process) prints an exact percentile table and, with ``--csv PREFIX``, wri
 ``items`` counts the queue items pops returned (``PushPopUser.pop_items``), so items/s = items / duration_s.
 ``histograms`` holds every recorded bucket, so any percentile can be recomputed and runs can be merged.
 
+The web UI gets an "Exact percentiles" tab (``?tab=pushpop-exact``) with the same figures, live: on the master
+they are the whole swarm's, merged from every worker report.
+
 ``PREFIX_hdr_intervals.csv`` is the same per second (``Timestamp,Type,Name,Requests,Failures,Items,p50 ms,p95 ms,
 p99 ms,Max ms``; unix seconds, as in Locust's ``_stats_history.csv``), for timelines.
 """
@@ -31,8 +34,9 @@ from locust import events
 from locust.runners import WorkerRunner
 
 from pushpop_load.client import exact_stats
+from pushpop_load.webui import add_tab
 
-__all__ = ["exact_stats", "format_table", "write_hdr_file", "write_intervals_csv"]
+__all__ = ["TAB_KEY", "exact_stats", "format_table", "panel_rows", "write_hdr_file", "write_intervals_csv"]
 
 _REPORT_KEY = "pushpop_hdr"
 
@@ -43,6 +47,33 @@ _environment: Any = None
 def _on_init(environment: Any, **_: Any) -> None:
     global _environment
     _environment = environment
+    if environment.web_ui:
+        add_tab(environment.web_ui, TAB_KEY, "Exact percentiles",
+                [("name", "Name"), ("requests", "# requests"), ("failures", "# failures"), ("p50", "50%ile (ms)"),
+                 ("p95", "95%ile (ms)"), ("p99", "99%ile (ms)"), ("p999", "99.9%ile (ms)"), ("max", "Max (ms)"),
+                 ("items", "Items")],
+                panel_rows)
+
+
+TAB_KEY = "pushpop-exact"
+"""The key of the web UI tab (``?tab=pushpop-exact``)."""
+
+
+def panel_rows() -> list[dict[str, str]]:
+    """The web UI tab's rows: one per (method, name), exact to the HDR precision, in milliseconds."""
+    rows = []
+    for summary in _json.loads(exact_stats.summaries_json()):
+        percentiles = dict((p, v) for p, v in summary["percentiles"])
+        rows.append({
+            "name": f"{summary['method']} {summary['name']}",
+            "requests": str(summary["count"]),
+            "failures": str(summary["failures"]),
+            **{key: f"{percentiles[p]:.3f}" for key, p in (("p50", 50.0), ("p95", 95.0), ("p99", 99.0),
+                                                           ("p999", 99.9)) if p in percentiles},
+            "max": f"{summary['max_ms']:.3f}",
+            "items": str(summary["items"]) if summary["items"] else "",
+        })
+    return rows
 
 
 @events.request.add_listener
