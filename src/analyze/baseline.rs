@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::error::{AnalyzeError, Result};
 use super::inputs::Inputs;
-use super::model::{micros_to_ms, Analysis, Endpoint, Source};
+use super::model::{label, micros_to_ms, Analysis, Endpoint, Source};
 use super::stattest::{failure_ratio_p, mann_whitney, normal_isf, percentile_interval, MannWhitney};
 use super::threshold::Tolerances;
 use super::write::write_file;
@@ -64,11 +64,7 @@ impl BaselineEndpoint {
     }
 
     fn label(&self) -> String {
-        if self.method.is_empty() {
-            self.name.clone()
-        } else {
-            format!("{} {}", self.method, self.name)
-        }
+        label(&self.method, &self.name)
     }
 }
 
@@ -184,11 +180,7 @@ pub struct EndpointComparison {
 impl EndpointComparison {
     #[must_use]
     pub fn label(&self) -> String {
-        if self.method.is_empty() {
-            self.name.clone()
-        } else {
-            format!("{} {}", self.method, self.name)
-        }
+        label(&self.method, &self.name)
     }
 }
 

@@ -58,15 +58,22 @@ pub struct Endpoint {
     pub locust: Option<LocustRow>,
 }
 
+/// An entry as Locust's tables name it: "POST /queue/[id]/pop", or the bare name when there is no method
+/// (Locust's "Aggregated" row).
+#[must_use]
+pub fn label(method: &str, name: &str) -> String {
+    if method.is_empty() {
+        name.to_owned()
+    } else {
+        format!("{method} {name}")
+    }
+}
+
 impl Endpoint {
     /// "POST /queue/[id]/pop", or "Aggregated" for the total.
     #[must_use]
     pub fn label(&self) -> String {
-        if self.method.is_empty() {
-            self.name.clone()
-        } else {
-            format!("{} {}", self.method, self.name)
-        }
+        label(&self.method, &self.name)
     }
 
     #[must_use]

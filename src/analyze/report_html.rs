@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use super::charts::{bar_chart, colour, downsample, format_elapsed, line_chart, spectrum_label, Line};
-use super::model::{micros_to_ms, Analysis, Source};
+use super::model::{label, micros_to_ms, Analysis, Source};
 use super::report::{change, integrity_items, row_cells, Report, ROW_HEADER};
 use super::report_junit::escape;
 
@@ -132,14 +132,6 @@ fn per_second_totals(
     #[allow(clippy::cast_precision_loss)]
     let raw: Vec<(f64, f64)> = totals.into_iter().map(|(t, v)| (t as f64, v)).collect();
     downsample(&raw, MAX_POINTS, false)
-}
-
-fn label(method: &str, name: &str) -> String {
-    if method.is_empty() {
-        name.to_owned()
-    } else {
-        format!("{method} {name}")
-    }
 }
 
 #[allow(clippy::too_many_lines)] // the timeline charts, in the order a reader wants them

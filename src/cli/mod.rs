@@ -4,6 +4,7 @@ mod analyze;
 mod args;
 mod monitor;
 mod prepopulate;
+mod signals;
 
 pub use analyze::AnalyzeArgs;
 pub use args::{Cli, Command, LogLevel, TargetArgs};

@@ -1,7 +1,6 @@
 //! `pushpop-load monitor`: the resource monitor beside any tool, rows to a CSV file and a JSON summary.
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use clap::Args;
@@ -117,26 +116,6 @@ impl MonitorArgs {
     }
 }
 
-/// Set by SIGINT/SIGTERM: the monitor stops at once and still writes its files. A second signal is not caught.
-static STOP: AtomicBool = AtomicBool::new(false);
-
-extern "C" fn on_stop_signal(signal: libc::c_int) {
-    STOP.store(true, Ordering::SeqCst);
-    // SAFETY: signal() is async-signal-safe.
-    unsafe {
-        libc::signal(signal, libc::SIG_DFL);
-    }
-}
-
-fn catch_stop_signals() {
-    let handler = on_stop_signal as extern "C" fn(libc::c_int) as libc::sighandler_t;
-    // SAFETY: the handler only stores to an atomic, which is async-signal-safe.
-    unsafe {
-        libc::signal(libc::SIGINT, handler);
-        libc::signal(libc::SIGTERM, handler);
-    }
-}
-
 const PREFIX: &str = "pushpop-load: monitor:";
 
 /// Runs the subcommand and returns its exit code: 0 done (Ctrl-C included), 2 bad input (a PID that does not
@@ -148,7 +127,7 @@ pub fn run(args: MonitorArgs) -> i32 {
         Err(message) => return super::fail(&message, super::EXIT_BAD_INPUT),
     };
     let interval = config.interval;
-    catch_stop_signals();
+    super::signals::catch_stop_signals();
     let monitor = match Monitor::start(config.clone()) {
         Ok(monitor) => monitor,
         Err(err) => return super::fail(&err.to_string(), err.exit_code()),
@@ -166,7 +145,7 @@ pub fn run(args: MonitorArgs) -> i32 {
     }
     let started = Instant::now();
     // bounded by --duration or a signal; each turn is a short sleep
-    while !STOP.load(Ordering::SeqCst) && duration.is_none_or(|d| started.elapsed() < d) {
+    while !super::signals::stop_requested() && duration.is_none_or(|d| started.elapsed() < d) {
         std::thread::sleep(Duration::from_millis(50).min(interval));
         for note in monitor.take_notes() {
             if !quiet {

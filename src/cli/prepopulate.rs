@@ -2,7 +2,6 @@
 
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use clap::Args;
@@ -182,28 +181,6 @@ impl Drop for JsonOutput {
     }
 }
 
-/// Set by SIGINT/SIGTERM: the run stops after the pushes in flight, says how many were stored, and cleans up.
-/// A second signal is not caught.
-static STOP: AtomicBool = AtomicBool::new(false);
-
-extern "C" fn on_stop_signal(signal: libc::c_int) {
-    STOP.store(true, Ordering::SeqCst);
-    // a second Ctrl-C ends the process at once
-    // SAFETY: signal() is async-signal-safe.
-    unsafe {
-        libc::signal(signal, libc::SIG_DFL);
-    }
-}
-
-fn catch_stop_signals() {
-    let handler = on_stop_signal as extern "C" fn(libc::c_int) as libc::sighandler_t;
-    // SAFETY: the handler only stores to an atomic, which is async-signal-safe.
-    unsafe {
-        libc::signal(libc::SIGINT, handler);
-        libc::signal(libc::SIGTERM, handler);
-    }
-}
-
 const PREFIX: &str = "pushpop-load: prepopulate";
 
 /// Runs the subcommand and returns its exit code: 0 done, 2 bad input (an unreachable host included), 1 failed
@@ -227,7 +204,7 @@ pub fn run(args: PrepopulateArgs) -> i32 {
         }
         let _ = stdout.flush();
     }
-    catch_stop_signals();
+    super::signals::catch_stop_signals();
     let mode = if quiet {
         ProgressMode::Quiet
     } else {
@@ -236,7 +213,7 @@ pub fn run(args: PrepopulateArgs) -> i32 {
     let mut display = ProgressDisplay::new(mode, config.total(), PREFIX);
     let result = crate::prepopulate::run(&config, &mut |progress| {
         display.update(progress);
-        if STOP.load(Ordering::SeqCst) {
+        if super::signals::stop_requested() {
             ControlFlow::Break(())
         } else {
             ControlFlow::Continue(())
