@@ -7,7 +7,7 @@ use tokio_postgres::{Client, NoTls, Statement};
 
 use super::error::{MonitorError, Result};
 use super::sample::{Presence, SourceInfo};
-use crate::common::redact_url;
+use crate::common::{error_chain, redact_url};
 
 const METRICS: &[&str] = &[
     "connections",
@@ -75,28 +75,13 @@ pub struct PostgresSource {
     presence: Presence,
 }
 
-/// tokio-postgres says only "db error" or "error connecting to server" at the top; the useful part is the cause.
-fn describe(err: &dyn std::error::Error) -> String {
-    let mut text = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        let cause_text = cause.to_string();
-        if !text.contains(&cause_text) {
-            text.push_str(": ");
-            text.push_str(&cause_text);
-        }
-        source = cause.source();
-    }
-    text
-}
-
 async fn connect(config: &tokio_postgres::Config) -> std::result::Result<(Client, Statement), String> {
-    let (client, connection) = config.connect(NoTls).await.map_err(|err| describe(&err))?;
+    let (client, connection) = config.connect(NoTls).await.map_err(|err| error_chain(&err))?;
     tokio::spawn(async move {
         // ends when the server goes away or the client is dropped; the next query says which
         let _ = connection.await;
     });
-    let statement = client.prepare(QUERY).await.map_err(|err| describe(&err))?;
+    let statement = client.prepare(QUERY).await.map_err(|err| error_chain(&err))?;
     Ok((client, statement))
 }
 
@@ -107,7 +92,7 @@ impl PostgresSource {
         let redacted = redact_url(url);
         let mut config = tokio_postgres::Config::from_str(url).map_err(|err| MonitorError::BadDsn {
             url: redacted.clone(),
-            reason: describe(&err),
+            reason: error_chain(&err),
         })?;
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(CONNECT_TIMEOUT);
@@ -170,9 +155,9 @@ impl PostgresSource {
 
     async fn read(&mut self) -> std::result::Result<Reading, String> {
         let (client, statement) = self.connection.as_ref().ok_or("not connected")?;
-        let row = client.query_opt(statement, &[]).await.map_err(|err| describe(&err))?;
+        let row = client.query_opt(statement, &[]).await.map_err(|err| error_chain(&err))?;
         let row = row.ok_or("the database is not in pg_stat_database")?;
-        let int = |index: usize| row.try_get::<_, i64>(index).map_err(|err| describe(&err));
+        let int = |index: usize| row.try_get::<_, i64>(index).map_err(|err| error_chain(&err));
         #[allow(clippy::cast_precision_loss)]
         let gauges = [
             int(0)? as f64,
@@ -181,7 +166,7 @@ impl PostgresSource {
             int(3)? as f64,
             int(4)? as f64,
             int(5)? as f64,
-            row.try_get::<_, f64>(6).map_err(|err| describe(&err))?,
+            row.try_get::<_, f64>(6).map_err(|err| error_chain(&err))?,
         ];
         let mut counters = [0; 7];
         for (slot, index) in counters.iter_mut().zip(7..) {

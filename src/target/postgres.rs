@@ -11,7 +11,7 @@ use tokio_postgres::NoTls;
 use super::error::{StoreError, TargetError};
 use super::inject::{Fate, Injector};
 use super::store::QueueStats;
-use crate::common::redact_url;
+use crate::common::{error_chain, redact_url};
 
 const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS pushpop_items (
     queue_id text NOT NULL,
@@ -59,7 +59,7 @@ impl PostgresStore {
             url: redact_url(url),
             reason,
         };
-        let mut config = tokio_postgres::Config::from_str(url).map_err(|err| connect_error(describe(&err)))?;
+        let mut config = tokio_postgres::Config::from_str(url).map_err(|err| connect_error(error_chain(&err)))?;
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(CONNECT_TIMEOUT);
         }
@@ -83,13 +83,13 @@ impl PostgresStore {
             .recycle_timeout(Some(CONNECT_TIMEOUT))
             .build()
             .map_err(|err| connect_error(err.to_string()))?;
-        let client = pool.get().await.map_err(|err| connect_error(describe(&err)))?;
+        let client = pool.get().await.map_err(|err| connect_error(error_chain(&err)))?;
         if let Err(first) = client.batch_execute(SCHEMA).await {
             // Two targets starting at once can race on CREATE TABLE IF NOT EXISTS; the second try sees the table.
             client
                 .batch_execute(SCHEMA)
                 .await
-                .map_err(|_| connect_error(describe(&first)))?;
+                .map_err(|_| connect_error(error_chain(&first)))?;
         }
         drop(client);
         let pop_locks = (0..POP_LOCK_STRIPES).map(|_| Mutex::new(())).collect();
@@ -159,7 +159,7 @@ impl PostgresStore {
                         }
                         // delivered once, not duplicated: the count stays exact
                         Err(err) => {
-                            tracing::warn!("fault injection: could not put a duplicate back: {}", describe(&err));
+                            tracing::warn!("fault injection: could not put a duplicate back: {}", error_chain(&err));
                         }
                     }
                     delivered.push(item.into_boxed_str());
@@ -241,20 +241,6 @@ async fn bounded<T>(operation: impl Future<Output = Result<T, StoreError>>) -> R
 
 #[allow(clippy::needless_pass_by_value)] // used as map_err(unavailable)
 fn unavailable(err: impl std::error::Error) -> StoreError {
-    StoreError::Unavailable(describe(&err))
+    StoreError::Unavailable(error_chain(&err))
 }
 
-/// tokio-postgres says only "db error" or "error connecting to server" at the top; the useful part is the cause.
-fn describe(err: &dyn std::error::Error) -> String {
-    let mut text = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        let cause_text = cause.to_string();
-        if !text.contains(&cause_text) {
-            text.push_str(": ");
-            text.push_str(&cause_text);
-        }
-        source = cause.source();
-    }
-    text
-}
