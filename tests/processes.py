@@ -4,12 +4,14 @@ processes come from ``pushpop_load.testing``. No pytest in here, so that bench/ 
 from __future__ import annotations
 
 import csv
+import json
 import os
 import random
 import string
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 from pushpop_load.testing import PUSHPOP, Postgres, Target, free_port, pg_bindir  # noqa: F401
 
@@ -36,3 +38,14 @@ def locust_headless(
         with open(stats, newline="") as handle:
             rows = {row["Name"]: row for row in csv.DictReader(handle)}
     return done, rows
+
+
+def run_bench(name: str, **settings: str) -> tuple[str, Path, Any]:
+    """Runs bench/<name>/run.py in its smoke mode (a debug build allowed): its stdout, its output folder and the
+    results.json there."""
+    env = {**os.environ, "SMOKE": "1", "ALLOW_DEBUG": "1", **settings}
+    done = subprocess.run([sys.executable, str(ROOT / "bench" / name / "run.py")], capture_output=True, text=True,
+                          timeout=300, env=env)
+    assert done.returncode == 0, done.stderr[-3000:]
+    out = ROOT / done.stdout.strip().splitlines()[-1].removeprefix("raw output in ")
+    return done.stdout, out, json.loads((out / "results.json").read_text())

@@ -249,16 +249,9 @@ def test_deltas_merge_in_another_process_shape() -> None:
 
 def test_benchmark_smoke() -> None:
     """bench/integrity/run.py end to end in its short mode; its figures are recorded in docs/BENCHMARKS.md."""
-    from processes import ROOT
+    from processes import run_bench
 
-    env = {**os.environ, "SMOKE": "1", "ALLOW_DEBUG": "1"}
-    done = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "integrity" / "run.py")], capture_output=True, text=True, timeout=300,
-        env=env,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    out = ROOT / done.stdout.strip().splitlines()[-1].removeprefix("raw output in ")
-    results = json.loads((out / "results.json").read_text())["results"]
+    results = run_bench("integrity")[2]["results"]
     assert [r["operation"] for r in results][:3] == ["marker (10 queues, 100 producers)", "acked",
                                                      "check_pop, 10 small items"]
     assert all(r["ns_per_call"] > 0 for r in results)
