@@ -308,3 +308,17 @@ def test_two_worker_processes_share_the_rate_and_the_ledger(tmp_path: Path, memo
     assert integrity["ok"] is True and integrity["out_of_order"] == 0, integrity
     assert integrity["acknowledged"] == 3000 and integrity["lost"] == 0
     assert run.counts("PopDepthTenUser")["popped"] == pops["items"] == 10 * pops["count"]
+
+
+@pytest.mark.parametrize("scenario_id", ["s2a", "s2c", "s3a", "s4a", "s4b", "s4c", "s5a", "s5c", "s5d", "s6a", "s6b"])
+def test_every_other_scenario_runs_clean_in_smoke_mode(scenario_id: str, tmp_path: Path, memory_target: Target) -> None:
+    # the scenarios the tests above do not single out: each runs, sends at its rate, fails nothing, loses nothing
+    run = run_scenario(scenario_id, tmp_path, memory_target.url)
+    entries = [e for e in run.json("hdr")["summaries"] if not e["name"].endswith("(drain)")]
+    assert sum(e["count"] for e in entries) >= 50, entries
+    assert all(e["failures"] == 0 for e in entries), entries
+    integrity = run.json("integrity") if Path(f"{run.prefix}_integrity.json").exists() else None
+    if scenario_id == "s5a":  # pops of an empty queue, nothing pushed: nothing to check
+        assert integrity is None or integrity["acknowledged"] == 0
+    else:
+        assert integrity is not None and integrity["ok"] is True, integrity

@@ -155,7 +155,10 @@ impl PostgresSource {
 
     async fn read(&mut self) -> std::result::Result<Reading, String> {
         let (client, statement) = self.connection.as_ref().ok_or("not connected")?;
-        let row = client.query_opt(statement, &[]).await.map_err(|err| error_chain(&err))?;
+        let row = client
+            .query_opt(statement, &[])
+            .await
+            .map_err(|err| error_chain(&err))?;
         let row = row.ok_or("the database is not in pg_stat_database")?;
         let int = |index: usize| row.try_get::<_, i64>(index).map_err(|err| error_chain(&err));
         #[allow(clippy::cast_precision_loss)]

@@ -243,4 +243,3 @@ async fn bounded<T>(operation: impl Future<Output = Result<T, StoreError>>) -> R
 fn unavailable(err: impl std::error::Error) -> StoreError {
     StoreError::Unavailable(error_chain(&err))
 }
-
