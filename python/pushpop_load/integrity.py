@@ -65,18 +65,26 @@ def _option(name: str, default: Any) -> Any:
     return default if value is None else value
 
 
+_enabled = True
+
+
 def enabled() -> bool:
-    return bool(_option("pp_integrity", True))
+    """Whether pushes are marked and pops checked (``--pp-integrity``); read once per test, not per request."""
+    return _enabled
 
 
 @events.init.add_listener
 def _on_init(environment: Any, **_: Any) -> None:
-    global _environment
+    global _environment, _enabled
     _environment = environment
+    _enabled = bool(_option("pp_integrity", True))
 
 
 @events.test_start.add_listener
 def _on_test_start(environment: Any, **_: Any) -> None:
+    global _enabled
+    # a worker has its master's options only from the first spawn message on, just before this
+    _enabled = bool(_option("pp_integrity", True))
     ledger.clear()
 
 
