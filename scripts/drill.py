@@ -147,8 +147,6 @@ def analyse(prefix: str, stopped: float, restarted: float) -> dict[str, Any]:
     seconds: dict[int, list[int]] = {}
     with open(f"{prefix}_hdr_intervals.csv", newline="") as handle:
         for row in csv.DictReader(handle):
-            if row["Name"].endswith("(drain)"):
-                continue
             counts = seconds.setdefault(int(row["Timestamp"]), [0, 0])
             counts[0] += int(row["Requests"])
             counts[1] += int(row["Failures"])

@@ -104,6 +104,23 @@ pub(crate) fn row_cells(endpoint: &Endpoint) -> [String; 10] {
     ]
 }
 
+/// The baseline comparison's columns, and its rows: one per endpoint and metric.
+pub(crate) const COMPARISON_HEADER: [&str; 5] = ["Endpoint", "Metric", "Baseline → now", "Status", "Test"];
+
+pub(crate) fn comparison_rows(comparison: &Comparison) -> impl Iterator<Item = Vec<String>> + '_ {
+    comparison.endpoints.iter().flat_map(|e| {
+        e.metrics.iter().map(move |m| {
+            vec![
+                e.label(),
+                m.metric.to_owned(),
+                change(m.metric, m.baseline, m.current, m.relative),
+                m.status.as_str().to_owned(),
+                m.test.clone(),
+            ]
+        })
+    })
+}
+
 pub(crate) const ROW_HEADER: [&str; 10] = [
     "Endpoint", "Requests", "Fail %", "Req/s", "p50 ms", "p95 ms", "p99 ms", "Max ms", "Items/s", "Latency",
 ];

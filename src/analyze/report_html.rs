@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 
 use super::charts::{bar_chart, colour, downsample, format_elapsed, line_chart, spectrum_label, Line};
 use super::model::{label, micros_to_ms, Analysis, Source};
-use super::report::{change, integrity_items, row_cells, Report, ROW_HEADER};
+use super::report::{comparison_rows, integrity_items, row_cells, Report, COMPARISON_HEADER, ROW_HEADER};
 use super::report_junit::escape;
 
 /// Most lines one chart carries: beyond that a legend stops being readable.
@@ -457,29 +457,8 @@ pub fn render(report: &Report<'_>) -> String {
                 "",
             );
         }
-        let rows: Vec<Vec<String>> = comparison
-            .endpoints
-            .iter()
-            .flat_map(|e| {
-                e.metrics.iter().map(move |m| {
-                    vec![
-                        e.label(),
-                        m.metric.to_owned(),
-                        change(m.metric, m.baseline, m.current, m.relative),
-                        m.status.as_str().to_owned(),
-                        m.test.clone(),
-                    ]
-                })
-            })
-            .collect();
-        table(
-            &mut out,
-            "",
-            &["Endpoint", "Metric", "Baseline → now", "Status", "Test"],
-            &rows,
-            None,
-            99,
-        );
+        let rows: Vec<Vec<String>> = comparison_rows(comparison).collect();
+        table(&mut out, "", &COMPARISON_HEADER, &rows, None, 99);
         if !comparison.missing.is_empty() {
             let _ = writeln!(
                 out,

@@ -2,7 +2,7 @@
 
 use std::fmt::Write as _;
 
-use super::report::{change, integrity_items, row_cells, Report, ROW_HEADER};
+use super::report::{comparison_rows, integrity_items, row_cells, Report, COMPARISON_HEADER, ROW_HEADER};
 
 /// A cell's text with the characters that would break a Markdown table escaped.
 fn cell(text: &str) -> String {
@@ -90,22 +90,7 @@ pub fn render(report: &Report<'_>) -> String {
     }
     if let Some(comparison) = &report.comparison {
         let _ = writeln!(out, "\n### Against baseline `{}`\n", cell(&comparison.baseline));
-        table(
-            &mut out,
-            &["Endpoint", "Metric", "Baseline → now", "Status", "Test"],
-            comparison.endpoints.iter().flat_map(|e| {
-                e.metrics.iter().map(move |m| {
-                    vec![
-                        e.label(),
-                        m.metric.to_owned(),
-                        change(m.metric, m.baseline, m.current, m.relative),
-                        m.status.as_str().to_owned(),
-                        m.test.clone(),
-                    ]
-                })
-            }),
-            99,
-        );
+        table(&mut out, &COMPARISON_HEADER, comparison_rows(comparison), 99);
     }
     let _ = writeln!(out, "\n**Verdict: {}**", report.summary());
     out
