@@ -377,8 +377,9 @@ def test_baseline_regression_and_improvement_between_stores(
     push = next(e for e in document["baseline"]["endpoints"] if e["name"] == "/queue/[id]/push")
     assert next(m for m in push["metrics"] if m["metric"] == "p50")["status"] == "regression", push
     assert push["distribution"]["prob_slower"] > 0.6 and push["distribution"]["p_slower"] < 1e-3, push
-    # the other way round: an improvement, not a failure
-    document = report(fast, "--baseline", slow, *loose)
+    # the other way round: an improvement, not a failure. A p50 more than 10% above the baseline's is less than 10%
+    # below it seen from the other side (1/1.1 = 0.909), so the tolerance is halved for this direction
+    document = report(fast, "--baseline", slow, *loose, "--latency-tolerance", "5%")
     assert document["passed"]
     push = next(e for e in document["baseline"]["endpoints"] if e["name"] == "/queue/[id]/push")
     assert next(m for m in push["metrics"] if m["metric"] == "p50")["status"] == "improved"
