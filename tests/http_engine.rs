@@ -198,3 +198,33 @@ fn redirects_are_followed_up_to_the_limit() {
         engine.block_on(RequestSpec::new("GET", &format!("http://{addr}/hop/1"), [], Bytes::new(), None, 0).unwrap());
     assert_eq!(not_followed.status, 303);
 }
+
+#[test]
+fn deferred_requests_start_at_the_flush_and_can_be_cancelled_before_it() {
+    let addr = start_target();
+    let engine = Engine::new(&EngineConfig::default()).unwrap();
+    let url = format!("http://{addr}/health");
+    let (first, starts_batch) = engine.submit_deferred(spec("GET", &url, "", None), 1usize);
+    assert!(starts_batch);
+    let (second, starts_batch) = engine.submit_deferred(spec("GET", &url, "", None), 2usize);
+    assert!(!starts_batch);
+    let (third, _) = engine.submit_deferred(spec("GET", &url, "", None), 3usize);
+    assert!(second > first && third > second);
+    // nothing runs before the flush
+    assert!(!wait_readable(engine.fileno(), Duration::from_millis(300)));
+    assert_eq!(engine.in_flight(), 3);
+    assert_eq!(engine.cancel(second), Some(2));
+    engine.flush();
+    let mut done: Vec<(usize, u16)> = collect(&engine, 2)
+        .into_iter()
+        .map(|(token, outcome)| (token, outcome.status))
+        .collect();
+    done.sort_unstable();
+    assert_eq!(done, [(1, 200), (3, 200)]);
+    assert_eq!(engine.in_flight(), 0);
+    // the next request starts a new batch
+    assert!(engine.submit_deferred(spec("GET", &url, "", None), 4usize).1);
+    engine.flush();
+    assert_eq!(collect(&engine, 1)[0].0, 4);
+    assert!(!wait_readable(engine.fileno(), Duration::from_millis(200)));
+}

@@ -171,9 +171,50 @@ def test_one_failing_waiter_does_not_strand_the_others(target: Target, caplog: p
     for _ in range(20):
         _native.http_submit("GET", f"{target.url}/health", [], None, options, broken)
         _native.http_submit("GET", f"{target.url}/health", [], None, options, lambda r: delivered.append(r.status))
+    _native.http_flush()
     deadline = time.monotonic() + 10
     while len(delivered) < 20 and time.monotonic() < deadline:
         select.select([_native.http_fileno()], [], [], 0.5)
         drain_and_deliver()
     assert delivered == [200] * 20
     assert "delivering a finished request failed" in caplog.text
+
+
+def _random_document(rng: "random.Random", depth: int = 0) -> object:
+    scalars = [
+        lambda: None, lambda: rng.random() < 0.5, lambda: rng.randint(-2**63, 2**63 - 1), lambda: rng.randint(-9, 9),
+        lambda: rng.uniform(-1e6, 1e6), lambda: 10.0 ** rng.randint(-30, 30) * rng.random(), lambda: float(rng.randint(0, 10**17)),
+        lambda: "".join(chr(rng.choice([rng.randint(0, 0x7f), rng.randint(0x80, 0xd7ff), rng.randint(0xe000, 0x10ffff)]))
+                        for _ in range(rng.randint(0, 12))),
+    ]
+    if depth < 4 and rng.random() < 0.4:
+        kind = rng.choice(["dict", "list", "tuple"])
+        children = [_random_document(rng, depth + 1) for _ in range(rng.randint(0, 5))]
+        if kind == "dict":
+            return {f"k{n}\u00e9\"": child for n, child in enumerate(children)}
+        return children if kind == "list" else tuple(children)
+    return rng.choice(scalars)()
+
+
+def test_json_bodies_are_the_bytes_json_dumps_writes() -> None:
+    import json
+    import math
+    import random
+    from collections import OrderedDict
+
+    from pushpop_load import _native
+
+    rng = random.Random(11)
+    for _ in range(5000):
+        document = _random_document(rng)
+        assert _native.json_dumps(document) == json.dumps(document).encode(), document
+    for special in [math.nan, math.inf, -math.inf, -0.0, 5e-324, 1e16, 1e-5, [1.5e-07, 1e22], {"": ""}, [], {}, ""]:
+        assert _native.json_dumps(special) == json.dumps(special).encode(), special
+    # what only json.dumps can decide is left to it (None), never encoded differently
+    class Text(str):
+        pass
+    deep: list = []
+    for _ in range(100):
+        deep = [deep]
+    for other in [2**64, {1: "a"}, OrderedDict(a=1), Text("x"), "\ud800", deep, {"a": object()}, {1.5}, b"x"]:
+        assert _native.json_dumps(other) is None, other

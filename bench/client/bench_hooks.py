@@ -1,5 +1,6 @@
 """In-process measurement for bench/client: generator CPU per request in a steady-state window (process CPU
-from os.times(), all threads, the native engine's included), and, with BENCH_EXACT=1, the exact response times
+from os.times(), all threads, the native engine's included), context switches per request (every thread's, from
+/proc), and, with BENCH_EXACT=1, the exact response times
 reported to events.request in that window. Results go to $BENCH_OUT as JSON."""
 
 from __future__ import annotations
@@ -32,9 +33,22 @@ def _total(environment) -> int:  # noqa: ANN001
     return environment.stats.total.num_requests
 
 
+def _switches() -> int:
+    """Context switches of every thread of this process so far (voluntary and not)."""
+    total = 0
+    for task in os.listdir("/proc/self/task"):
+        try:
+            with open(f"/proc/self/task/{task}/status") as status:
+                total += sum(int(line.split()[1]) for line in status if "ctxt_switches" in line)
+        except OSError:
+            pass
+    return total
+
+
 def _measure(environment) -> None:  # noqa: ANN001
     global _recording
     gevent.sleep(WARMUP_S)
+    switches0 = _switches()
     cpu0, wall0, requests0 = sum(os.times()[:2]), time.monotonic(), _total(environment)
     main0 = time.thread_time()  # this greenlet runs on the interpreter's main thread: Python's share
     _recording = EXACT
@@ -42,6 +56,7 @@ def _measure(environment) -> None:  # noqa: ANN001
     _recording = False
     cpu1, wall1, requests1 = sum(os.times()[:2]), time.monotonic(), _total(environment)
     main1 = time.thread_time()
+    switches1 = _switches()
     done = requests1 - requests0
     result = {
         "requests": done,
@@ -51,6 +66,7 @@ def _measure(environment) -> None:  # noqa: ANN001
         "cpu_us_per_request": (cpu1 - cpu0) / done * 1e6 if done else None,
         "main_thread_us_per_request": (main1 - main0) / done * 1e6 if done else None,
         "failures": environment.stats.total.num_failures,
+        "switches_per_request": (switches1 - switches0) / done if done else None,
     }
     if _times:
         ordered = sorted(_times)

@@ -156,16 +156,18 @@ def main() -> None:
             "### Cost: 50 users back to back",
             "",
             "| client | req/s | generator CPU (cores) | CPU µs per request | of which the main thread | "
-            "FastHttpUser's CPU per request ÷ this |",
-            "|---|---:|---:|---:|---:|---:|",
+            "context switches per request | FastHttpUser's CPU per request ÷ this |",
+            "|---|---:|---:|---:|---:|---:|---:|",
         ]
         for name, result in cost.items():
             per = result["cpu_us_per_request"]
             cores = f"{result['cpu_cores']:.2f}" if "cpu_cores" in result else "–"
             main = result.get("main_thread_us_per_request")
             main_text = f"{main:.1f}" if main is not None else "–"
+            switches = result.get("switches_per_request")
+            switches_text = f"{max(switches, 0):.2f}" if switches is not None else "–"
             lines.append(f"| {name} | {result['requests_per_s']:,.0f} | {cores} | {per:.1f} | {main_text} | "
-                         f"{fast['cpu_us_per_request'] / per:.2f} |")
+                         f"{switches_text} | {fast['cpu_us_per_request'] / per:.2f} |")
         lines += [
             "",
             f"NativeHttpUser: {fast['cpu_us_per_request'] / native['cpu_us_per_request']:.2f}× less CPU per request "

@@ -18,9 +18,11 @@ __all__ = [
     "http_cancel",
     "http_drain",
     "http_fileno",
+    "http_flush",
     "http_in_flight",
     "http_request_blocking",
     "http_submit",
+    "json_dumps",
     "prepopulate",
     "run_cli",
 ]
@@ -95,11 +97,21 @@ def http_submit(
     body: bytes | None,
     options: RequestOptions,
     token: Callable[[HttpResult], object],
-) -> int:
-    """Starts a request and returns its ticket at once; ``token`` comes back from ``http_drain`` with the result.
+) -> tuple[int, bool]:
+    """Queues a request and returns at once with its ticket and whether it is the first of a batch: then the
+    caller arranges one ``http_flush()`` soon (requests start at the flush, all in one hand-off to the engine's
+    thread). ``token`` comes back from ``http_drain`` with the result.
 
     Raises ValueError for a bad URL, method or header.
     """
+
+def json_dumps(obj: object) -> bytes | None:
+    """``json.dumps(obj).encode()``, byte for byte, for plain dicts, lists, tuples, strings, numbers, booleans and
+    None; None for anything else (subclasses, non-string keys, integers beyond 64 bits, lone surrogates, nesting
+    deeper than 64), which the caller hands to ``json.dumps``."""
+
+def http_flush() -> None:
+    """Starts every request queued by ``http_submit``."""
 
 def http_drain() -> list[tuple[Callable[[HttpResult], object], HttpResult]]:
     """Every finished request since the last call, as ``(token, HttpResult)``."""

@@ -216,7 +216,9 @@ class RequestBuilder:
             else:
                 body = data.encode() if isinstance(data, str) else bytes(data)
         elif json is not None:
-            body = _json.dumps(json).encode()
+            body = _native.json_dumps(json)
+            if body is None:  # what only json.dumps can encode, or refuse with its own error
+                body = _json.dumps(json).encode()
             header_list, content_headers = self._json, _JSON_HEADERS
         if headers or auth is not None:
             basic = None
@@ -331,7 +333,9 @@ class Client:
         loop = _asyncio.get_running_loop()
         _AsyncDispatch.ensure(loop)
         future = loop.create_future()
-        ticket = _native.http_submit(*args, lambda result: _deliver_future(future, result))
+        ticket, first = _native.http_submit(*args, lambda result: _deliver_future(future, result))
+        if first:
+            loop.call_soon(_native.http_flush)
         try:
             result = await future
         except BaseException:

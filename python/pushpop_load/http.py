@@ -32,12 +32,14 @@ __all__ = ["HttpStatusError", "NativeHttpSession", "NativeHttpUser", "NativeResp
 class _Dispatch:
     """This process's io watcher on the engine's eventfd, and how many greenlets wait on it."""
 
+    loop: Any = None
     watcher: Any = None
     waiting = 0
 
 
 def _forget_dispatch() -> None:
     # after a fork the child gets a new hub loop and a new engine: the parent's watcher means nothing here
+    _Dispatch.loop = None
     _Dispatch.watcher = None
     _Dispatch.waiting = 0
 
@@ -48,11 +50,15 @@ _os.register_at_fork(after_in_child=_forget_dispatch)
 def _perform(method: str, url: str, headers: list, body: bytes | None, options: Any) -> Any:
     watcher = _Dispatch.watcher
     if watcher is None:
-        watcher = _gevent.get_hub().loop.io(_native.http_fileno(), 1)
+        _Dispatch.loop = _gevent.get_hub().loop
+        watcher = _Dispatch.loop.io(_native.http_fileno(), 1)
         watcher.start(drain_and_deliver)
         _Dispatch.watcher = watcher
     waiter = _Waiter()
-    ticket = _native.http_submit(method, url, headers, body, options, waiter.switch)
+    ticket, first = _native.http_submit(method, url, headers, body, options, waiter.switch)
+    if first:
+        # the batch starts when the hub has run every greenlet that is ready, just before it polls again
+        _Dispatch.loop.run_callback(_native.http_flush)
     # The watcher keeps the hub's loop alive only while someone waits on it; otherwise an idle process could
     # never exit.
     if _Dispatch.waiting == 0:

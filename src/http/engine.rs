@@ -60,8 +60,24 @@ pub struct Engine<T> {
     unverified_tls: rustls::ClientConfig,
     config: EngineConfig,
     completions: Arc<Completions>,
-    in_flight: Mutex<HashMap<u64, (T, AbortHandle)>>,
+    /// Submitted and not yet started: `flush` hands them to the runtime as one batch.
+    pending: Mutex<Vec<Pending>>,
+    in_flight: Arc<Mutex<HashMap<u64, InFlight<T>>>>,
     next_ticket: AtomicU64,
+}
+
+/// A request waiting for the next `flush`.
+struct Pending {
+    ticket: u64,
+    client: Result<HttpClient, HttpError>,
+    spec: RequestSpec,
+    submitted: Instant,
+}
+
+/// A request's token, and its task once the runtime has started it.
+struct InFlight<T> {
+    token: T,
+    task: Option<AbortHandle>,
 }
 
 fn locked<V>(mutex: &Mutex<V>) -> MutexGuard<'_, V> {
@@ -69,7 +85,7 @@ fn locked<V>(mutex: &Mutex<V>) -> MutexGuard<'_, V> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-impl<T> Engine<T> {
+impl<T: Send + 'static> Engine<T> {
     pub fn new(config: &EngineConfig) -> std::io::Result<Self> {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(config.threads.max(1))
@@ -88,7 +104,8 @@ impl<T> Engine<T> {
             unverified_tls: tls::unverified(),
             config: config.clone(),
             completions,
-            in_flight: Mutex::default(),
+            pending: Mutex::default(),
+            in_flight: Arc::default(),
             next_ticket: AtomicU64::new(1),
         })
     }
@@ -116,28 +133,70 @@ impl<T> Engine<T> {
         self.completions.wakeup.fd()
     }
 
-    /// Starts `spec` on the runtime and returns at once with its ticket.
-    pub fn submit(&self, spec: RequestSpec, token: T) -> u64 {
+    /// Queues `spec` and returns at once with its ticket, and whether the queue was empty: then the caller must
+    /// arrange one `flush` soon (e.g. at the end of its event loop's iteration). Requests start at the flush, all
+    /// in one hand-off to the runtime: waking its thread for each request would cost a context switch per request
+    /// when the caller and the runtime share a core.
+    pub fn submit_deferred(&self, spec: RequestSpec, token: T) -> (u64, bool) {
         let ticket = self.next_ticket.fetch_add(1, Ordering::Relaxed);
         let submitted = Instant::now();
         let client = self.client_for(&spec);
-        let completions = Arc::clone(&self.completions);
-        // The map entry goes in before the task can finish, so that drain always finds the token.
-        let mut in_flight = locked(&self.in_flight);
-        let handle = self.runtime.spawn(async move {
-            let outcome = match client {
-                Ok(client) => execute(&client, spec, submitted).await,
-                Err(error) => Outcome {
-                    url: spec.url,
-                    error: Some(error),
-                    ..Outcome::default()
-                },
-            };
-            locked(&completions.done).push((ticket, outcome));
-            completions.wakeup.notify();
+        locked(&self.in_flight).insert(ticket, InFlight { token, task: None });
+        let mut pending = locked(&self.pending);
+        pending.push(Pending {
+            ticket,
+            client,
+            spec,
+            submitted,
         });
-        in_flight.insert(ticket, (token, handle.abort_handle()));
+        (ticket, pending.len() == 1)
+    }
+
+    /// Starts `spec` on the runtime now and returns its ticket.
+    pub fn submit(&self, spec: RequestSpec, token: T) -> u64 {
+        let (ticket, _) = self.submit_deferred(spec, token);
+        self.flush();
         ticket
+    }
+
+    /// Starts every queued request.
+    pub fn flush(&self) {
+        let batch = mem::take(&mut *locked(&self.pending));
+        if batch.is_empty() {
+            return;
+        }
+        let completions = Arc::clone(&self.completions);
+        let in_flight = Arc::clone(&self.in_flight);
+        // One task spawns the batch from inside the runtime, where spawning wakes no thread.
+        self.runtime.spawn(async move {
+            let tasks: Vec<(u64, AbortHandle)> = batch
+                .into_iter()
+                .map(|request| {
+                    let ticket = request.ticket;
+                    let completions = Arc::clone(&completions);
+                    let handle = tokio::spawn(async move {
+                        let outcome = match request.client {
+                            Ok(client) => execute(&client, request.spec, request.submitted).await,
+                            Err(error) => Outcome {
+                                url: request.spec.url,
+                                error: Some(error),
+                                ..Outcome::default()
+                            },
+                        };
+                        locked(&completions.done).push((ticket, outcome));
+                        completions.wakeup.notify();
+                    });
+                    (ticket, handle.abort_handle())
+                })
+                .collect();
+            let mut in_flight = locked(&in_flight);
+            for (ticket, task) in tasks {
+                match in_flight.get_mut(&ticket) {
+                    Some(entry) => entry.task = Some(task),
+                    None => task.abort(), // cancelled before it started
+                }
+            }
+        });
     }
 
     /// Every finished request since the last call, with its token. Requests cancelled meanwhile are left out.
@@ -149,18 +208,22 @@ impl<T> Engine<T> {
         }
         let mut in_flight = locked(&self.in_flight);
         done.into_iter()
-            .filter_map(|(ticket, outcome)| in_flight.remove(&ticket).map(|(token, _)| (token, outcome)))
+            .filter_map(|(ticket, outcome)| in_flight.remove(&ticket).map(|entry| (entry.token, outcome)))
             .collect()
     }
 
     /// Abandons a request (its caller went away): the task is aborted, and its token returned for disposal.
     pub fn cancel(&self, ticket: u64) -> Option<T> {
-        let (token, handle) = locked(&self.in_flight).remove(&ticket)?;
-        handle.abort();
-        Some(token)
+        let entry = locked(&self.in_flight).remove(&ticket)?;
+        match entry.task {
+            Some(task) => task.abort(),
+            // not started: still queued (dropped here), or in a batch being started (which aborts it)
+            None => locked(&self.pending).retain(|request| request.ticket != ticket),
+        }
+        Some(entry.token)
     }
 
-    /// Requests submitted and neither drained nor cancelled.
+    /// Requests submitted (queued or started) and neither drained nor cancelled.
     pub fn in_flight(&self) -> usize {
         locked(&self.in_flight).len()
     }

@@ -163,8 +163,8 @@ fn spec(
     Ok(spec)
 }
 
-/// Starts a request and returns its ticket at once; `token` (a callable) comes back from `http_drain` with the
-/// result.
+/// Queues a request and returns at once with its ticket and whether it is the first of a batch: then the caller
+/// arranges one `http_flush()` soon. `token` (a callable) comes back from `http_drain` with the result.
 #[pyfunction]
 #[allow(clippy::needless_pass_by_value)] // pyo3 hands over owned values
 pub fn http_submit(
@@ -175,9 +175,16 @@ pub fn http_submit(
     body: Option<Bound<'_, PyBytes>>,
     options: PyRef<'_, RequestOptions>,
     token: Py<PyAny>,
-) -> PyResult<u64> {
+) -> PyResult<(u64, bool)> {
     let spec = spec(method, url, &headers, body.as_ref(), &options)?;
-    Ok(engine()?.submit(spec, token))
+    Ok(engine()?.submit_deferred(spec, token))
+}
+
+/// Starts every request queued by `http_submit`.
+#[pyfunction]
+pub fn http_flush() -> PyResult<()> {
+    engine()?.flush();
+    Ok(())
 }
 
 /// Every finished request since the last call, as `(token, HttpResult)`.

@@ -3,6 +3,7 @@
 mod errors;
 mod http;
 mod integrity;
+mod json;
 mod monitor;
 mod prepopulate;
 mod stats;
@@ -23,11 +24,13 @@ mod _native {
 
     #[pymodule_export]
     use super::http::{
-        http_cancel, http_drain, http_fileno, http_in_flight, http_request_blocking, http_submit, HttpResult,
-        RequestOptions,
+        http_cancel, http_drain, http_fileno, http_flush, http_in_flight, http_request_blocking, http_submit,
+        HttpResult, RequestOptions,
     };
     #[pymodule_export]
     use super::integrity::IntegrityLedger;
+    #[pymodule_export]
+    use super::json::json_dumps;
     #[pymodule_export]
     use super::monitor::ResourceMonitor;
     #[pymodule_export]
