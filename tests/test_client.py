@@ -218,3 +218,24 @@ def test_json_bodies_are_the_bytes_json_dumps_writes() -> None:
         deep = [deep]
     for other in [2**64, {1: "a"}, OrderedDict(a=1), Text("x"), "\ud800", deep, {"a": object()}, {1.5}, b"x"]:
         assert _native.json_dumps(other) is None, other
+
+
+def test_the_native_request_listener_takes_locusts_keywords_and_any_others() -> None:
+    import json
+
+    from pushpop_load import _native
+
+    stats = _native.HdrStats()
+    common = {"request_type": "POST", "name": "/queue/[id]/push", "response_length": 31, "response": None,
+              "context": {}, "start_time": 1.0, "url": "http://x/queue/a/push"}
+    stats.on_request(response_time=1.5, exception=None, **common)
+    stats.on_request(response_time=2.5, exception=RuntimeError("HTTP 500"), **common, custom_tag="kept out")
+    stats.on_request(response_time=None, exception=None, **common)  # no time: nothing to record
+    stats.on_request("GET", "/health", 0.25)
+    summaries = {s["name"]: s for s in json.loads(stats.summaries_json())}
+    push = summaries["/queue/[id]/push"]
+    assert (push["count"], push["failures"]) == (2, 1), push
+    assert push["min_ms"] == pytest.approx(1.5, rel=1e-3) and push["max_ms"] == pytest.approx(2.5, rel=1e-3), push
+    assert summaries["/health"]["count"] == 1
+    with pytest.raises(TypeError):
+        stats.on_request(name="/x", response_time=1.0)  # request_type missing

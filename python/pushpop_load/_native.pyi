@@ -215,6 +215,45 @@ def prepopulate(
     """
 
 @final
+class HdrStats:
+    """Response times per (method, name) in an HDR histogram each (microsecond resolution, 3 significant digits),
+    for the whole run and per second. Thread-safe."""
+
+    def __init__(self) -> None: ...
+    def record(self, method: str, name: str, milliseconds: float, failed: bool) -> None:
+        """Records one response time in milliseconds, in the run's total and in the current second."""
+    def on_request(
+        self,
+        request_type: str,
+        name: str,
+        response_time: float | None,
+        response_length: int | None = None,
+        response: object = None,
+        context: object = None,
+        exception: BaseException | None = None,
+        start_time: float | None = None,
+        url: str | None = None,
+        **extra: object,
+    ) -> None:
+        """``events.request``'s listener: records the sample (a failure when ``exception`` is set); a sample with
+        no ``response_time`` is skipped."""
+    def record_items(self, method: str, name: str, count: int) -> None:
+        """Adds ``count`` queue items to an entry (what a pop returned)."""
+    def report_json(self) -> str:
+        """The samples since the last report, as JSON, and a fresh start: what a worker sends its master."""
+    def merge_report_json(self, report: str) -> None:
+        """Adds a report made by ``report_json`` in another process. Raises PushpopError for a malformed one."""
+    def snapshot_json(self) -> str:
+        """Everything recorded in all, as a JSON snapshot (sparse histograms)."""
+    def summaries_json(self) -> str:
+        """Exact figures per (method, name) as JSON: count, failures, items, min/mean/max and Locust's
+        percentiles (ms)."""
+    def intervals_json(self) -> str:
+        """The per-second timeline as JSON rows: second, method, name, count, failures, items, p50/p95/p99/max."""
+    def clear(self) -> None:
+        """Forgets everything recorded."""
+
+@final
 class IntegrityLedger:
     """The queue integrity checker of one process (thread-safe): markers for pushed items, acknowledgements, checked
     pops, and a report of lost, duplicated, out-of-order and foreign items. Report format: docs/INTEGRITY.md."""

@@ -4,6 +4,7 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use pyo3::prelude::*;
+use pyo3::types::PyDict;
 use serde::{Deserialize, Serialize};
 
 use super::errors::stats_error;
@@ -59,6 +60,36 @@ impl HdrStats {
         both.intervals.record(now_second(), method, name, milliseconds, failed);
     }
 
+    /// `events.request`'s listener: records every request Locust is told about, by any client. Locust's keyword
+    /// arguments are named here so that a call builds no dictionary; others a listener may receive go to `extra`.
+    #[pyo3(signature = (
+        request_type, name, response_time, response_length=None, response=None, context=None, exception=None,
+        start_time=None, url=None, **extra
+    ))]
+    #[allow(clippy::too_many_arguments, unused_variables)] // the event's own arguments
+    fn on_request(
+        &self,
+        request_type: &str,
+        name: &str,
+        response_time: Option<f64>,
+        response_length: Option<&Bound<'_, PyAny>>,
+        response: Option<&Bound<'_, PyAny>>,
+        context: Option<&Bound<'_, PyAny>>,
+        exception: Option<&Bound<'_, PyAny>>,
+        start_time: Option<&Bound<'_, PyAny>>,
+        url: Option<&Bound<'_, PyAny>>,
+        extra: Option<&Bound<'_, PyDict>>,
+    ) {
+        if let Some(milliseconds) = response_time {
+            self.record(
+                request_type,
+                name,
+                milliseconds,
+                exception.is_some_and(|e| !e.is_none()),
+            );
+        }
+    }
+
     /// Adds `count` queue items to an entry (what a pop returned).
     fn record_items(&self, method: &str, name: &str, count: u64) {
         let mut both = self.both();
@@ -100,6 +131,7 @@ impl HdrStats {
         to_json(&self.both().intervals.rows())
     }
 
+    /// Forgets everything recorded.
     fn clear(&self) {
         *self.both() = Both::default();
     }
