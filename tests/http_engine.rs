@@ -228,3 +228,145 @@ fn deferred_requests_start_at_the_flush_and_can_be_cancelled_before_it() {
     assert_eq!(collect(&engine, 1)[0].0, 4);
     assert!(!wait_readable(engine.fileno(), Duration::from_millis(200)));
 }
+
+/// A server that answers each request on a connection with what `answer` returns for its request line, and closes
+/// the connection after an answer when `answer` says so. Returns its address and a count of connections accepted.
+fn scripted_server(
+    answer: fn(&str) -> (Vec<u8>, bool),
+) -> (SocketAddr, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::io::{Read, Write};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let accepted = std::sync::Arc::new(AtomicUsize::new(0));
+    let counter = std::sync::Arc::clone(&accepted);
+    std::thread::spawn(move || {
+        for conn in listener.incoming().flatten() {
+            counter.fetch_add(1, Ordering::SeqCst);
+            std::thread::spawn(move || {
+                let mut conn = conn;
+                let mut pending = Vec::new();
+                let mut buffer = [0u8; 4096];
+                loop {
+                    // one request: a head, and a body as long as its Content-Length
+                    let Some(end) = pending.windows(4).position(|w| w == b"\r\n\r\n") else {
+                        match conn.read(&mut buffer) {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => pending.extend_from_slice(&buffer[..n]),
+                        }
+                        continue;
+                    };
+                    let head = String::from_utf8_lossy(&pending[..end]).to_string();
+                    let length: usize = head
+                        .lines()
+                        .find_map(|line| {
+                            line.to_ascii_lowercase()
+                                .strip_prefix("content-length: ")
+                                .map(str::to_owned)
+                        })
+                        .map_or(0, |value| value.trim().parse().unwrap());
+                    if pending.len() < end + 4 + length {
+                        match conn.read(&mut buffer) {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => pending.extend_from_slice(&buffer[..n]),
+                        }
+                        continue;
+                    }
+                    pending.drain(..end + 4 + length);
+                    let (bytes, close) = answer(head.lines().next().unwrap_or_default());
+                    if conn.write_all(&bytes).is_err() || close {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    (addr, accepted)
+}
+
+#[test]
+fn bodies_in_every_framing_http_allows() {
+    let (addr, _) = scripted_server(|line| {
+        let answer: &[u8] = match line.split(' ').nth(1).unwrap_or_default() {
+            "/chunked" => {
+                b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n"
+            }
+            "/early" => b"HTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok",
+            "/empty" => b"HTTP/1.1 204 No Content\r\nX-Kind: none\r\n\r\n",
+            "/head" => b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n",
+            "/until-close" => return (b"HTTP/1.0 200 OK\r\n\r\nevery byte until the end".to_vec(), true),
+            _ => b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n",
+        };
+        (answer.to_vec(), false)
+    });
+    let engine: Engine<usize> = Engine::new(&EngineConfig::default()).unwrap();
+    let get = |method: &str, path: &str| engine.block_on(spec(method, &format!("http://{addr}{path}"), "", None));
+    let chunked = get("GET", "/chunked");
+    assert_eq!(
+        (chunked.status, &chunked.body[..]),
+        (200, &b"hello world"[..]),
+        "{chunked:?}"
+    );
+    let early = get("GET", "/early");
+    assert_eq!((early.status, &early.body[..]), (200, &b"ok"[..]), "{early:?}");
+    let empty = get("GET", "/empty");
+    assert_eq!((empty.status, empty.body.len()), (204, 0));
+    assert_eq!(empty.headers["x-kind"], "none");
+    let head = get("HEAD", "/head");
+    assert_eq!((head.status, head.body.len(), head.error.clone()), (200, 0, None));
+    let until_close = get("GET", "/until-close");
+    assert_eq!(&until_close.body[..], b"every byte until the end");
+    assert_eq!(get("GET", "/other").status, 404);
+}
+
+#[test]
+fn a_pooled_connection_the_server_closed_is_replaced_not_reported() {
+    // every answer says keep-alive, and the server closes the connection right after it anyway
+    let (addr, accepted) = scripted_server(|_| {
+        (
+            b"HTTP/1.1 200 OK\r\nConnection: keep-alive\r\nContent-Length: 2\r\n\r\nok".to_vec(),
+            true,
+        )
+    });
+    let engine: Engine<usize> = Engine::new(&EngineConfig::default()).unwrap();
+    let url = format!("http://{addr}/");
+    for pause in [0, 20, 300, 20] {
+        // 20 ms: the client reuses the connection at once and finds out from the answer that never comes; 300 ms:
+        // the client looks before it writes
+        std::thread::sleep(Duration::from_millis(pause));
+        let outcome = engine.block_on(spec("POST", &url, "{}", None));
+        assert_eq!(
+            (outcome.status, outcome.error.clone()),
+            (200, None),
+            "after {pause} ms: {outcome:?}"
+        );
+    }
+    assert_eq!(accepted.load(std::sync::atomic::Ordering::SeqCst), 4);
+}
+
+#[test]
+fn broken_answers_are_errors() {
+    let (addr, _) = scripted_server(|line| match line.split(' ').nth(1).unwrap_or_default() {
+        "/short" => (b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nhalf".to_vec(), true),
+        "/chunks" => (
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhelloXX".to_vec(),
+            false,
+        ),
+        _ => (b"SSH-2.0-OpenSSH_9.2\r\n\r\n".to_vec(), true),
+    });
+    let engine: Engine<usize> = Engine::new(&EngineConfig::default()).unwrap();
+    let get = |path: &str| engine.block_on(spec("GET", &format!("http://{addr}{path}"), "", None));
+    assert_eq!(
+        get("/short").error,
+        Some(HttpError::ConnectionReset(
+            "connection closed before the response was complete".to_owned()
+        ))
+    );
+    assert_eq!(
+        get("/chunks").error,
+        Some(HttpError::Protocol("invalid chunked body".to_owned()))
+    );
+    assert!(
+        matches!(get("/garbage").error, Some(HttpError::Protocol(reason)) if reason.starts_with("invalid response"))
+    );
+}

@@ -5,22 +5,18 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
-use hyper::header::{HeaderValue, CONTENT_LENGTH, CONTENT_TYPE, LOCATION};
-use hyper::{Method, Request, StatusCode};
-use hyper_rustls::HttpsConnector;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::client::legacy::Client;
-use hyper_util::rt::{TokioExecutor, TokioTimer};
+use hyper::header::{CONTENT_LENGTH, CONTENT_TYPE, LOCATION};
+use hyper::{Method, StatusCode};
 use tokio::task::AbortHandle;
 
 use super::error::HttpError;
+use super::h1::Pool;
 use super::outcome::{Outcome, Timings};
 use super::request::RequestSpec;
 use super::tls;
 use super::wakeup::Wakeup;
 
-type HttpClient = Client<HttpsConnector<HttpConnector>, Full<Bytes>>;
+type HttpClient = Arc<Pool>;
 
 /// How the engine's runtime and connection pool are set up.
 #[derive(Debug, Clone)]
@@ -122,7 +118,7 @@ impl<T: Send + 'static> Engine<T> {
         } else {
             self.verified_tls.get_or_init(tls::verified).clone()?
         };
-        let client = build_client(&self.config, connect_timeout, tls);
+        let client = Arc::new(Pool::new(tls, connect_timeout, self.config.idle_timeout));
         locked(&self.clients).insert(key, client.clone());
         Ok(client)
     }
@@ -242,22 +238,6 @@ impl<T: Send + 'static> Engine<T> {
     }
 }
 
-fn build_client(config: &EngineConfig, connect_timeout: Duration, tls: rustls::ClientConfig) -> HttpClient {
-    let mut http = HttpConnector::new();
-    http.set_nodelay(true);
-    http.set_connect_timeout(Some(connect_timeout));
-    http.enforce_http(false);
-    let connector = hyper_rustls::HttpsConnectorBuilder::new()
-        .with_tls_config(tls)
-        .https_or_http()
-        .enable_http1()
-        .wrap_connector(http);
-    Client::builder(TokioExecutor::new())
-        .pool_timer(TokioTimer::new())
-        .pool_idle_timeout(config.idle_timeout)
-        .build(connector)
-}
-
 /// Runtime threads never take process-directed signals: those belong to the interpreter's main thread.
 fn block_signals() {
     // SAFETY: sigfillset initialises the set; pthread_sigmask only changes this thread's mask.
@@ -306,25 +286,12 @@ async fn send(
 ) -> Result<Outcome, HttpError> {
     let mut redirects = 0;
     loop {
-        let mut request = Request::builder().method(spec.method.clone()).uri(spec.uri.clone());
-        if let Some(headers) = request.headers_mut() {
-            headers.clone_from(&spec.headers);
-            if !spec.body.is_empty() && !headers.contains_key(CONTENT_LENGTH) {
-                headers.insert(CONTENT_LENGTH, HeaderValue::from(spec.body.len()));
-            }
-        }
-        let request = request
-            .body(Full::new(spec.body.clone()))
-            .map_err(|err| HttpError::InvalidHeader(err.to_string()))?;
-        let response = client
-            .request(request)
-            .await
-            .map_err(|err| HttpError::classify(&err, err.is_connect()))?;
-        timings.first_byte = started.elapsed();
-        let status = response.status();
+        let response = client.send(&spec.method, &spec.uri, &spec.headers, &spec.body).await?;
+        timings.first_byte = response.head_at - started;
+        let status = StatusCode::from_u16(response.status).unwrap_or(StatusCode::OK);
         let location = status
             .is_redirection()
-            .then(|| response.headers().get(LOCATION))
+            .then(|| response.headers.get(LOCATION))
             .flatten();
         if let Some(location) = location.and_then(|value| value.to_str().ok()) {
             if redirects >= spec.max_redirects {
@@ -346,21 +313,13 @@ async fn send(
                     spec.headers.remove(CONTENT_TYPE);
                     spec.headers.remove(CONTENT_LENGTH);
                 }
-                // the redirect's body is read and dropped so that its connection goes back to the pool
-                let _ = response.into_body().collect().await;
                 continue;
             }
         }
-        let (parts, body) = response.into_parts();
-        let body = body
-            .collect()
-            .await
-            .map_err(|err| HttpError::classify(&err, false))?
-            .to_bytes();
         return Ok(Outcome {
-            status: parts.status.as_u16(),
-            headers: parts.headers,
-            body,
+            status: response.status,
+            headers: response.headers,
+            body: response.body,
             url: spec.url,
             error: None,
             timings: Timings::default(),

@@ -3,6 +3,7 @@
 
 mod engine;
 mod error;
+pub mod h1;
 mod outcome;
 mod request;
 pub(crate) mod tls;

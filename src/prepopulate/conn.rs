@@ -4,53 +4,15 @@
 
 use std::io;
 use std::net::SocketAddr;
-use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::task::{Context, Poll};
 
 use rustls::pki_types::ServerName;
-use tokio::io::{AsyncRead, AsyncReadExt as _, AsyncWrite, AsyncWriteExt as _, ReadBuf};
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 
-/// A plain or TLS connection.
-pub enum Stream {
-    Plain(TcpStream),
-    Tls(Box<tokio_rustls::client::TlsStream<TcpStream>>),
-}
-
-impl AsyncRead for Stream {
-    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            Self::Plain(stream) => Pin::new(stream).poll_read(cx, buf),
-            Self::Tls(stream) => Pin::new(stream.as_mut()).poll_read(cx, buf),
-        }
-    }
-}
-
-impl AsyncWrite for Stream {
-    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
-        match self.get_mut() {
-            Self::Plain(stream) => Pin::new(stream).poll_write(cx, buf),
-            Self::Tls(stream) => Pin::new(stream.as_mut()).poll_write(cx, buf),
-        }
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            Self::Plain(stream) => Pin::new(stream).poll_flush(cx),
-            Self::Tls(stream) => Pin::new(stream.as_mut()).poll_flush(cx),
-        }
-    }
-
-    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            Self::Plain(stream) => Pin::new(stream).poll_shutdown(cx),
-            Self::Tls(stream) => Pin::new(stream.as_mut()).poll_shutdown(cx),
-        }
-    }
-}
+use crate::http::h1::{decode_chunked, framing, Framing, Stream, MAX_RESPONSE};
 
 /// The service's address, resolved once, and what every request to it repeats.
 pub struct Endpoint {
@@ -207,21 +169,12 @@ pub struct Connection {
     pub open: bool,
 }
 
-/// How a response's body ends.
-enum Framing {
-    Length(usize),
-    Chunked,
-    UntilClose,
-}
-
 struct Head {
     length: usize,
     status: u16,
     framing: Framing,
     close: bool,
 }
-
-const MAX_RESPONSE: usize = 16 << 20;
 
 fn parse_head(buf: &[u8]) -> Result<Option<Head>, String> {
     let mut headers = [httparse::EMPTY_HEADER; 64];
@@ -231,78 +184,13 @@ fn parse_head(buf: &[u8]) -> Result<Option<Head>, String> {
         Ok(httparse::Status::Partial) => return Ok(None),
         Err(err) => return Err(format!("invalid response: {err}")),
     };
-    let status = response.code.unwrap_or(0);
-    let mut framing = Framing::UntilClose;
-    let mut close = response.version == Some(0);
-    for header in response.headers.iter() {
-        if header.name.eq_ignore_ascii_case("content-length") {
-            let text = std::str::from_utf8(header.value).unwrap_or_default().trim();
-            let value = text.parse().map_err(|_| format!("invalid content-length '{text}'"))?;
-            if !matches!(framing, Framing::Chunked) {
-                framing = Framing::Length(value);
-            }
-        } else if header.name.eq_ignore_ascii_case("transfer-encoding") {
-            if header.value.to_ascii_lowercase().ends_with(b"chunked") {
-                framing = Framing::Chunked;
-            }
-        } else if header.name.eq_ignore_ascii_case("connection") {
-            let value = header.value.to_ascii_lowercase();
-            if value.windows(5).any(|window| window == b"close") {
-                close = true;
-            } else if value.windows(10).any(|window| window == b"keep-alive") {
-                close = false;
-            }
-        }
-    }
-    if status == 204 || status == 304 || (100..200).contains(&status) {
-        framing = Framing::Length(0);
-    }
+    let (framing, close) = framing(&response, false)?;
     Ok(Some(Head {
         length,
-        status,
+        status: response.code.unwrap_or(0),
         framing,
         close,
     }))
-}
-
-/// A chunked body from `data`: `Some((bytes used, body))` once complete.
-fn decode_chunked(data: &[u8]) -> Result<Option<(usize, Vec<u8>)>, String> {
-    let mut position = 0;
-    let mut body = Vec::new();
-    loop {
-        match httparse::parse_chunk_size(&data[position..]) {
-            Ok(httparse::Status::Complete((used, size))) => {
-                position += used;
-                if size == 0 {
-                    // trailers, then an empty line
-                    loop {
-                        let rest = &data[position..];
-                        let Some(end) = rest.windows(2).position(|window| window == b"\r\n") else {
-                            return Ok(None);
-                        };
-                        position += end + 2;
-                        if end == 0 {
-                            return Ok(Some((position, body)));
-                        }
-                    }
-                }
-                let size = usize::try_from(size).map_err(|_| "chunk too large".to_owned())?;
-                if size > MAX_RESPONSE {
-                    return Err("chunk too large".to_owned());
-                }
-                if data.len() < position + size + 2 {
-                    return Ok(None);
-                }
-                body.extend_from_slice(&data[position..position + size]);
-                if &data[position + size..position + size + 2] != b"\r\n" {
-                    return Err("invalid chunked body".to_owned());
-                }
-                position += size + 2;
-            }
-            Ok(httparse::Status::Partial) => return Ok(None),
-            Err(_) => return Err("invalid chunk size".to_owned()),
-        }
-    }
 }
 
 impl Connection {
@@ -422,17 +310,5 @@ mod tests {
         assert!(matches!(head.framing, Framing::UntilClose) && head.close);
         assert!(parse_head(b"SSH-2.0-OpenSSH\r\n\r\n").is_err());
         assert!(parse_head(b"HTTP/1.1 200 OK\r\nContent-Length: x\r\n\r\n").is_err());
-    }
-
-    #[test]
-    fn chunked() {
-        let data = b"5\r\nhello\r\n6;ext=1\r\n world\r\n0\r\nX-Trailer: 1\r\n\r\nNEXT";
-        let (used, body) = decode_chunked(data).unwrap().unwrap();
-        assert_eq!(body, b"hello world");
-        assert_eq!(&data[used..], b"NEXT");
-        assert!(decode_chunked(b"5\r\nhel").unwrap().is_none());
-        assert!(decode_chunked(b"0\r\n").unwrap().is_none());
-        assert!(decode_chunked(b"zz\r\n").is_err());
-        assert!(decode_chunked(b"2\r\nabXY").is_err());
     }
 }

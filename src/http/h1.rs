@@ -1,0 +1,556 @@
+//! A lean HTTP/1.1 client: each request is one task that writes the request and reads the answer on a pooled
+//! connection, with no connection task, channel or body stream between them. A general client hands every request
+//! to a connection task and the body back through a channel, which costs wake-ups that are a fifth of a request's
+//! CPU at the rates a load generator runs (`bench/client`).
+
+use std::collections::HashMap;
+use std::io;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use hyper::header::{HeaderName, HeaderValue, CONTENT_LENGTH, HOST};
+use hyper::{HeaderMap, Method, Uri};
+use rustls::pki_types::ServerName;
+use tokio::io::{AsyncRead, AsyncReadExt as _, AsyncWrite, AsyncWriteExt as _, ReadBuf};
+use tokio::net::TcpStream;
+use tokio_rustls::TlsConnector;
+
+use super::error::HttpError;
+
+/// A plain or TLS connection.
+pub enum Stream {
+    Plain(TcpStream),
+    Tls(Box<tokio_rustls::client::TlsStream<TcpStream>>),
+}
+
+impl AsyncRead for Stream {
+    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Self::Plain(stream) => Pin::new(stream).poll_read(cx, buf),
+            Self::Tls(stream) => Pin::new(stream.as_mut()).poll_read(cx, buf),
+        }
+    }
+}
+
+impl AsyncWrite for Stream {
+    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            Self::Plain(stream) => Pin::new(stream).poll_write(cx, buf),
+            Self::Tls(stream) => Pin::new(stream.as_mut()).poll_write(cx, buf),
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Self::Plain(stream) => Pin::new(stream).poll_flush(cx),
+            Self::Tls(stream) => Pin::new(stream.as_mut()).poll_flush(cx),
+        }
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Self::Plain(stream) => Pin::new(stream).poll_shutdown(cx),
+            Self::Tls(stream) => Pin::new(stream.as_mut()).poll_shutdown(cx),
+        }
+    }
+}
+
+/// Largest response head plus body this client reads.
+pub const MAX_RESPONSE: usize = 64 << 20;
+
+/// How a response's body ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Framing {
+    Length(usize),
+    Chunked,
+    UntilClose,
+}
+
+/// How the body of `response` (a parsed head) is framed, and whether the server closes the connection after it.
+pub fn framing(response: &httparse::Response<'_, '_>, head_request: bool) -> Result<(Framing, bool), String> {
+    let status = response.code.unwrap_or(0);
+    let mut framing = Framing::UntilClose;
+    let mut close = response.version == Some(0);
+    for header in response.headers.iter() {
+        if header.name.eq_ignore_ascii_case("content-length") {
+            let text = std::str::from_utf8(header.value).unwrap_or_default().trim();
+            let value = text.parse().map_err(|_| format!("invalid content-length '{text}'"))?;
+            if framing != Framing::Chunked {
+                framing = Framing::Length(value);
+            }
+        } else if header.name.eq_ignore_ascii_case("transfer-encoding") {
+            if header.value.to_ascii_lowercase().ends_with(b"chunked") {
+                framing = Framing::Chunked;
+            }
+        } else if header.name.eq_ignore_ascii_case("connection") {
+            let value = header.value.to_ascii_lowercase();
+            if value.windows(5).any(|window| window == b"close") {
+                close = true;
+            } else if value.windows(10).any(|window| window == b"keep-alive") {
+                close = false;
+            }
+        }
+    }
+    if head_request || status == 204 || status == 304 || (100..200).contains(&status) {
+        framing = Framing::Length(0);
+    }
+    Ok((framing, close))
+}
+
+/// A chunked body from `data`: `Some((bytes used, body))` once complete.
+pub fn decode_chunked(data: &[u8]) -> Result<Option<(usize, Vec<u8>)>, String> {
+    let mut position = 0;
+    let mut body = Vec::new();
+    loop {
+        match httparse::parse_chunk_size(&data[position..]) {
+            Ok(httparse::Status::Complete((used, size))) => {
+                position += used;
+                if size == 0 {
+                    // trailers, then an empty line
+                    loop {
+                        let rest = &data[position..];
+                        let Some(end) = rest.windows(2).position(|window| window == b"\r\n") else {
+                            return Ok(None);
+                        };
+                        position += end + 2;
+                        if end == 0 {
+                            return Ok(Some((position, body)));
+                        }
+                    }
+                }
+                let size = usize::try_from(size).map_err(|_| "chunk too large".to_owned())?;
+                if size > MAX_RESPONSE {
+                    return Err("chunk too large".to_owned());
+                }
+                if data.len() < position + size + 2 {
+                    return Ok(None);
+                }
+                body.extend_from_slice(&data[position..position + size]);
+                if &data[position + size..position + size + 2] != b"\r\n" {
+                    return Err("invalid chunked body".to_owned());
+                }
+                position += size + 2;
+            }
+            Ok(httparse::Status::Partial) => return Ok(None),
+            Err(_) => return Err("invalid chunk size".to_owned()),
+        }
+    }
+}
+
+/// A complete answer.
+#[derive(Debug)]
+pub struct Response {
+    pub status: u16,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+    /// When its head had arrived.
+    pub head_at: Instant,
+}
+
+/// One kept-alive connection.
+struct Connection {
+    stream: Stream,
+    /// Bytes read and not yet consumed.
+    buf: Vec<u8>,
+}
+
+/// A pooled connection and when it went idle.
+struct Idle {
+    connection: Connection,
+    since: Instant,
+}
+
+/// Connections idle longer than this are checked for a close from the server before they carry a request: the
+/// server's idle timeout may have closed them meanwhile. Busier connections skip the (one syscall) check.
+const CHECK_AFTER_IDLE: Duration = Duration::from_millis(100);
+
+/// Why one attempt failed, and whether it may be made again on a fresh connection.
+struct Failed {
+    error: HttpError,
+    /// The connection was a pooled one that failed before any byte of an answer: the server had closed it, so
+    /// the request never reached the service.
+    stale: bool,
+}
+
+/// Keep-alive connections per origin (scheme, host and port), with one TLS setup and one connect limit.
+pub struct Pool {
+    tls: TlsConnector,
+    connect_timeout: Duration,
+    idle_timeout: Duration,
+    /// Keyed by `https` and the URL's authority.
+    idle: Mutex<HashMap<(bool, String), Vec<Idle>>>,
+}
+
+impl Pool {
+    #[must_use]
+    pub fn new(tls: rustls::ClientConfig, connect_timeout: Duration, idle_timeout: Duration) -> Self {
+        Self {
+            tls: TlsConnector::from(Arc::new(tls)),
+            connect_timeout,
+            idle_timeout,
+            idle: Mutex::default(),
+        }
+    }
+
+    /// Sends one request and reads its answer. A pooled connection the server had closed is replaced once.
+    pub async fn send(
+        &self,
+        method: &Method,
+        uri: &Uri,
+        headers: &HeaderMap,
+        body: &Bytes,
+    ) -> Result<Response, HttpError> {
+        let https = uri.scheme_str() == Some("https");
+        let authority = uri.authority().map_or("", hyper::http::uri::Authority::as_str);
+        let request = request_bytes(method, uri, authority, headers, body);
+        let mut pooled = self.checkout(https, authority);
+        loop {
+            let reused = pooled.is_some();
+            let connection = match pooled.take() {
+                Some(connection) => connection,
+                None => self.connect(https, uri).await?,
+            };
+            match self
+                .exchange(connection, &request, method, https, authority, reused)
+                .await
+            {
+                Ok(response) => return Ok(response),
+                // once: a fresh connection is never stale
+                Err(Failed { stale: true, .. }) if reused => {}
+                Err(failed) => return Err(failed.error),
+            }
+        }
+    }
+
+    fn checkout(&self, https: bool, authority: &str) -> Option<Connection> {
+        let mut idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner);
+        let list = idle.get_mut(&(https, authority.to_owned()))?;
+        while let Some(entry) = list.pop() {
+            let idle_for = entry.since.elapsed();
+            if idle_for > self.idle_timeout {
+                continue;
+            }
+            if idle_for > CHECK_AFTER_IDLE && closed_by_peer(&entry.connection.stream) {
+                continue;
+            }
+            return Some(entry.connection);
+        }
+        None
+    }
+
+    fn checkin(&self, https: bool, authority: &str, connection: Connection) {
+        let mut idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner);
+        idle.entry((https, authority.to_owned())).or_default().push(Idle {
+            connection,
+            since: Instant::now(),
+        });
+    }
+
+    async fn connect(&self, https: bool, uri: &Uri) -> Result<Connection, HttpError> {
+        let host = uri.host().unwrap_or_default();
+        let host = host.trim_start_matches('[').trim_end_matches(']');
+        let port = uri.port_u16().unwrap_or(if https { 443 } else { 80 });
+        let connecting = async {
+            let tcp = TcpStream::connect((host, port))
+                .await
+                .map_err(|err| connect_error(&err))?;
+            tcp.set_nodelay(true).map_err(|err| connect_error(&err))?;
+            let stream = if https {
+                let name = ServerName::try_from(host.to_owned())
+                    .map_err(|err| HttpError::InvalidUrl(format!("{err}: {host:?}")))?;
+                let tls = self.tls.connect(name, tcp).await.map_err(|err| connect_error(&err))?;
+                Stream::Tls(Box::new(tls))
+            } else {
+                Stream::Plain(tcp)
+            };
+            Ok(Connection {
+                stream,
+                buf: Vec::with_capacity(8192),
+            })
+        };
+        tokio::time::timeout(self.connect_timeout, connecting)
+            .await
+            .unwrap_or(Err(HttpError::ConnectTimeout))
+    }
+
+    async fn exchange(
+        &self,
+        mut connection: Connection,
+        request: &[u8],
+        method: &Method,
+        https: bool,
+        authority: &str,
+        reused: bool,
+    ) -> Result<Response, Failed> {
+        let sent = async {
+            connection.stream.write_all(request).await?;
+            connection.stream.flush().await
+        };
+        if let Err(err) = sent.await {
+            return Err(Failed {
+                stale: reused,
+                error: exchange_error(&err),
+            });
+        }
+        let (response, keep) =
+            read_response(&mut connection, *method == Method::HEAD)
+                .await
+                .map_err(|(error, nothing_read)| Failed {
+                    error,
+                    stale: reused && nothing_read,
+                })?;
+        if keep {
+            self.checkin(https, authority, connection);
+        }
+        Ok(response)
+    }
+}
+
+/// The request's head and body, for one write.
+fn request_bytes(method: &Method, uri: &Uri, authority: &str, headers: &HeaderMap, body: &Bytes) -> Vec<u8> {
+    let path = uri.path_and_query().map_or("/", hyper::http::uri::PathAndQuery::as_str);
+    let mut out = Vec::with_capacity(256 + body.len());
+    out.extend_from_slice(method.as_str().as_bytes());
+    out.push(b' ');
+    out.extend_from_slice(path.as_bytes());
+    out.extend_from_slice(b" HTTP/1.1\r\n");
+    if !headers.contains_key(HOST) {
+        out.extend_from_slice(b"Host: ");
+        out.extend_from_slice(authority.as_bytes());
+        out.extend_from_slice(b"\r\n");
+    }
+    for (name, value) in headers {
+        out.extend_from_slice(name.as_str().as_bytes());
+        out.extend_from_slice(b": ");
+        out.extend_from_slice(value.as_bytes());
+        out.extend_from_slice(b"\r\n");
+    }
+    let needs_length = !body.is_empty() || matches!(*method, Method::POST | Method::PUT | Method::PATCH);
+    if needs_length && !headers.contains_key(CONTENT_LENGTH) {
+        out.extend_from_slice(b"Content-Length: ");
+        out.extend_from_slice(body.len().to_string().as_bytes());
+        out.extend_from_slice(b"\r\n");
+    }
+    out.extend_from_slice(b"\r\n");
+    out.extend_from_slice(body);
+    out
+}
+
+/// Reads one answer; whether the connection may carry another request. An error says whether any byte arrived.
+async fn read_response(connection: &mut Connection, head_request: bool) -> Result<(Response, bool), (HttpError, bool)> {
+    let truncated = || HttpError::ConnectionReset("connection closed before the response was complete".to_owned());
+    loop {
+        let (head_length, status, headers, framing, close) = loop {
+            if !connection.buf.is_empty() {
+                let mut slots = [httparse::EMPTY_HEADER; 100];
+                let mut response = httparse::Response::new(&mut slots);
+                match response.parse(&connection.buf) {
+                    Ok(httparse::Status::Complete(length)) => {
+                        let (framing, close) =
+                            framing(&response, head_request).map_err(|reason| (HttpError::Protocol(reason), false))?;
+                        let mut headers = HeaderMap::with_capacity(response.headers.len());
+                        for header in response.headers.iter() {
+                            let name = HeaderName::from_bytes(header.name.as_bytes());
+                            let value = HeaderValue::from_bytes(header.value);
+                            if let (Ok(name), Ok(value)) = (name, value) {
+                                headers.append(name, value);
+                            }
+                        }
+                        break (length, response.code.unwrap_or(0), headers, framing, close);
+                    }
+                    Ok(httparse::Status::Partial) => {}
+                    Err(err) => return Err((HttpError::Protocol(format!("invalid response: {err}")), false)),
+                }
+            }
+            let nothing_read = connection.buf.is_empty();
+            match fill(connection).await {
+                Ok(true) => {}
+                Ok(false) if nothing_read => {
+                    return Err((
+                        HttpError::ConnectionReset("connection closed without a response".to_owned()),
+                        true,
+                    ))
+                }
+                Ok(false) => return Err((truncated(), false)),
+                Err(err) => return Err((exchange_error(&err), nothing_read)),
+            }
+        };
+        if (100..200).contains(&status) {
+            // an interim answer (103 Early Hints); the real one follows
+            connection.buf.drain(..head_length);
+            continue;
+        }
+        let head_at = Instant::now();
+        let fail = |err: io::Error| (exchange_error(&err), false);
+        let (used, body, reusable) = match framing {
+            Framing::Length(length) => {
+                if length > MAX_RESPONSE {
+                    return Err((HttpError::Protocol("response too large".to_owned()), false));
+                }
+                while connection.buf.len() < head_length + length {
+                    if !fill(connection).await.map_err(fail)? {
+                        return Err((truncated(), false));
+                    }
+                }
+                let body = Bytes::copy_from_slice(&connection.buf[head_length..head_length + length]);
+                (head_length + length, body, true)
+            }
+            Framing::Chunked => loop {
+                match decode_chunked(&connection.buf[head_length..]) {
+                    Ok(Some((used, body))) => break (head_length + used, Bytes::from(body), true),
+                    Ok(None) => {}
+                    Err(reason) => return Err((HttpError::Protocol(reason), false)),
+                }
+                if !fill(connection).await.map_err(fail)? {
+                    return Err((truncated(), false));
+                }
+            },
+            Framing::UntilClose => {
+                while fill(connection).await.map_err(fail)? {}
+                let body = Bytes::copy_from_slice(&connection.buf[head_length..]);
+                (connection.buf.len(), body, false)
+            }
+        };
+        connection.buf.drain(..used);
+        // a server that closes, or bytes nobody asked for: the next request gets a fresh connection
+        let keep = reusable && !close && connection.buf.is_empty();
+        return Ok((
+            Response {
+                status,
+                headers,
+                body,
+                head_at,
+            },
+            keep,
+        ));
+    }
+}
+
+/// Reads more bytes; false at the end of the stream.
+async fn fill(connection: &mut Connection) -> io::Result<bool> {
+    if connection.buf.len() > MAX_RESPONSE {
+        return Err(io::Error::new(io::ErrorKind::InvalidData, "response too large"));
+    }
+    if connection.buf.capacity() - connection.buf.len() < 4096 {
+        connection.buf.reserve(16384);
+    }
+    Ok(connection.stream.read_buf(&mut connection.buf).await? > 0)
+}
+
+/// Whether an idle connection has been closed (or reset) by the server, without blocking or consuming anything.
+fn closed_by_peer(stream: &Stream) -> bool {
+    use std::os::fd::AsRawFd as _;
+    let fd = match stream {
+        Stream::Plain(tcp) => tcp.as_raw_fd(),
+        Stream::Tls(tls) => tls.get_ref().0.as_raw_fd(),
+    };
+    let mut byte = 0u8;
+    // SAFETY: peeks at most one byte into a live local from a descriptor this stream owns.
+    let peeked = unsafe {
+        libc::recv(
+            fd,
+            std::ptr::addr_of_mut!(byte).cast(),
+            1,
+            libc::MSG_PEEK | libc::MSG_DONTWAIT,
+        )
+    };
+    // 0: the server's FIN; > 0 on an idle HTTP/1.1 connection: bytes nobody asked for (or a TLS close_notify);
+    // -1 with EAGAIN: still open
+    peeked >= 0 || io::Error::last_os_error().kind() != io::ErrorKind::WouldBlock
+}
+
+fn connect_error(err: &io::Error) -> HttpError {
+    match err.kind() {
+        io::ErrorKind::ConnectionRefused => HttpError::ConnectionRefused,
+        io::ErrorKind::TimedOut => HttpError::ConnectTimeout,
+        _ => HttpError::Connect(err.to_string()),
+    }
+}
+
+fn exchange_error(err: &io::Error) -> HttpError {
+    match err.kind() {
+        io::ErrorKind::ConnectionReset | io::ErrorKind::BrokenPipe | io::ErrorKind::ConnectionAborted => {
+            HttpError::ConnectionReset(err.kind().to_string())
+        }
+        io::ErrorKind::UnexpectedEof => {
+            HttpError::ConnectionReset("connection closed before the response was complete".to_owned())
+        }
+        _ => HttpError::Protocol(err.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parsed(text: &[u8], head_request: bool) -> Result<(Framing, bool), String> {
+        let mut slots = [httparse::EMPTY_HEADER; 16];
+        let mut response = httparse::Response::new(&mut slots);
+        assert!(response.parse(text).unwrap().is_complete());
+        framing(&response, head_request)
+    }
+
+    #[test]
+    fn framings() {
+        let text = b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello";
+        assert_eq!(parsed(text, false), Ok((Framing::Length(5), false)));
+        assert_eq!(parsed(text, true), Ok((Framing::Length(0), false)));
+        let text = b"HTTP/1.1 503 x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n";
+        assert_eq!(parsed(text, false), Ok((Framing::Chunked, true)));
+        assert_eq!(
+            parsed(b"HTTP/1.0 200 OK\r\n\r\n", false),
+            Ok((Framing::UntilClose, true))
+        );
+        let text = b"HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nContent-Length: 0\r\n\r\n";
+        assert_eq!(parsed(text, false), Ok((Framing::Length(0), false)));
+        assert_eq!(
+            parsed(b"HTTP/1.1 204 No Content\r\n\r\n", false),
+            Ok((Framing::Length(0), false))
+        );
+        assert!(parsed(b"HTTP/1.1 200 OK\r\nContent-Length: x\r\n\r\n", false).is_err());
+    }
+
+    #[test]
+    fn chunked() {
+        let data = b"5\r\nhello\r\n6;ext=1\r\n world\r\n0\r\nX-Trailer: 1\r\n\r\nNEXT";
+        let (used, body) = decode_chunked(data).unwrap().unwrap();
+        assert_eq!(body, b"hello world");
+        assert_eq!(&data[used..], b"NEXT");
+        assert!(decode_chunked(b"5\r\nhel").unwrap().is_none());
+        assert!(decode_chunked(b"0\r\n").unwrap().is_none());
+        assert!(decode_chunked(b"zz\r\n").is_err());
+        assert!(decode_chunked(b"2\r\nabXY").is_err());
+    }
+
+    #[test]
+    fn request_heads() {
+        let uri: Uri = "http://example.test:8080/queue/a/push?x=1".parse().unwrap();
+        let mut headers = HeaderMap::new();
+        headers.insert("content-type", HeaderValue::from_static("application/json"));
+        let bytes = request_bytes(
+            &Method::POST,
+            &uri,
+            "example.test:8080",
+            &headers,
+            &Bytes::from_static(b"{}"),
+        );
+        assert_eq!(
+            bytes,
+            b"POST /queue/a/push?x=1 HTTP/1.1\r\nHost: example.test:8080\r\ncontent-type: application/json\r\n\
+              Content-Length: 2\r\n\r\n{}"
+        );
+        let bytes = request_bytes(&Method::POST, &uri, "h", &HeaderMap::new(), &Bytes::new());
+        assert!(bytes.ends_with(b"Content-Length: 0\r\n\r\n"));
+        let bytes = request_bytes(
+            &Method::GET,
+            &"http://h".parse().unwrap(),
+            "h",
+            &HeaderMap::new(),
+            &Bytes::new(),
+        );
+        assert_eq!(bytes, b"GET / HTTP/1.1\r\nHost: h\r\n\r\n");
+    }
+}
