@@ -202,7 +202,12 @@ fn redirects_are_followed_up_to_the_limit() {
 #[test]
 fn deferred_requests_start_at_the_flush_and_can_be_cancelled_before_it() {
     let addr = start_target();
-    let engine = Engine::new(&EngineConfig::default()).unwrap();
+    // every request within an hour of the last start waits for a flush
+    let engine = Engine::new(&EngineConfig {
+        coalesce: Duration::from_secs(3600),
+        ..EngineConfig::default()
+    })
+    .unwrap();
     let url = format!("http://{addr}/health");
     let (first, starts_batch) = engine.submit_deferred(spec("GET", &url, "", None), 1usize);
     assert!(starts_batch);
@@ -227,6 +232,24 @@ fn deferred_requests_start_at_the_flush_and_can_be_cancelled_before_it() {
     engine.flush();
     assert_eq!(collect(&engine, 1)[0].0, 4);
     assert!(!wait_readable(engine.fileno(), Duration::from_millis(200)));
+}
+
+#[test]
+fn a_request_to_a_quiet_engine_starts_at_once() {
+    let addr = start_target();
+    let engine = Engine::new(&EngineConfig {
+        coalesce: Duration::ZERO,
+        ..EngineConfig::default()
+    })
+    .unwrap();
+    let url = format!("http://{addr}/health");
+    for token in 0..3usize {
+        // no flush needed: nothing else was started within the (zero) coalescing time
+        let (_, needs_flush) = engine.submit_deferred(spec("GET", &url, "", None), token);
+        assert!(!needs_flush);
+        let done = collect(&engine, 1);
+        assert_eq!((done[0].0, done[0].1.status), (token, 200));
+    }
 }
 
 /// A server that answers each request on a connection with what `answer` returns for its request line, and closes

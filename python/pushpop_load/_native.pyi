@@ -98,9 +98,10 @@ def http_submit(
     options: RequestOptions,
     token: Callable[[HttpResult], object],
 ) -> tuple[int, bool]:
-    """Queues a request and returns at once with its ticket and whether it is the first of a batch: then the
-    caller arranges one ``http_flush()`` soon (requests start at the flush, all in one hand-off to the engine's
-    thread). ``token`` comes back from ``http_drain`` with the result.
+    """Submits a request and returns at once with its ticket and whether the caller must arrange one
+    ``http_flush()`` soon (at the end of its loop's iteration). A request starts at once when the engine's thread is
+    quiet; within 50 µs of the last start it is queued, and the queue starts at the flush, in one hand-off to that
+    thread. ``token`` comes back from ``http_drain`` with the result.
 
     Raises ValueError for a bad URL, method or header.
     """

@@ -333,8 +333,8 @@ class Client:
         loop = _asyncio.get_running_loop()
         _AsyncDispatch.ensure(loop)
         future = loop.create_future()
-        ticket, first = _native.http_submit(*args, lambda result: _deliver_future(future, result))
-        if first:
+        ticket, later = _native.http_submit(*args, lambda result: _deliver_future(future, result))
+        if later:
             loop.call_soon(_native.http_flush)
         try:
             result = await future

@@ -55,9 +55,10 @@ def _perform(method: str, url: str, headers: list, body: bytes | None, options: 
         watcher.start(drain_and_deliver)
         _Dispatch.watcher = watcher
     waiter = _Waiter()
-    ticket, first = _native.http_submit(method, url, headers, body, options, waiter.switch)
-    if first:
-        # the batch starts when the hub has run every greenlet that is ready, just before it polls again
+    ticket, later = _native.http_submit(method, url, headers, body, options, waiter.switch)
+    if later:
+        # the engine started a batch moments ago: this one starts when the hub has run every greenlet that is
+        # ready, just before it polls again
         _Dispatch.loop.run_callback(_native.http_flush)
     # The watcher keeps the hub's loop alive only while someone waits on it; otherwise an idle process could
     # never exit.

@@ -26,6 +26,8 @@ pub struct EngineConfig {
     pub connect_timeout: Duration,
     /// Idle keep-alive connections are closed after this.
     pub idle_timeout: Duration,
+    /// Requests submitted within this time of the last start are started together (see `Engine::submit_deferred`).
+    pub coalesce: Duration,
 }
 
 impl Default for EngineConfig {
@@ -34,6 +36,7 @@ impl Default for EngineConfig {
             threads: 1,
             connect_timeout: Duration::from_secs(60),
             idle_timeout: Duration::from_secs(90),
+            coalesce: Duration::from_micros(50),
         }
     }
 }
@@ -58,6 +61,8 @@ pub struct Engine<T> {
     completions: Arc<Completions>,
     /// Submitted and not yet started: `flush` hands them to the runtime as one batch.
     pending: Mutex<Vec<Pending>>,
+    /// When the last batch started.
+    last_flush: Mutex<Instant>,
     in_flight: Arc<Mutex<HashMap<u64, InFlight<T>>>>,
     next_ticket: AtomicU64,
 }
@@ -101,6 +106,7 @@ impl<T: Send + 'static> Engine<T> {
             config: config.clone(),
             completions,
             pending: Mutex::default(),
+            last_flush: Mutex::new(Instant::now()),
             in_flight: Arc::default(),
             next_ticket: AtomicU64::new(1),
         })
@@ -129,10 +135,11 @@ impl<T: Send + 'static> Engine<T> {
         self.completions.wakeup.fd()
     }
 
-    /// Queues `spec` and returns at once with its ticket, and whether the queue was empty: then the caller must
-    /// arrange one `flush` soon (e.g. at the end of its event loop's iteration). Requests start at the flush, all
-    /// in one hand-off to the runtime: waking its thread for each request would cost a context switch per request
-    /// when the caller and the runtime share a core.
+    /// Queues `spec` and returns at once with its ticket, and whether the caller must arrange one `flush` soon
+    /// (e.g. at the end of its event loop's iteration). A request that finds the engine's thread quiet — nothing
+    /// started in the last `COALESCE` — starts at once instead: waking that thread for every request would cost a
+    /// context switch per request when the caller and the runtime share a core, while a request held back for a
+    /// batch while the caller runs busy user code would have its answer read late (and timed late) too.
     pub fn submit_deferred(&self, spec: RequestSpec, token: T) -> (u64, bool) {
         let ticket = self.next_ticket.fetch_add(1, Ordering::Relaxed);
         let submitted = Instant::now();
@@ -145,7 +152,15 @@ impl<T: Send + 'static> Engine<T> {
             spec,
             submitted,
         });
-        (ticket, pending.len() == 1)
+        if pending.len() > 1 {
+            return (ticket, false);
+        }
+        drop(pending);
+        if submitted.saturating_duration_since(*locked(&self.last_flush)) >= self.config.coalesce {
+            self.flush();
+            return (ticket, false);
+        }
+        (ticket, true)
     }
 
     /// Starts `spec` on the runtime now and returns its ticket.
@@ -161,6 +176,7 @@ impl<T: Send + 'static> Engine<T> {
         if batch.is_empty() {
             return;
         }
+        *locked(&self.last_flush) = Instant::now();
         let completions = Arc::clone(&self.completions);
         let in_flight = Arc::clone(&self.in_flight);
         // One task spawns the batch from inside the runtime, where spawning wakes no thread.

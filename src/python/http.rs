@@ -163,8 +163,8 @@ fn spec(
     Ok(spec)
 }
 
-/// Queues a request and returns at once with its ticket and whether it is the first of a batch: then the caller
-/// arranges one `http_flush()` soon. `token` (a callable) comes back from `http_drain` with the result.
+/// Submits a request and returns at once with its ticket and whether the caller must arrange one `http_flush()`
+/// soon (see `Engine::submit_deferred`). `token` (a callable) comes back from `http_drain` with the result.
 #[pyfunction]
 #[allow(clippy::needless_pass_by_value)] // pyo3 hands over owned values
 pub fn http_submit(
