@@ -50,26 +50,28 @@ fn encode(obj: &Bound<'_, PyAny>, out: &mut String, depth: usize) -> Result<(), 
         }
         out.push('}');
     } else if let Ok(list) = obj.cast_exact::<PyList>() {
-        out.push('[');
-        for (n, value) in list.iter().enumerate() {
-            if n > 0 {
-                out.push_str(", ");
-            }
-            encode(&value, out, depth + 1)?;
-        }
-        out.push(']');
+        array(list.iter(), out, depth)?;
     } else if let Ok(tuple) = obj.cast_exact::<PyTuple>() {
-        out.push('[');
-        for (n, value) in tuple.iter().enumerate() {
-            if n > 0 {
-                out.push_str(", ");
-            }
-            encode(&value, out, depth + 1)?;
-        }
-        out.push(']');
+        array(tuple.iter(), out, depth)?;
     } else {
         return Err(Unsupported);
     }
+    Ok(())
+}
+
+fn array<'py>(
+    items: impl Iterator<Item = Bound<'py, PyAny>>,
+    out: &mut String,
+    depth: usize,
+) -> Result<(), Unsupported> {
+    out.push('[');
+    for (n, value) in items.enumerate() {
+        if n > 0 {
+            out.push_str(", ");
+        }
+        encode(&value, out, depth + 1)?;
+    }
+    out.push(']');
     Ok(())
 }
 
