@@ -362,7 +362,7 @@ async fn read_response(connection: &mut Connection, head_request: bool) -> Resul
                         break (length, response.code.unwrap_or(0), headers, framing, close);
                     }
                     Ok(httparse::Status::Partial) => {}
-                    Err(err) => return Err((HttpError::Protocol(format!("invalid response: {err}")), false)),
+                    Err(err) => return Err((HttpError::Protocol(err.to_string()), false)),
                 }
             }
             let nothing_read = connection.buf.is_empty();
