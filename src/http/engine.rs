@@ -137,9 +137,9 @@ impl<T: Send + 'static> Engine<T> {
 
     /// Queues `spec` and returns at once with its ticket, and whether the caller must arrange one `flush` soon
     /// (e.g. at the end of its event loop's iteration). A request that finds the engine's thread quiet — nothing
-    /// started within `EngineConfig::coalesce` — starts at once instead: waking that thread for every request would cost a
-    /// context switch per request when the caller and the runtime share a core, while a request held back for a
-    /// batch while the caller runs busy user code would have its answer read late (and timed late) too.
+    /// started within `EngineConfig::coalesce` — starts at once instead: waking that thread for every request
+    /// would cost a context switch per request when the caller and the runtime share a core, while a request held
+    /// back for a batch while the caller runs busy user code would have its answer read late (and timed late) too.
     pub fn submit_deferred(&self, spec: RequestSpec, token: T) -> (u64, bool) {
         let ticket = self.next_ticket.fetch_add(1, Ordering::Relaxed);
         let submitted = Instant::now();
