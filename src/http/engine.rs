@@ -60,11 +60,15 @@ pub struct Engine<T> {
     config: EngineConfig,
     completions: Arc<Completions>,
     /// Submitted and not yet started: `flush` hands them to the runtime as one batch.
-    pending: Mutex<Vec<Pending>>,
-    /// When the last batch started.
-    last_flush: Mutex<Instant>,
+    pending: Mutex<Queue>,
     in_flight: Arc<Mutex<HashMap<u64, InFlight<T>>>>,
     next_ticket: AtomicU64,
+}
+
+/// Requests waiting for the next `flush`, and when the last batch started.
+struct Queue {
+    requests: Vec<Pending>,
+    last_flush: Instant,
 }
 
 /// A request waiting for the next `flush`.
@@ -105,8 +109,10 @@ impl<T: Send + 'static> Engine<T> {
             unverified_tls: tls::unverified(),
             config: config.clone(),
             completions,
-            pending: Mutex::default(),
-            last_flush: Mutex::new(Instant::now()),
+            pending: Mutex::new(Queue {
+                requests: Vec::new(),
+                last_flush: Instant::now(),
+            }),
             in_flight: Arc::default(),
             next_ticket: AtomicU64::new(1),
         })
@@ -145,22 +151,22 @@ impl<T: Send + 'static> Engine<T> {
         let submitted = Instant::now();
         let client = self.client_for(&spec);
         locked(&self.in_flight).insert(ticket, InFlight { token, task: None });
-        let mut pending = locked(&self.pending);
-        pending.push(Pending {
+        let mut queue = locked(&self.pending);
+        queue.requests.push(Pending {
             ticket,
             client,
             spec,
             submitted,
         });
-        if pending.len() > 1 {
+        if queue.requests.len() > 1 {
             return (ticket, false);
         }
-        drop(pending);
-        if submitted.saturating_duration_since(*locked(&self.last_flush)) >= self.config.coalesce {
+        let quiet = submitted.saturating_duration_since(queue.last_flush) >= self.config.coalesce;
+        drop(queue);
+        if quiet {
             self.flush();
-            return (ticket, false);
         }
-        (ticket, true)
+        (ticket, !quiet)
     }
 
     /// Starts `spec` on the runtime now and returns its ticket.
@@ -172,11 +178,14 @@ impl<T: Send + 'static> Engine<T> {
 
     /// Starts every queued request.
     pub fn flush(&self) {
-        let batch = mem::take(&mut *locked(&self.pending));
-        if batch.is_empty() {
-            return;
-        }
-        *locked(&self.last_flush) = Instant::now();
+        let batch = {
+            let mut queue = locked(&self.pending);
+            if queue.requests.is_empty() {
+                return;
+            }
+            queue.last_flush = Instant::now();
+            mem::take(&mut queue.requests)
+        };
         let completions = Arc::clone(&self.completions);
         let in_flight = Arc::clone(&self.in_flight);
         // One task spawns the batch from inside the runtime, where spawning wakes no thread.
@@ -230,7 +239,9 @@ impl<T: Send + 'static> Engine<T> {
         match entry.task {
             Some(task) => task.abort(),
             // not started: still queued (dropped here), or in a batch being started (which aborts it)
-            None => locked(&self.pending).retain(|request| request.ticket != ticket),
+            None => locked(&self.pending)
+                .requests
+                .retain(|request| request.ticket != ticket),
         }
         Some(entry.token)
     }

@@ -180,8 +180,8 @@ pub struct Pool {
     tls: TlsConnector,
     connect_timeout: Duration,
     idle_timeout: Duration,
-    /// Keyed by `https` and the URL's authority.
-    idle: Mutex<HashMap<(bool, String), Vec<Idle>>>,
+    /// Per URL authority, for http (0) and https (1): looked up by `&str`, so a request allocates no key.
+    idle: Mutex<[HashMap<String, Vec<Idle>>; 2]>,
 }
 
 impl Pool {
@@ -227,7 +227,7 @@ impl Pool {
 
     fn checkout(&self, https: bool, authority: &str) -> Option<Connection> {
         let mut idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner);
-        let list = idle.get_mut(&(https, authority.to_owned()))?;
+        let list = idle[usize::from(https)].get_mut(authority)?;
         while let Some(entry) = list.pop() {
             let idle_for = entry.since.elapsed();
             if idle_for > self.idle_timeout {
@@ -242,11 +242,18 @@ impl Pool {
     }
 
     fn checkin(&self, https: bool, authority: &str, connection: Connection) {
-        let mut idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner);
-        idle.entry((https, authority.to_owned())).or_default().push(Idle {
+        let entry = Idle {
             connection,
             since: Instant::now(),
-        });
+        };
+        let mut idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner);
+        let origins = &mut idle[usize::from(https)];
+        match origins.get_mut(authority) {
+            Some(list) => list.push(entry),
+            None => {
+                origins.insert(authority.to_owned(), vec![entry]);
+            }
+        }
     }
 
     async fn connect(&self, https: bool, uri: &Uri) -> Result<Connection, HttpError> {
