@@ -16,6 +16,7 @@ __all__ = [
     "__version__",
     "build_profile",
     "http_cancel",
+    "http_close_idle",
     "http_drain",
     "http_fileno",
     "http_flush",
@@ -122,6 +123,9 @@ def http_cancel(ticket: int) -> bool:
 
 def http_in_flight() -> int:
     """Requests of this process submitted and neither drained nor cancelled."""
+
+def http_close_idle() -> int:
+    """Closes the engine's idle keep-alive connections (requests in flight keep theirs); how many it closed."""
 
 def http_fileno() -> int:
     """The eventfd (of this process) that turns readable when ``http_drain`` has results."""

@@ -17,7 +17,7 @@ from typing import Any, Iterator, Mapping
 import gevent as _gevent
 from gevent.hub import Waiter as _Waiter
 from gevent.lock import BoundedSemaphore as _BoundedSemaphore
-from locust import User
+from locust import User, events
 from locust.event import EventHook
 from locust.exception import CatchResponseError, LocustError, ResponseError, StopTest
 
@@ -45,6 +45,12 @@ def _forget_dispatch() -> None:
 
 
 _os.register_at_fork(after_in_child=_forget_dispatch)
+
+
+@events.test_stop.add_listener
+def _close_idle_connections(**_kwargs: Any) -> None:
+    # a stopped run holds no sockets to its target: the web UI may start the next one much later, or never
+    _native.http_close_idle()
 
 
 def _perform(method: str, url: str, headers: list, body: bytes | None, options: Any) -> Any:

@@ -14,14 +14,20 @@ pub enum HttpError {
     ConnectionRefused,
     #[error("connect failed: {0}")]
     Connect(String),
+    #[error("host name not resolved: {0}")]
+    Resolve(String),
     #[error("timed out after {} ms", .0.as_millis())]
     Timeout(Duration),
     #[error("connect timed out")]
     ConnectTimeout,
-    #[error("connection reset: {0}")]
+    /// The connection ended early; the text says how.
+    #[error("{0}")]
     ConnectionReset(String),
     #[error("invalid response: {0}")]
     Protocol(String),
+    /// The answer passed the client's limit (in MiB), which keeps memory bounded whatever a server sends.
+    #[error("response larger than {0} MiB, the client's limit")]
+    TooLarge(usize),
     #[error("more than {0} redirects")]
     TooManyRedirects(u32),
 }

@@ -100,43 +100,58 @@ pub fn framing(response: &httparse::Response<'_, '_>, head_request: bool) -> Res
     Ok((framing, close))
 }
 
-/// A chunked body from `data`: `Some((bytes used, body))` once complete.
-pub fn decode_chunked(data: &[u8]) -> Result<Option<(usize, Vec<u8>)>, String> {
-    let mut position = 0;
-    let mut body = Vec::new();
-    loop {
-        match httparse::parse_chunk_size(&data[position..]) {
-            Ok(httparse::Status::Complete((used, size))) => {
-                position += used;
-                if size == 0 {
+/// A chunked body decoded as it arrives: each chunk is taken once, so a long body costs one pass over its bytes
+/// (decoding from the start at every read would cost the square of its length).
+#[derive(Debug, Default)]
+pub struct Chunked {
+    /// Bytes of the body's framing consumed so far: whole chunks only.
+    parsed: usize,
+    body: Vec<u8>,
+}
+
+impl Chunked {
+    /// Goes on with `data`, everything received from the body's start (the same bytes as before, and more):
+    /// `Some(bytes used)` once the body and its trailers are complete.
+    pub fn decode(&mut self, data: &[u8]) -> Result<Option<usize>, String> {
+        loop {
+            let rest = &data[self.parsed..];
+            match httparse::parse_chunk_size(rest) {
+                Ok(httparse::Status::Complete((used, 0))) => {
                     // trailers, then an empty line
+                    let mut position = used;
                     loop {
-                        let rest = &data[position..];
-                        let Some(end) = rest.windows(2).position(|window| window == b"\r\n") else {
+                        let Some(end) = rest[position..].windows(2).position(|window| window == b"\r\n") else {
                             return Ok(None);
                         };
                         position += end + 2;
                         if end == 0 {
-                            return Ok(Some((position, body)));
+                            return Ok(Some(self.parsed + position));
                         }
                     }
                 }
-                let size = usize::try_from(size).map_err(|_| "chunk too large".to_owned())?;
-                if size > MAX_RESPONSE {
-                    return Err("chunk too large".to_owned());
+                Ok(httparse::Status::Complete((used, size))) => {
+                    let size = usize::try_from(size)
+                        .ok()
+                        .filter(|size| *size <= MAX_RESPONSE)
+                        .ok_or_else(|| format!("chunk of {size} bytes, more than the client's limit"))?;
+                    if rest.len() < used + size + 2 {
+                        return Ok(None);
+                    }
+                    if &rest[used + size..used + size + 2] != b"\r\n" {
+                        return Err("invalid chunked body".to_owned());
+                    }
+                    self.body.extend_from_slice(&rest[used..used + size]);
+                    self.parsed += used + size + 2;
                 }
-                if data.len() < position + size + 2 {
-                    return Ok(None);
-                }
-                body.extend_from_slice(&data[position..position + size]);
-                if &data[position + size..position + size + 2] != b"\r\n" {
-                    return Err("invalid chunked body".to_owned());
-                }
-                position += size + 2;
+                Ok(httparse::Status::Partial) => return Ok(None),
+                Err(_) => return Err("invalid chunk size".to_owned()),
             }
-            Ok(httparse::Status::Partial) => return Ok(None),
-            Err(_) => return Err("invalid chunk size".to_owned()),
         }
+    }
+
+    #[must_use]
+    pub fn into_body(self) -> Vec<u8> {
+        self.body
     }
 }
 
@@ -223,6 +238,13 @@ impl Pool {
                 Err(failed) => return Err(failed.error),
             }
         }
+    }
+
+    /// Closes every idle connection (a run that ended, a script that is done); requests still in flight keep theirs.
+    /// Returns how many were closed.
+    pub fn close_idle(&self) -> usize {
+        let taken = std::mem::take(&mut *self.idle.lock().unwrap_or_else(PoisonError::into_inner));
+        taken.iter().flat_map(HashMap::values).map(Vec::len).sum()
     }
 
     fn checkout(&self, https: bool, authority: &str) -> Option<Connection> {
@@ -348,7 +370,7 @@ fn request_bytes(method: &Method, uri: &Uri, authority: &str, headers: &HeaderMa
 
 /// Reads one answer; whether the connection may carry another request. An error says whether any byte arrived.
 async fn read_response(connection: &mut Connection, head_request: bool) -> Result<(Response, bool), (HttpError, bool)> {
-    let truncated = || HttpError::ConnectionReset("connection closed before the response was complete".to_owned());
+    let truncated = || HttpError::ConnectionReset(TRUNCATED.to_owned());
     loop {
         let (head_length, status, headers, framing, close) = loop {
             if !connection.buf.is_empty() {
@@ -382,7 +404,7 @@ async fn read_response(connection: &mut Connection, head_request: bool) -> Resul
                     ))
                 }
                 Ok(false) => return Err((truncated(), false)),
-                Err(err) => return Err((exchange_error(&err), nothing_read)),
+                Err(err) => return Err((err, nothing_read)),
             }
         };
         if (100..200).contains(&status) {
@@ -391,11 +413,11 @@ async fn read_response(connection: &mut Connection, head_request: bool) -> Resul
             continue;
         }
         let head_at = Instant::now();
-        let fail = |err: io::Error| (exchange_error(&err), false);
+        let fail = |err: HttpError| (err, false);
         let (used, body, reusable) = match framing {
             Framing::Length(length) => {
                 if length > MAX_RESPONSE {
-                    return Err((HttpError::Protocol("response too large".to_owned()), false));
+                    return Err((HttpError::TooLarge(MAX_RESPONSE >> 20), false));
                 }
                 while connection.buf.len() < head_length + length {
                     if !fill(connection).await.map_err(fail)? {
@@ -405,16 +427,19 @@ async fn read_response(connection: &mut Connection, head_request: bool) -> Resul
                 let body = Bytes::copy_from_slice(&connection.buf[head_length..head_length + length]);
                 (head_length + length, body, true)
             }
-            Framing::Chunked => loop {
-                match decode_chunked(&connection.buf[head_length..]) {
-                    Ok(Some((used, body))) => break (head_length + used, Bytes::from(body), true),
-                    Ok(None) => {}
-                    Err(reason) => return Err((HttpError::Protocol(reason), false)),
+            Framing::Chunked => {
+                let mut chunked = Chunked::default();
+                loop {
+                    match chunked.decode(&connection.buf[head_length..]) {
+                        Ok(Some(used)) => break (head_length + used, Bytes::from(chunked.into_body()), true),
+                        Ok(None) => {}
+                        Err(reason) => return Err((HttpError::Protocol(reason), false)),
+                    }
+                    if !fill(connection).await.map_err(fail)? {
+                        return Err((truncated(), false));
+                    }
                 }
-                if !fill(connection).await.map_err(fail)? {
-                    return Err((truncated(), false));
-                }
-            },
+            }
             Framing::UntilClose => {
                 while fill(connection).await.map_err(fail)? {}
                 let body = Bytes::copy_from_slice(&connection.buf[head_length..]);
@@ -436,15 +461,19 @@ async fn read_response(connection: &mut Connection, head_request: bool) -> Resul
     }
 }
 
-/// Reads more bytes; false at the end of the stream.
-async fn fill(connection: &mut Connection) -> io::Result<bool> {
+/// Reads more bytes; false at the end of the stream. Past `MAX_RESPONSE` bytes for one answer, an error: memory
+/// stays bounded whatever the server sends.
+async fn fill(connection: &mut Connection) -> Result<bool, HttpError> {
     if connection.buf.len() > MAX_RESPONSE {
-        return Err(io::Error::new(io::ErrorKind::InvalidData, "response too large"));
+        return Err(HttpError::TooLarge(MAX_RESPONSE >> 20));
     }
     if connection.buf.capacity() - connection.buf.len() < 4096 {
         connection.buf.reserve(16384);
     }
-    Ok(connection.stream.read_buf(&mut connection.buf).await? > 0)
+    match connection.stream.read_buf(&mut connection.buf).await {
+        Ok(read) => Ok(read > 0),
+        Err(err) => Err(exchange_error(&err)),
+    }
 }
 
 /// Whether an idle connection has been closed (or reset) by the server, without blocking or consuming anything.
@@ -469,24 +498,29 @@ fn closed_by_peer(stream: &Stream) -> bool {
     peeked >= 0 || io::Error::last_os_error().kind() != io::ErrorKind::WouldBlock
 }
 
+const TRUNCATED: &str = "connection closed before the response was complete";
+
 fn connect_error(err: &io::Error) -> HttpError {
     match err.kind() {
         io::ErrorKind::ConnectionRefused => HttpError::ConnectionRefused,
         io::ErrorKind::TimedOut => HttpError::ConnectTimeout,
+        // tokio reports a failed getaddrinfo as an uncategorised error whose text says so
+        _ if err.to_string().contains("lookup address") => HttpError::Resolve(err.to_string()),
         _ => HttpError::Connect(err.to_string()),
     }
 }
 
 fn exchange_error(err: &io::Error) -> HttpError {
-    match err.kind() {
-        io::ErrorKind::ConnectionReset | io::ErrorKind::BrokenPipe | io::ErrorKind::ConnectionAborted => {
-            HttpError::ConnectionReset(err.kind().to_string())
+    HttpError::ConnectionReset(
+        match err.kind() {
+            io::ErrorKind::ConnectionReset => "connection reset by the server",
+            io::ErrorKind::BrokenPipe => "connection closed by the server while the request was being sent",
+            io::ErrorKind::ConnectionAborted => "connection aborted",
+            io::ErrorKind::UnexpectedEof => TRUNCATED,
+            _ => return HttpError::Protocol(err.to_string()),
         }
-        io::ErrorKind::UnexpectedEof => {
-            HttpError::ConnectionReset("connection closed before the response was complete".to_owned())
-        }
-        _ => HttpError::Protocol(err.to_string()),
-    }
+        .to_owned(),
+    )
 }
 
 #[cfg(test)]
@@ -520,6 +554,11 @@ mod tests {
         assert!(parsed(b"HTTP/1.1 200 OK\r\nContent-Length: x\r\n\r\n", false).is_err());
     }
 
+    fn decode_chunked(data: &[u8]) -> Result<Option<(usize, Vec<u8>)>, String> {
+        let mut chunked = Chunked::default();
+        Ok(chunked.decode(data)?.map(|used| (used, chunked.into_body())))
+    }
+
     #[test]
     fn chunked() {
         let data = b"5\r\nhello\r\n6;ext=1\r\n world\r\n0\r\nX-Trailer: 1\r\n\r\nNEXT";
@@ -530,6 +569,14 @@ mod tests {
         assert!(decode_chunked(b"0\r\n").unwrap().is_none());
         assert!(decode_chunked(b"zz\r\n").is_err());
         assert!(decode_chunked(b"2\r\nabXY").is_err());
+        assert!(decode_chunked(b"ffffffffffff\r\n")
+            .unwrap_err()
+            .contains("more than the client's limit"));
+        // fed a byte at a time, as a trickling server sends it: the same body, and the same end
+        let mut chunked = Chunked::default();
+        let ends: Vec<Option<usize>> = (0..=data.len()).map(|n| chunked.decode(&data[..n]).unwrap()).collect();
+        assert_eq!(ends.iter().position(Option::is_some), Some(used));
+        assert_eq!(chunked.into_body(), b"hello world");
     }
 
     #[test]

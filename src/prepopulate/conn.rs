@@ -12,7 +12,7 @@ use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 
-use crate::http::h1::{decode_chunked, framing, Framing, Stream, MAX_RESPONSE};
+use crate::http::h1::{framing, Chunked, Framing, Stream, MAX_RESPONSE};
 
 /// The service's address, resolved once, and what every request to it repeats.
 pub struct Endpoint {
@@ -263,14 +263,17 @@ impl Connection {
                         self.buf[head.length..head.length + length].to_vec(),
                     )
                 }
-                Framing::Chunked => loop {
-                    if let Some((used, body)) = decode_chunked(&self.buf[head.length..])? {
-                        break (head.length + used, body);
+                Framing::Chunked => {
+                    let mut chunked = Chunked::default();
+                    loop {
+                        if let Some(used) = chunked.decode(&self.buf[head.length..])? {
+                            break (head.length + used, chunked.into_body());
+                        }
+                        if !self.fill().await? {
+                            return Err("connection closed before the response was complete".to_owned());
+                        }
                     }
-                    if !self.fill().await? {
-                        return Err("connection closed before the response was complete".to_owned());
-                    }
-                },
+                }
                 Framing::UntilClose => {
                     while self.fill().await? {}
                     self.open = false;

@@ -209,6 +209,16 @@ pub fn http_in_flight() -> PyResult<usize> {
     Ok(engine()?.in_flight())
 }
 
+/// Closes the engine's idle keep-alive connections (none when no engine was made yet); how many it closed.
+#[pyfunction]
+pub fn http_close_idle() -> usize {
+    let slot = ENGINE.lock().unwrap_or_else(PoisonError::into_inner);
+    match slot.as_ref() {
+        Some((made_in, engine)) if *made_in == FORK_GENERATION.load(Ordering::SeqCst) => engine.close_idle(),
+        _ => 0,
+    }
+}
+
 /// The eventfd that turns readable when `http_drain` has results.
 #[pyfunction]
 pub fn http_fileno() -> PyResult<i32> {
