@@ -25,7 +25,7 @@ def test_version_and_help() -> None:
     assert done.stdout.strip() == f"pushpop-load {pushpop_load.__version__}"
     done = run("target", "--help")
     assert done.returncode == 0
-    for flag in ["--host", "--port", "--store", "--max-body", "--threads", "--log-level"]:
+    for flag in ["--host", "--port", "--store", "--max-body", "--max-connections", "--threads", "--log-level"]:
         assert flag in done.stdout
 
 
@@ -34,6 +34,9 @@ def test_version_and_help() -> None:
     [
         (["target", "--port", "70000"], ["--port", "70000"]),
         (["target", "--store", "mysql://u:hunter2@h/db"], ["--store", "memory"]),
+        # a database that is not there: the address is named, the password never
+        (["target", "--store", "postgres://u:hunter2@127.0.0.1:1/db"], ["u:***@127.0.0.1:1"]),
+        (["target", "--max-connections", "0"], ["--max-connections"]),
         (["target", "--max-body", "lots"], ["--max-body"]),
         (["target", "--threads", "0"], ["--threads"]),
         (["target", "--log-level", "loud"], ["--log-level"]),
@@ -101,5 +104,64 @@ def test_max_body_flag(http: requests.Session) -> None:
         assert http.post(f"{target.url}/queue/{queue}/push", json={"item": {"d": "x" * 900}}).status_code == 200
         reply = http.post(f"{target.url}/queue/{queue}/push", json={"item": {"d": "x" * 1100}})
         assert reply.status_code == 413 and "1024" in reply.json()["detail"]
+    finally:
+        assert target.stop() == 0
+
+
+def _get(sock: socket.socket, path: str = "/health", extra: bytes = b"") -> None:
+    sock.sendall(b"GET %s HTTP/1.1\r\nHost: t\r\n%s\r\n" % (path.encode(), extra))
+
+
+def _answer(sock: socket.socket, timeout: float) -> bytes | None:
+    """The first bytes of an answer (b"" when the target closed the connection), or None when nothing came within
+    `timeout`."""
+    sock.settimeout(timeout)
+    try:
+        return sock.recv(65536)
+    except (TimeoutError, socket.timeout):
+        return None
+    except ConnectionResetError:
+        return b""
+
+
+def test_max_connections_queues_the_next_connection_until_one_closes() -> None:
+    target = Target("--max-connections", "2", "--threads", "1").start()
+    host, port = target.url.removeprefix("http://").rsplit(":", 1)
+    sockets = [socket.create_connection((host, int(port))) for _ in range(3)]
+    try:
+        for sock in sockets[:2]:
+            _get(sock)
+            assert (_answer(sock, 5) or b"").startswith(b"HTTP/1.1 200"), "the first two are served"
+        _get(sockets[2])
+        # the third waits in the listen backlog: connected (by the kernel), never read by the target
+        assert _answer(sockets[2], 0.5) is None
+        sockets[0].close()
+        assert (_answer(sockets[2], 5) or b"").startswith(b"HTTP/1.1 200"), "served once a connection closed"
+        # the others are kept alive meanwhile
+        _get(sockets[1])
+        assert (_answer(sockets[1], 5) or b"").startswith(b"HTTP/1.1 200")
+    finally:
+        for sock in sockets:
+            sock.close()
+        assert target.stop() == 0
+
+
+def test_oversized_request_heads_are_refused() -> None:
+    target = Target("--threads", "1").start()
+    host, port = target.url.removeprefix("http://").rsplit(":", 1)
+    try:
+        with socket.create_connection((host, int(port))) as sock:
+            # 1 MiB of headers: more than the server reads for a head (hyper's ~400 KiB)
+            try:
+                _get(sock, extra=b"X-Big: " + b"a" * (1 << 20) + b"\r\n")
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # refused before it was all sent
+            answer = _answer(sock, 5)
+            # an answer 431, or the connection closed: never a wait
+            assert answer is not None and (answer == b"" or answer.startswith(b"HTTP/1.1 431")), answer
+        # and the target goes on serving
+        with socket.create_connection((host, int(port))) as sock:
+            _get(sock)
+            assert (_answer(sock, 5) or b"").startswith(b"HTTP/1.1 200")
     finally:
         assert target.stop() == 0

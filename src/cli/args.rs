@@ -44,6 +44,9 @@ pub struct TargetArgs {
     /// Largest request body accepted, e.g. 1048576, 512KiB, 1MiB (larger bodies get 413)
     #[arg(long, default_value = "1MiB", value_parser = parse_byte_size)]
     pub max_body: usize,
+    /// Connections served at once; more wait in the listen backlog until one closes
+    #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub max_connections: u32,
     /// Worker threads (default: one per CPU)
     #[arg(long, value_parser = clap::value_parser!(u16).range(1..=1024))]
     pub threads: Option<u16>,
@@ -73,6 +76,7 @@ impl TargetArgs {
             port: self.port,
             store: self.store.parse::<StoreSpec>().map_err(|err| err.to_string())?,
             max_body: self.max_body,
+            max_connections: self.max_connections as usize,
             threads: self.threads.map(usize::from),
             pool_size: usize::from(self.pool_size),
             shutdown_grace_secs: self.shutdown_grace,

@@ -34,10 +34,11 @@ const MAX_RESPONSE: usize = 4 << 20;
 pub fn socket_path(docker_host: Option<&str>) -> Result<PathBuf, String> {
     match docker_host.map(str::trim).filter(|host| !host.is_empty()) {
         None => Ok(PathBuf::from("/var/run/docker.sock")),
-        Some(host) => host
-            .strip_prefix("unix://")
-            .map(PathBuf::from)
-            .ok_or_else(|| format!("DOCKER_HOST={host} is not a unix:// socket (the only kind the monitor reads)")),
+        Some(host) => host.strip_prefix("unix://").map(PathBuf::from).ok_or_else(|| {
+            // a tcp:// or ssh:// host may carry credentials: never echoed
+            let host = crate::common::redact_url(host);
+            format!("DOCKER_HOST={host} is not a unix:// socket (the only kind the monitor reads)")
+        }),
     }
 }
 
@@ -385,6 +386,11 @@ mod tests {
             PathBuf::from("/run/user/1000/docker.sock")
         );
         assert!(socket_path(Some("tcp://10.0.0.1:2375")).unwrap_err().contains("tcp://"));
+        let refused = socket_path(Some("ssh://deploy:hunter2@10.0.0.1")).unwrap_err();
+        assert!(
+            refused.contains("ssh://deploy:***@10.0.0.1") && !refused.contains("hunter2"),
+            "{refused}"
+        );
     }
 
     #[test]

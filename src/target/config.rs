@@ -107,6 +107,9 @@ pub struct TargetConfig {
     pub store: StoreSpec,
     /// Largest accepted request body, in bytes; larger ones are answered 413.
     pub max_body: usize,
+    /// Connections served at once: each costs a descriptor and buffers, so a runaway client (or a load test with
+    /// more users than planned) queues in the listen backlog instead of exhausting them.
+    pub max_connections: usize,
     /// Tokio worker threads; `None` means one per CPU.
     pub threads: Option<usize>,
     /// PostgreSQL connections in the pool.
@@ -124,6 +127,7 @@ impl Default for TargetConfig {
             port: 8000,
             store: StoreSpec::Memory,
             max_body: 1 << 20,
+            max_connections: 10_000,
             threads: None,
             pool_size: 32,
             shutdown_grace_secs: 10,

@@ -4,9 +4,11 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::serve::{Listener, ListenerExt as _};
 use axum::Router;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpListener;
-use tokio::sync::Notify;
+use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
 
 use super::config::{StoreSpec, TargetConfig};
 use super::error::{Result, TargetError};
@@ -23,6 +25,7 @@ pub struct Running {
     /// The address actually bound (port 0 resolved).
     pub addr: SocketAddr,
     grace: Duration,
+    max_connections: usize,
     /// Kept here as well as in the store, for the totals at shutdown.
     injector: Option<Arc<Injector>>,
 }
@@ -63,6 +66,7 @@ pub async fn serve(config: &TargetConfig) -> Result<Running> {
         router: router(store, config.max_body),
         addr,
         grace: Duration::from_secs(config.shutdown_grace_secs),
+        max_connections: config.max_connections,
         injector,
     })
 }
@@ -72,10 +76,14 @@ impl Running {
     pub async fn until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<()> {
         let stopping = Arc::new(Notify::new());
         let signal_stop = Arc::clone(&stopping);
-        let listener = axum::serve::ListenerExt::tap_io(self.listener, |tcp| {
+        let listener = self.listener.tap_io(|tcp| {
             // Responses are small single writes; Nagle would only add delay to pipelined keep-alive traffic.
             let _ = tcp.set_nodelay(true);
         });
+        let listener = Bounded {
+            inner: listener,
+            permits: Arc::new(Semaphore::new(self.max_connections.max(1))),
+        };
         let server = axum::serve(listener, self.router).with_graceful_shutdown(async move {
             shutdown.await;
             signal_stop.notify_one();
@@ -88,6 +96,81 @@ impl Running {
                 Ok(())
             }
         }
+    }
+}
+
+/// A listener that holds at most as many connections as it has permits: the next is accepted only when one closes,
+/// and waits in the kernel's listen backlog meanwhile.
+struct Bounded<L> {
+    inner: L,
+    permits: Arc<Semaphore>,
+}
+
+impl<L: Listener> Listener for Bounded<L> {
+    type Io = Counted<L::Io>;
+    type Addr = L::Addr;
+
+    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+        // the semaphore is never closed, so acquiring only ever waits
+        let permit = Arc::clone(&self.permits)
+            .acquire_owned()
+            .await
+            .expect("the connection semaphore is never closed");
+        let (io, addr) = self.inner.accept().await;
+        (Counted { io, _permit: permit }, addr)
+    }
+
+    fn local_addr(&self) -> io::Result<Self::Addr> {
+        self.inner.local_addr()
+    }
+}
+
+/// A connection that gives its permit back when it is dropped.
+struct Counted<I> {
+    io: I,
+    _permit: OwnedSemaphorePermit,
+}
+
+impl<I: AsyncRead + Unpin> AsyncRead for Counted<I> {
+    fn poll_read(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> std::task::Poll<io::Result<()>> {
+        std::pin::Pin::new(&mut self.get_mut().io).poll_read(cx, buf)
+    }
+}
+
+impl<I: AsyncWrite + Unpin> AsyncWrite for Counted<I> {
+    fn poll_write(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<io::Result<usize>> {
+        std::pin::Pin::new(&mut self.get_mut().io).poll_write(cx, buf)
+    }
+
+    fn poll_flush(self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<io::Result<()>> {
+        std::pin::Pin::new(&mut self.get_mut().io).poll_flush(cx)
+    }
+
+    fn poll_shutdown(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<io::Result<()>> {
+        std::pin::Pin::new(&mut self.get_mut().io).poll_shutdown(cx)
+    }
+
+    fn poll_write_vectored(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> std::task::Poll<io::Result<usize>> {
+        std::pin::Pin::new(&mut self.get_mut().io).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.io.is_write_vectored()
     }
 }
 
