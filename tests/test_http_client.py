@@ -351,3 +351,71 @@ def test_web_ui_mode_runs_native_users(tmp_path: Path) -> None:
         _, stderr = ui.communicate(timeout=30)
         assert target.stop() == 0
     assert "Traceback" not in stderr, stderr[-3000:]
+
+
+def test_a_worker_killed_mid_run_is_reported_and_the_rest_still_written(tmp_path: Path) -> None:
+    """Master and two workers on loopback; one worker is killed (SIGKILL) five seconds in. The master still writes
+    its results, with the surviving worker's samples merged, and the exact statistics, the log and the analyzer's
+    report all say that a worker was lost."""
+    locustfile = tmp_path / "distributed.py"
+    locustfile.write_text(
+        "from locust import task, constant\n"
+        "from pushpop_load import NativeHttpUser\n"
+        "class Spread(NativeHttpUser):\n"
+        "    wait_time = constant(0.01)\n"
+        "    @task\n"
+        "    def push(self):\n"
+        "        self.client.post('/queue/spread/push', json={'item': {'a': 1}}, name='push')\n"
+    )
+    port = free_port()
+    target = Target().start()
+    workers: list[subprocess.Popen[str]] = []
+    try:
+        for _ in range(2):
+            workers.append(subprocess.Popen(
+                [LOCUST, "-f", str(locustfile), "--worker", "--master-host", "127.0.0.1", "--master-port", str(port)],
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, text=True,
+            ))
+        master = subprocess.Popen(
+            [LOCUST, "-f", str(locustfile), "--headless", "--host", target.url, "--csv", str(tmp_path / "dist"),
+             "--only-summary", "--master", "--master-bind-host", "127.0.0.1", "--master-bind-port", str(port),
+             "--expect-workers", "2", "--expect-workers-max-wait", "30", "-u", "4", "-r", "4", "-t", "14s",
+             "--exit-code-on-error", "0", "--json-file", str(tmp_path / "dist_final")],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )
+        # five seconds after both workers started sending requests
+        deadline = time.monotonic() + 40
+        while time.monotonic() < deadline and not _target_served(target, 50):
+            time.sleep(0.2)
+        time.sleep(5)
+        workers[0].kill()
+        workers[0].wait()
+        stdout, stderr = master.communicate(timeout=90)
+        workers[1].wait(timeout=30)
+    finally:
+        for worker in workers:
+            if worker.poll() is None:
+                worker.kill()
+                worker.wait()
+        assert target.stop() == 0
+    assert master.returncode == 0, stderr[-3000:]
+    document = json.loads((tmp_path / "dist_hdr.json").read_text())
+    assert document["workers"]["reporting"] == 2 and len(document["workers"]["lost"]) == 1, document["workers"]
+    assert "1 of 2 workers were lost during the run" in stderr, stderr[-3000:]
+    # the survivor kept reporting: the merged figures count its requests after the loss, and agree with Locust's
+    final = {entry["name"]: entry for entry in json.loads((tmp_path / "dist_final.json").read_text())}
+    [push] = document["summaries"]
+    assert push["count"] == final["push"]["num_requests"] > 200
+    report = subprocess.run([str(Path(LOCUST).parent / "pushpop-load"), "analyze", str(tmp_path / "dist")],
+                            capture_output=True, text=True, timeout=60)
+    assert report.returncode == 0, report.stderr
+    assert "1 of 2 workers were lost during the run" in report.stdout, report.stdout
+
+
+def _target_served(target: Target, at_least: int) -> bool:
+    """Whether the target has answered at least `at_least` pushes to the test's queue."""
+    try:
+        depth = requests.get(f"{target.url}/queue/spread/stats", timeout=2).json()
+    except requests.RequestException:
+        return False
+    return int(depth["depth"]) >= at_least

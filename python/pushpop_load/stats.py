@@ -19,6 +19,10 @@ single process) prints an exact percentile table and, with ``--csv PREFIX``, wri
 The web UI gets an "Exact percentiles" tab (``?tab=pushpop-exact``) with the same figures, live: on the master
 they are the whole swarm's, merged from every worker report.
 
+On a master, the document also says which workers reported and which were lost mid-run (killed, or cut off:
+silent for longer than Locust's heartbeat limit when the test stopped), whose samples after their last report are
+missing from these figures: ``"workers": {"reporting": <count>, "lost": [<worker id>, ...]}``.
+
 ``PREFIX_hdr_intervals.csv`` is the same per second (``Timestamp,Type,Name,Requests,Failures,Items,p50 ms,p95 ms,
 p99 ms,Max ms``; unix seconds, as in Locust's ``_stats_history.csv``), for timelines.
 """
@@ -27,11 +31,13 @@ from __future__ import annotations
 
 import csv as _csv
 import json as _json
+import logging as _logging
 import os as _os
+import time as _time
 from typing import Any
 
 from locust import events
-from locust.runners import WorkerRunner
+from locust.runners import HEARTBEAT_INTERVAL, HEARTBEAT_LIVENESS, STATE_MISSING, MasterRunner, WorkerRunner
 
 from pushpop_load.client import exact_stats
 from pushpop_load.webui import add_tab
@@ -41,6 +47,15 @@ __all__ = ["TAB_KEY", "exact_stats", "format_table", "panel_rows", "write_hdr_fi
 _REPORT_KEY = "pushpop_hdr"
 
 _environment: Any = None
+_logger = _logging.getLogger(__name__)
+
+
+class _Workers:
+    """On a master: the workers that reported in this run, when each was last heard from, and those lost."""
+
+    reporting: set[str] = set()
+    heard: dict[str, float] = {}
+    lost: list[str] = []
 
 
 @events.init.add_listener
@@ -84,6 +99,27 @@ events.request.add_listener(exact_stats.on_request)
 def _on_test_start(environment: Any, **_: Any) -> None:
     if not isinstance(environment.runner, WorkerRunner):
         exact_stats.clear()
+    _Workers.reporting, _Workers.lost = set(), []
+
+
+@events.heartbeat_sent.add_listener
+def _on_heartbeat(client_id: str, **_: Any) -> None:
+    # fired on the master for every heartbeat a worker sent (and the master answered)
+    _Workers.heard[client_id] = _time.monotonic()
+
+
+@events.test_stop.add_listener
+def _on_test_stop(environment: Any, **_: Any) -> None:
+    runner = environment.runner
+    if not isinstance(runner, MasterRunner):
+        return
+    # Locust marks a worker missing after HEARTBEAT_LIVENESS silent beats and forgets it a minute later: either
+    # way, a worker that reported in this run and has been silent that long is gone
+    limit = HEARTBEAT_LIVENESS * HEARTBEAT_INTERVAL + 1
+    now = _time.monotonic()
+    silent = {worker for worker, heard in _Workers.heard.items() if now - heard > limit}
+    missing = {client.id for client in runner.clients.all if client.state == STATE_MISSING}
+    _Workers.lost = sorted((silent | missing) & _Workers.reporting)
 
 
 @events.report_to_master.add_listener
@@ -93,6 +129,8 @@ def _on_report_to_master(client_id: str, data: dict, **_: Any) -> None:
 
 @events.worker_report.add_listener
 def _on_worker_report(client_id: str, data: dict, **_: Any) -> None:
+    _Workers.reporting.add(client_id)
+    _Workers.heard[client_id] = _time.monotonic()
     report = data.get(_REPORT_KEY)
     if report:
         exact_stats.merge_report_json(report)
@@ -110,13 +148,20 @@ def _on_quit(**_: Any) -> None:
     total = environment.runner.stats.total
     duration = max(0.0, (total.last_request_timestamp or total.start_time) - total.start_time)
     print(format_table(summaries, duration), flush=True)
+    workers = None
+    if isinstance(environment.runner, MasterRunner):
+        workers = {"reporting": len(_Workers.reporting), "lost": _Workers.lost}
+        if _Workers.lost:
+            _logger.warning("%d of %d workers were lost during the run (%s): these figures lack their samples after "
+                            "their last report", len(_Workers.lost), len(_Workers.reporting), ", ".join(_Workers.lost))
     prefix = getattr(environment.parsed_options, "csv_prefix", None) if environment.parsed_options else None
     if prefix:
-        write_hdr_file(f"{prefix}_hdr.json", duration, summaries)
+        write_hdr_file(f"{prefix}_hdr.json", duration, summaries, workers)
         write_intervals_csv(f"{prefix}_hdr_intervals.csv")
 
 
-def write_hdr_file(path: str, duration_s: float, summaries: list[dict] | None = None) -> None:
+def write_hdr_file(path: str, duration_s: float, summaries: list[dict] | None = None,
+                   workers: dict[str, Any] | None = None) -> None:
     """Writes the exact statistics to ``path`` (via a temporary file: never a half-written result)."""
     document = {
         "format": "pushpop-load-hdr",
@@ -126,6 +171,8 @@ def write_hdr_file(path: str, duration_s: float, summaries: list[dict] | None = 
         "summaries": summaries if summaries is not None else _json.loads(exact_stats.summaries_json()),
         "histograms": _json.loads(exact_stats.snapshot_json()),
     }
+    if workers is not None:
+        document["workers"] = workers
     temporary = f"{path}.tmp-{_os.getpid()}"
     with open(temporary, "w", encoding="utf-8") as out:
         _json.dump(document, out)

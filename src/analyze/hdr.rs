@@ -33,6 +33,17 @@ pub struct HdrFile {
     #[serde(default)]
     pub summaries: Vec<HdrSummary>,
     pub histograms: Snapshot,
+    /// On a distributed run's master: the workers that reported, and those lost mid-run.
+    #[serde(default)]
+    pub workers: Option<Workers>,
+}
+
+/// Which workers a master heard from, and which went silent before the end.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+pub struct Workers {
+    pub reporting: usize,
+    #[serde(default)]
+    pub lost: Vec<String>,
 }
 
 pub fn read_hdr(path: &Path) -> Result<HdrFile> {

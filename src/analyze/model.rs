@@ -284,6 +284,17 @@ impl Analysis {
                 format!("{} endpoints, exact percentiles", hdr.histograms.entries.len()),
             );
         }
+        if let Some(workers) = hdr.as_ref().and_then(|hdr| hdr.workers.as_ref()) {
+            if !workers.lost.is_empty() {
+                notes.push(format!(
+                    "{} of {} workers were lost during the run ({}): every figure lacks their samples after their \
+                     last report",
+                    workers.lost.len(),
+                    workers.reporting,
+                    workers.lost.join(", ")
+                ));
+            }
+        }
         let history = inputs.path(Kind::History).map(read_history).transpose()?;
         if let (Some(path), Some(history)) = (inputs.path(Kind::History), &history) {
             let scope = if history.per_endpoint() {
