@@ -6,6 +6,7 @@ pub mod common;
 pub mod http;
 pub mod integrity;
 pub mod monitor;
+pub mod openmodel;
 pub mod prepopulate;
 pub mod stats;
 pub mod target;

@@ -8,6 +8,7 @@ __all__ = [
     "IntegrityLedger",
     "InvalidResponseError",
     "MonitorError",
+    "OpenModel",
     "PrepopulateError",
     "PrepopulateReport",
     "PushpopError",
@@ -377,3 +378,40 @@ class ResourceMonitor:
 
     def stop_json(self) -> str:
         """``stop`` returning the summary as JSON text."""
+
+class OpenModel:
+    """Starts pushes and pops on an arrival-rate schedule from its own thread (``pushpop_load.openmodel``)."""
+
+    def __init__(
+        self,
+        base_url: str,
+        schedule: str,
+        *,
+        share: float = 1.0,
+        duration: float | None = None,
+        max_in_flight: int = 1000,
+        push_weight: int = 1,
+        pop_weight: int = 1,
+        item_bytes: int = 100,
+        priorities: list[int] = [0],
+        pop_depth: int = 1,
+        queues: list[str],
+        timeout: float = 60.0,
+        connect_timeout: float = 60.0,
+        late_after: float = 0.005,
+        insecure: bool = True,
+        push_name: str = "/queue/[id]/push",
+        pop_name: str = "/queue/[id]/pop",
+        ledger: IntegrityLedger | None = None,
+        producer: int = 0,
+    ) -> None: ...
+    def stop(self) -> None:
+        """Starts no more requests; those in flight finish or time out."""
+    def running(self) -> bool:
+        """Whether requests are still being started or waited for."""
+    def join(self, timeout: float) -> bool:
+        """Waits up to ``timeout`` seconds for the driver to end; whether it did."""
+    def drain_into(self, stats: HdrStats) -> str:
+        """Moves the records since the last call into ``stats`` and returns Locust's aggregates as JSON."""
+    def counters_json(self) -> str:
+        """scheduled, started, late, dropped, completed, in_flight, max_lag_us, as JSON."""

@@ -6,7 +6,7 @@ mod error;
 pub mod h1;
 mod outcome;
 mod request;
-pub(crate) mod tls;
+pub mod tls;
 mod wakeup;
 
 pub use engine::{Engine, EngineConfig};

@@ -35,6 +35,10 @@ pub fn verified() -> Result<ClientConfig, HttpError> {
 }
 
 /// Accepts any server certificate; the connection is still encrypted.
+///
+/// # Panics
+/// Never: ring supports the default protocol versions.
+#[must_use]
 pub fn unverified() -> ClientConfig {
     let provider = provider();
     ClientConfig::builder_with_provider(Arc::clone(&provider))

@@ -8,6 +8,7 @@ use pyo3::prelude::*;
 use crate::http::HttpError;
 use crate::integrity::IntegrityError;
 use crate::monitor::MonitorError as MonitorFailure;
+use crate::openmodel::OpenModelError;
 use crate::prepopulate::PrepopulateError as PrepopulateFailure;
 use crate::stats::StatsError;
 
@@ -88,4 +89,12 @@ pub fn stats_error(err: &StatsError) -> PyErr {
 /// A pop answer in neither shape, a bad seq range, a delta that cannot be read: bad input, `ValueError`.
 pub fn integrity_error(err: &IntegrityError) -> PyErr {
     PyValueError::new_err(err.to_string())
+}
+
+/// A bad schedule or setting: `ValueError`; a thread that could not start: `OSError`.
+pub fn openmodel_error(err: &OpenModelError) -> PyErr {
+    match err {
+        OpenModelError::Thread(io) => pyo3::exceptions::PyOSError::new_err(io.to_string()),
+        _ => PyValueError::new_err(err.to_string()),
+    }
 }

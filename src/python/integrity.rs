@@ -1,7 +1,7 @@
 //! The integrity ledger for Python: one per process, shared by every user greenlet, behind a mutex. The calls are
 //! a microsecond or a few, so they keep the GIL rather than pay for releasing it.
 
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use pyo3::prelude::*;
 
@@ -11,9 +11,14 @@ use crate::integrity::{Ledger, Snapshot};
 /// Markers out, acknowledgements and pops in, a report at the end; see docs/INTEGRITY.md.
 #[pyclass(frozen, module = "pushpop_load._native", name = "IntegrityLedger")]
 #[derive(Default)]
-pub struct IntegrityLedger(Mutex<Ledger>);
+pub struct IntegrityLedger(Arc<Mutex<Ledger>>);
 
 impl IntegrityLedger {
+    /// The ledger itself, for Rust code that records into it from another thread (the open-model driver).
+    pub fn shared(&self) -> Arc<Mutex<Ledger>> {
+        Arc::clone(&self.0)
+    }
+
     fn ledger(&self) -> MutexGuard<'_, Ledger> {
         // every mutation completes or panics before changing anything that matters: a poisoned lock is usable
         self.0.lock().unwrap_or_else(PoisonError::into_inner)

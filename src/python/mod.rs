@@ -5,6 +5,7 @@ mod http;
 mod integrity;
 mod json;
 mod monitor;
+mod openmodel;
 mod prepopulate;
 mod stats;
 
@@ -33,6 +34,8 @@ mod _native {
     use super::json::json_dumps;
     #[pymodule_export]
     use super::monitor::ResourceMonitor;
+    #[pymodule_export]
+    use super::openmodel::OpenModel;
     #[pymodule_export]
     use super::prepopulate::{prepopulate, PrepopulateReport};
     #[pymodule_export]

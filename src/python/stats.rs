@@ -34,6 +34,14 @@ impl HdrStats {
     fn both(&self) -> MutexGuard<'_, Both> {
         self.0.lock().unwrap_or_else(PoisonError::into_inner)
     }
+
+    /// Adds samples recorded elsewhere in this process (the open-model driver's batches).
+    pub fn absorb(&self, total: &Snapshot, intervals: Vec<(u64, Snapshot)>) -> Result<(), StatsError> {
+        let mut both = self.both();
+        both.total.merge(total)?;
+        both.intervals.merge(intervals);
+        Ok(())
+    }
 }
 
 fn now_second() -> u64 {

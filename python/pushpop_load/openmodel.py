@@ -1,0 +1,169 @@
+"""Open-model (arrival-rate) load inside Locust: requests start when a schedule says, whatever the answers do.
+
+Locust's users send their next request only after the last one answered, so when the service slows down they send
+less, and the slow period is measured with fewer samples than it deserved (coordinated omission). An
+``ArrivalRateUser`` instead hands a schedule to a driver in Rust, which starts each request at its time on its own
+thread, up to ``max_in_flight`` requests at once:
+
+    from pushpop_load.openmodel import ArrivalRateUser
+
+    class Open(ArrivalRateUser):
+        schedule = "ramp:from=10,to=100,over=60s"     # constant, ramp, steps, sine, square, spike
+        push_weight, pop_weight = 1, 1
+        pop_depth = 10
+
+    locust -f open.py --headless -u 1 -t 2m --host http://127.0.0.1:8000
+
+Schedules (``kind:key=value,...``, durations as ``500ms``, ``30s``, ``2m``): ``constant:rate=R``,
+``ramp:from=A,to=B,over=D``, ``steps:rates=R1/R2/R3,every=D``, ``sine:mean=M,amplitude=A,period=D``,
+``square:low=L,high=H,period=D[,duty=0.5]``, ``spike:base=B,peak=P,at=T,for=D``.
+
+Every latency is kept twice. Locust's statistics (its table, CSVs, charts and web UI, fed every ``feed_interval``
+seconds in one step per request name) and the exact histograms under the request's name hold the **corrected**
+latency, from the time the request was due; the exact histograms also hold the **raw** latency, from the moment it
+was sent, under ``<name> (raw)``. An arrival that finds ``max_in_flight`` requests outstanding is not sent and is
+counted as dropped (k6's "dropped iterations"); one that starts more than ``late_after`` behind its time is counted
+as late. Those counts are printed when Locust quits and, with ``--csv PREFIX``, written to
+``PREFIX_openmodel.json``. Pushes carry integrity markers and pops are checked, as ``PushPopUser``'s.
+
+One driver runs per Locust process (``fixed_count = 1``); in a distributed run that is one worker, which makes
+the whole schedule.
+"""
+
+from __future__ import annotations
+
+import json as _json
+import os as _os
+import time as _time
+from typing import Any
+
+import gevent as _gevent
+from locust import User, events, task
+from locust.exception import StopUser
+from locust.runners import WorkerRunner
+from locust.stats import StatsEntry, StatsError
+
+from pushpop_load import _native
+from pushpop_load import integrity as _integrity
+from pushpop_load.client import exact_stats
+from pushpop_load.payloads import ITEM_SIZES, POP_NAME, PUSH_NAME, make_queue_id
+
+__all__ = ["ArrivalRateUser", "feed_locust"]
+
+_runs: list[dict[str, Any]] = []
+_environment: Any = None
+
+
+@events.init.add_listener
+def _on_init(environment: Any, **_: Any) -> None:
+    global _environment
+    _environment = environment
+
+
+class ArrivalRateUser(User):
+    """Starts pushes and pops on ``schedule``, from Rust; see the module's documentation."""
+
+    abstract = True
+    fixed_count = 1
+    schedule: str = "constant:rate=100"
+    duration: float | None = None
+    """Seconds after which the schedule ends; None: until Locust stops the run."""
+    max_in_flight: int = 1000
+    push_weight: int = 1
+    pop_weight: int = 1
+    item_size: str = "small"
+    priorities: tuple[int, ...] = (0,)
+    pop_depth: int = 1
+    queue_count: int = 4
+    queue_prefix: str = "open"
+    network_timeout: float = 60.0
+    connection_timeout: float = 60.0
+    late_after: float = 0.005
+    insecure: bool = True
+    feed_interval: float = 0.5
+
+    def __init__(self, environment: Any) -> None:
+        super().__init__(environment)
+        if self.item_size not in ITEM_SIZES:
+            raise ValueError(f"unknown item_size {self.item_size!r}: use one of {', '.join(ITEM_SIZES)}")
+        self.queue_ids = [make_queue_id(self.queue_prefix) for _ in range(max(1, self.queue_count))]
+
+    @task
+    def drive(self) -> None:
+        if not self.host:
+            raise ValueError("ArrivalRateUser needs a host (--host or the class's host attribute)")
+        ledger = _integrity.ledger if _integrity.enabled() else None
+        driver = _native.OpenModel(
+            self.host, self.schedule, duration=self.duration, max_in_flight=self.max_in_flight,
+            push_weight=self.push_weight, pop_weight=self.pop_weight, item_bytes=ITEM_SIZES[self.item_size],
+            priorities=list(self.priorities), pop_depth=self.pop_depth, queues=self.queue_ids,
+            timeout=self.network_timeout, connect_timeout=self.connection_timeout, late_after=self.late_after,
+            insecure=self.insecure, push_name=PUSH_NAME, pop_name=POP_NAME, ledger=ledger,
+            producer=ledger.new_producer() if ledger is not None else 0,
+        )
+        started = _time.monotonic()
+        try:
+            while driver.running():
+                _gevent.sleep(self.feed_interval)
+                feed_locust(self.environment, driver)
+        finally:
+            # what finished so far first: a second kill while waiting below would lose it otherwise
+            driver.stop()
+            feed_locust(self.environment, driver)
+            deadline = _time.monotonic() + self.network_timeout + 2
+            while driver.running() and _time.monotonic() < deadline:
+                _gevent.sleep(0.05)
+            feed_locust(self.environment, driver)
+            _runs.append({"schedule": self.schedule, "seconds": _time.monotonic() - started,
+                          **_json.loads(driver.counters_json())})
+        raise StopUser()
+
+
+def feed_locust(environment: Any, driver: Any) -> None:
+    """Moves the driver's records since the last call into Locust's statistics (one ``extend`` per request name,
+    as a worker's report is merged) and into the exact histograms."""
+    stats = environment.stats
+    for record in _json.loads(driver.drain_into(exact_stats)):
+        method, name = record["method"], record["name"]
+        entry = StatsEntry(stats, name, method, use_response_times_cache=stats.use_response_times_cache)
+        entry.num_requests = record["count"]
+        entry.num_failures = record["failures"]
+        entry.total_response_time = record["total_ms"]
+        entry.min_response_time = record["min_ms"]
+        entry.max_response_time = record["max_ms"]
+        entry.total_content_length = record["content_length"]
+        entry.response_times = {int(key): count for key, count in record["response_times"].items()}
+        entry.num_reqs_per_sec = {int(key): count for key, count in record["per_second"].items()}
+        entry.num_fail_per_sec = {int(key): count for key, count in record["failures_per_second"].items()}
+        entry.start_time = record["first"]
+        entry.last_request_timestamp = record["last"]
+        stats.get(name, method).extend(entry)
+        stats.total.extend(entry)
+        for message, count in record["errors"].items():
+            key = StatsError.create_key(method, name, message)
+            error = stats.errors.get(key)
+            if error is None:
+                error = stats.errors[key] = StatsError(method, name, message)
+            error.occurred()
+            error.occurrences += count - 1
+
+
+@events.quit.add_listener
+def _on_quit(**_: Any) -> None:
+    environment = _environment
+    if not _runs or environment is None:
+        return
+    runner = environment.runner
+    for run in _runs:
+        scheduled = max(1, run["scheduled"])
+        print(f"Open model ({run['schedule']}): {run['scheduled']} requests due, {run['started']} started, "
+              f"{run['late']} late ({100 * run['late'] / scheduled:.2f}%, the latest {run['max_lag_us'] / 1000:.1f} ms "
+              f"behind), {run['dropped']} dropped ({100 * run['dropped'] / scheduled:.2f}%): every latency counted "
+              "from when its request was due; '(raw)' entries from when it was sent", flush=True)
+    prefix = getattr(environment.parsed_options, "csv_prefix", None) if environment.parsed_options else None
+    if prefix and not isinstance(runner, WorkerRunner):
+        path = f"{prefix}_openmodel.json"
+        temporary = f"{path}.tmp-{_os.getpid()}"
+        with open(temporary, "w", encoding="utf-8") as out:
+            _json.dump({"format": "pushpop-load-openmodel", "version": 1, "runs": _runs}, out, indent=1)
+        _os.replace(temporary, path)

@@ -1,0 +1,630 @@
+//! The driver: a thread with a one-thread tokio runtime that starts pushes and pops at the schedule's times on the
+//! native HTTP/1.1 client, records what each took, and hands the records over in batches.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+use hyper::header::{HeaderValue, CONTENT_TYPE, USER_AGENT};
+use hyper::{HeaderMap, Method, Uri};
+use serde::{Deserialize, Serialize};
+use tokio::sync::Notify;
+
+use super::error::{OpenModelError, Result};
+use super::schedule::Schedule;
+use super::timer::{precise_wakeups, Timer};
+use crate::http::h1::Pool;
+use crate::http::{tls, HttpError};
+use crate::integrity::{now_us, parse_pop, Ledger};
+use crate::stats::{Intervals, Recorder, Snapshot};
+
+/// What to run, and against what.
+#[derive(Debug, Clone)]
+pub struct DriverConfig {
+    /// `http://host:port` of the service.
+    pub base_url: String,
+    pub schedule: Schedule,
+    /// This process's part of the schedule's rate (1 when it runs alone).
+    pub share: f64,
+    /// Stop starting requests this long after the start; None: until stopped.
+    pub duration: Option<Duration>,
+    /// Requests in flight at most; an arrival that finds them all busy is dropped (and counted).
+    pub max_in_flight: usize,
+    /// Pushes and pops, in these proportions (interleaved exactly, not drawn at random).
+    pub push_weight: u32,
+    pub pop_weight: u32,
+    /// JSON size of each pushed item, in bytes (approximately, as `make_item`).
+    pub item_bytes: usize,
+    /// Priorities of successive pushes, in turn.
+    pub priorities: Vec<u64>,
+    pub pop_depth: u32,
+    /// Queues used in turn.
+    pub queues: Vec<String>,
+    /// The whole request, from its send.
+    pub timeout: Duration,
+    pub connect_timeout: Duration,
+    /// A request that starts more than this after its time counts as late.
+    pub late_after: Duration,
+    /// https without checking the certificate.
+    pub insecure: bool,
+    /// The names requests are recorded under (Locust's `name`).
+    pub push_name: String,
+    pub pop_name: String,
+}
+
+/// Pushes get integrity markers and acknowledgements, pops are checked: the process's ledger and this driver's
+/// producer id.
+pub type Integrity = (Arc<Mutex<Ledger>>, u64);
+
+/// One request name's results since the last drain, in the shape of Locust's `StatsEntry` (times in ms, corrected:
+/// from the intended start), ready to be added to Locust's statistics in one step.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct LocustEntry {
+    pub method: String,
+    pub name: String,
+    pub count: u64,
+    pub failures: u64,
+    pub total_ms: f64,
+    pub min_ms: Option<f64>,
+    pub max_ms: f64,
+    pub content_length: u64,
+    /// Locust's rounded response times (ms) and how often each.
+    pub response_times: BTreeMap<u64, u64>,
+    /// Requests and failures per unix second.
+    pub per_second: BTreeMap<u64, u64>,
+    pub failures_per_second: BTreeMap<u64, u64>,
+    /// Failure message (as Locust's failure table shows it) and how often.
+    pub errors: BTreeMap<String, u64>,
+    /// Unix time of the first and last request's end.
+    pub first: f64,
+    pub last: f64,
+}
+
+impl LocustEntry {
+    fn record(&mut self, milliseconds: f64, length: u64, error: Option<String>, end: f64) {
+        if self.count == 0 {
+            self.first = end;
+        }
+        self.count += 1;
+        self.total_ms += milliseconds;
+        self.min_ms = Some(self.min_ms.map_or(milliseconds, |min| min.min(milliseconds)));
+        self.max_ms = self.max_ms.max(milliseconds);
+        self.content_length += length;
+        *self.response_times.entry(locust_rounded(milliseconds)).or_default() += 1;
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)] // a unix time
+        let second = end as u64;
+        *self.per_second.entry(second).or_default() += 1;
+        if let Some(error) = error {
+            self.failures += 1;
+            *self.failures_per_second.entry(second).or_default() += 1;
+            *self.errors.entry(error).or_default() += 1;
+        }
+        self.last = end;
+    }
+}
+
+/// Locust's key for a response time in its `response_times` table: whole ms below 100, then two significant
+/// digits, rounded half to even as Python's `round`.
+#[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+fn locust_rounded(milliseconds: f64) -> u64 {
+    let step = if milliseconds < 100.0 {
+        1.0
+    } else if milliseconds < 1000.0 {
+        10.0
+    } else if milliseconds < 10_000.0 {
+        100.0
+    } else {
+        1000.0
+    };
+    ((milliseconds / step).round_ties_even() * step) as u64
+}
+
+/// Everything recorded since the last drain.
+#[derive(Debug)]
+pub struct Drained {
+    pub entries: Vec<LocustEntry>,
+    /// Exact histograms: corrected times under each name, raw ones under `<name> (raw)`; pops count their items.
+    pub exact: Snapshot,
+    pub intervals: Vec<(u64, Snapshot)>,
+}
+
+/// How the schedule was kept, since the start.
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub struct Counters {
+    /// Arrivals the schedule asked for.
+    pub scheduled: u64,
+    /// Requests started (scheduled minus dropped).
+    pub started: u64,
+    /// Started more than `late_after` behind their time.
+    pub late: u64,
+    /// Not started: the bound on requests in flight was reached.
+    pub dropped: u64,
+    pub completed: u64,
+    pub in_flight: u64,
+    /// The largest delay of a start behind its time, in µs.
+    pub max_lag_us: u64,
+}
+
+#[derive(Default)]
+struct Atomics {
+    scheduled: AtomicU64,
+    started: AtomicU64,
+    late: AtomicU64,
+    dropped: AtomicU64,
+    completed: AtomicU64,
+    in_flight: AtomicU64,
+    max_lag_us: AtomicU64,
+}
+
+#[derive(Default)]
+struct Batch {
+    push: LocustEntry,
+    pop: LocustEntry,
+    exact: Recorder,
+    intervals: Intervals,
+}
+
+struct Shared {
+    config: DriverConfig,
+    counters: Atomics,
+    batch: Mutex<Batch>,
+    stopping: AtomicBool,
+    wake: Notify,
+    integrity: Option<Integrity>,
+}
+
+impl Shared {
+    fn batch(&self) -> MutexGuard<'_, Batch> {
+        self.batch.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// A running open-model load; stops when its duration is over or `stop` is called.
+pub struct Driver {
+    shared: Arc<Shared>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Driver {
+    /// Checks `config` and starts the driver's thread: the first request is due at once.
+    pub fn start(config: DriverConfig, integrity: Option<Integrity>) -> Result<Self> {
+        let bad = |why: &str| Err(OpenModelError::Config(why.to_owned()));
+        let base: Uri = config
+            .base_url
+            .parse()
+            .map_err(|_| OpenModelError::Config(format!("host {:?} is not a URL", config.base_url)))?;
+        if !matches!(base.scheme_str(), Some("http" | "https")) || base.authority().is_none() {
+            return bad("the host must be an http:// or https:// URL");
+        }
+        if !(config.share > 0.0 && config.share <= 1.0) {
+            return bad("the share of the rate must be above 0 and at most 1");
+        }
+        if config.max_in_flight == 0 {
+            return bad("max_in_flight must be at least 1");
+        }
+        if config.push_weight == 0 && config.pop_weight == 0 {
+            return bad("push and pop weights cannot both be 0");
+        }
+        if config.queues.is_empty() || config.priorities.is_empty() {
+            return bad("at least one queue and one priority are needed");
+        }
+        if config.pop_depth == 0 {
+            return bad("the pop depth must be at least 1");
+        }
+        let tls = if config.insecure {
+            tls::unverified()
+        } else {
+            tls::verified().map_err(|err| OpenModelError::Config(err.to_string()))?
+        };
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+        let shared = Arc::new(Shared {
+            config,
+            counters: Atomics::default(),
+            batch: Mutex::default(),
+            stopping: AtomicBool::new(false),
+            wake: Notify::new(),
+            integrity,
+        });
+        let running = Arc::clone(&shared);
+        let thread = std::thread::Builder::new()
+            .name("pushpop-openmodel".to_owned())
+            .spawn(move || {
+                precise_wakeups();
+                let pool = Pool::new(tls, running.config.connect_timeout, Duration::from_secs(90));
+                runtime.block_on(drive(&running, Arc::new(pool)));
+            })?;
+        Ok(Self {
+            shared,
+            thread: Some(thread),
+        })
+    }
+
+    /// Starts no more requests; those in flight finish (or time out).
+    pub fn stop(&self) {
+        self.shared.stopping.store(true, Ordering::SeqCst);
+        self.shared.wake.notify_one();
+    }
+
+    /// Whether the driver still starts requests or waits for some.
+    #[must_use]
+    pub fn running(&self) -> bool {
+        self.thread.as_ref().is_some_and(|thread| !thread.is_finished())
+    }
+
+    /// Waits for the driver's thread to end; false when it has not ended within `wait`.
+    pub fn join(&mut self, wait: Duration) -> bool {
+        let deadline = Instant::now() + wait;
+        while self.running() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        if self.running() {
+            return false;
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+        true
+    }
+
+    #[must_use]
+    pub fn counters(&self) -> Counters {
+        let c = &self.shared.counters;
+        Counters {
+            scheduled: c.scheduled.load(Ordering::Relaxed),
+            started: c.started.load(Ordering::Relaxed),
+            late: c.late.load(Ordering::Relaxed),
+            dropped: c.dropped.load(Ordering::Relaxed),
+            completed: c.completed.load(Ordering::Relaxed),
+            in_flight: c.in_flight.load(Ordering::Relaxed),
+            max_lag_us: c.max_lag_us.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Everything recorded since the last call; the batch starts afresh.
+    #[must_use]
+    pub fn drain(&self) -> Drained {
+        let mut batch = self.shared.batch();
+        let entries = [std::mem::take(&mut batch.push), std::mem::take(&mut batch.pop)]
+            .into_iter()
+            .filter(|entry| entry.count > 0)
+            .collect();
+        Drained {
+            entries,
+            exact: batch.exact.take(),
+            intervals: batch.intervals.take(),
+        }
+    }
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        self.stop();
+        // requests end by their timeout, so this wait is bounded
+        let _ = self.join(self.shared.config.timeout + Duration::from_secs(5));
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Operation {
+    Push,
+    Pop,
+}
+
+/// A request ready to send, and what it is for.
+struct Prepared {
+    operation: Operation,
+    queue: usize,
+    uri: Uri,
+    body: Bytes,
+    /// For a push: the marker's sequence number.
+    seq: Option<u64>,
+}
+
+/// The schedule's loop: start every arrival when it is due, until the duration is over or `stop`.
+async fn drive(shared: &Arc<Shared>, pool: Arc<Pool>) {
+    let config = &shared.config;
+    let counters = &shared.counters;
+    let (push_uris, pop_uris) = uris(config);
+    let mut headers = HeaderMap::new();
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    headers.insert(
+        USER_AGENT,
+        HeaderValue::from_static(concat!("pushpop-load/", env!("CARGO_PKG_VERSION"))),
+    );
+    let headers = Arc::new(headers);
+    let cycle = u64::from(config.push_weight + config.pop_weight);
+    let end = config.duration.map(|duration| duration.as_secs_f64());
+    let timer = match Timer::new() {
+        Ok(timer) => Some(timer),
+        Err(err) => {
+            tracing::warn!("no precise timer ({err}): arrivals wait on tokio's millisecond timer instead");
+            None
+        }
+    };
+    let start = Instant::now();
+    let mut due = 0.0f64;
+    let mut arrival: u64 = 0;
+    loop {
+        if shared.stopping.load(Ordering::SeqCst) || end.is_some_and(|end| due >= end) {
+            break;
+        }
+        let intended = start + Duration::from_secs_f64(due);
+        if intended > Instant::now() {
+            let waited = async {
+                match &timer {
+                    Some(timer) if timer.sleep_until(intended).await.is_ok() => {}
+                    _ => tokio::time::sleep_until(intended.into()).await,
+                }
+            };
+            tokio::select! {
+                () = waited => {}
+                () = shared.wake.notified() => continue,
+            }
+        }
+        counters.scheduled.fetch_add(1, Ordering::Relaxed);
+        if counters.in_flight.load(Ordering::Relaxed) >= config.max_in_flight as u64 {
+            counters.dropped.fetch_add(1, Ordering::Relaxed);
+        } else {
+            #[allow(clippy::cast_possible_truncation)] // µs of a lag: far below 2^64
+            let lag = intended.elapsed().as_micros() as u64;
+            counters.max_lag_us.fetch_max(lag, Ordering::Relaxed);
+            if Duration::from_micros(lag) > config.late_after {
+                counters.late.fetch_add(1, Ordering::Relaxed);
+            }
+            counters.started.fetch_add(1, Ordering::Relaxed);
+            counters.in_flight.fetch_add(1, Ordering::Relaxed);
+            let operation = if arrival % cycle < u64::from(config.push_weight) {
+                Operation::Push
+            } else {
+                Operation::Pop
+            };
+            #[allow(clippy::cast_possible_truncation)] // an index below the queue count
+            let queue = (arrival % config.queues.len() as u64) as usize;
+            let prepared = prepare(shared, operation, queue, arrival, &push_uris, &pop_uris);
+            tokio::spawn(request(
+                Arc::clone(shared),
+                Arc::clone(&pool),
+                Arc::clone(&headers),
+                prepared,
+                intended,
+            ));
+        }
+        arrival += 1;
+        match config.schedule.next_after(due, config.share) {
+            Some(next) => due = next,
+            None => break,
+        }
+    }
+    // the requests in flight end by their timeout
+    let deadline = Instant::now() + config.timeout + Duration::from_secs(1);
+    while counters.in_flight.load(Ordering::Relaxed) > 0 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+}
+
+/// Each queue's push and pop URI, made once.
+fn uris(config: &DriverConfig) -> (Vec<Uri>, Vec<Uri>) {
+    let base = config.base_url.trim_end_matches('/');
+    let make = |path: String| -> Uri { path.parse().expect("checked: an http(s) URL with a valid queue path") };
+    let push = config
+        .queues
+        .iter()
+        .map(|queue| make(format!("{base}/queue/{queue}/push")))
+        .collect();
+    let pop = config
+        .queues
+        .iter()
+        .map(|queue| make(format!("{base}/queue/{queue}/pop?depth={}", config.pop_depth)))
+        .collect();
+    (push, pop)
+}
+
+fn prepare(
+    shared: &Shared,
+    operation: Operation,
+    queue: usize,
+    arrival: u64,
+    push_uris: &[Uri],
+    pop_uris: &[Uri],
+) -> Prepared {
+    let config = &shared.config;
+    if operation == Operation::Pop {
+        return Prepared {
+            operation,
+            queue,
+            uri: pop_uris[queue].clone(),
+            body: Bytes::new(),
+            seq: None,
+        };
+    }
+    #[allow(clippy::cast_possible_truncation)] // an index below the priority count
+    let priority = config.priorities[(arrival % config.priorities.len() as u64) as usize];
+    let marker = shared.integrity.as_ref().map(|(ledger, producer)| {
+        ledger
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .marker(&config.queues[queue], *producer, priority)
+    });
+    let stamp = marker.map_or_else(
+        || format!(r#""seq":{arrival},"timestamp":{}"#, now_us()),
+        |[producer, seq, priority, pushed]| format!(r#""_pp":[{producer},{seq},{priority},{pushed}]"#),
+    );
+    // sized as make_item sizes them: the padding makes the item about `item_bytes` of JSON
+    let frame = format!(r#"{{"id":"{arrival:012x}",{stamp},"data":""}}"#);
+    let padding = "x".repeat(config.item_bytes.saturating_sub(frame.len()));
+    let body = format!(r#"{{"item":{{"id":"{arrival:012x}",{stamp},"data":"{padding}"}},"priority":{priority}}}"#);
+    Prepared {
+        operation,
+        queue,
+        uri: push_uris[queue].clone(),
+        body: Bytes::from(body),
+        seq: marker.map(|values| values[1]),
+    }
+}
+
+#[derive(Deserialize)]
+struct Pushed {
+    success: bool,
+}
+
+/// Sends one request and records it.
+async fn request(shared: Arc<Shared>, pool: Arc<Pool>, headers: Arc<HeaderMap>, prepared: Prepared, intended: Instant) {
+    let config = &shared.config;
+    let sent = Instant::now();
+    let start_us = now_us();
+    let answer = match tokio::time::timeout(
+        config.timeout,
+        pool.send(&Method::POST, &prepared.uri, &headers, &prepared.body),
+    )
+    .await
+    {
+        Ok(answer) => answer,
+        Err(_) => Err(HttpError::Timeout(config.timeout)),
+    };
+    let done = Instant::now();
+    let end_us = now_us();
+    let queue = &config.queues[prepared.queue];
+    let mut items = None;
+    let (length, error) = match &answer {
+        Err(err) => (0, Some(locust_error(err))),
+        Ok(response) => {
+            let length = response.body.len() as u64;
+            let error = if response.status >= 400 {
+                Some(format!("HttpStatusError(code={})", response.status))
+            } else if response.status != 200 {
+                Some(format!("unexpected status {}", response.status))
+            } else if prepared.operation == Operation::Push {
+                match serde_json::from_slice::<Pushed>(&response.body) {
+                    Ok(Pushed { success: true }) => None,
+                    _ => Some("push not confirmed".to_owned()),
+                }
+            } else {
+                let counted = match &shared.integrity {
+                    Some((ledger, _)) => ledger
+                        .lock()
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .check_pop(queue, &response.body, start_us, end_us)
+                        .map_err(|err| err.to_string()),
+                    None => parse_pop(&response.body)
+                        .map(|items| items.len())
+                        .map_err(|err| err.to_string()),
+                };
+                match counted {
+                    Ok(count) => {
+                        items = Some(count as u64);
+                        None
+                    }
+                    Err(why) => Some(format!("unexpected pop answer: {why}")),
+                }
+            };
+            (length, error)
+        }
+    };
+    if let (Some((ledger, producer)), Some(seq)) = (&shared.integrity, prepared.seq) {
+        let mut ledger = ledger.lock().unwrap_or_else(PoisonError::into_inner);
+        let status = answer.as_ref().map_or(0, |response| response.status);
+        if error.is_none() {
+            ledger.acked(queue, *producer, seq);
+        } else if (400..500).contains(&status) {
+            ledger.rejected(queue, *producer, seq);
+        } else {
+            // a timeout, a reset, a 5xx: the item may be stored or not
+            ledger.indeterminate(queue, *producer, seq);
+        }
+    }
+    let corrected = (done - intended).as_secs_f64() * 1000.0;
+    let raw = (done - sent).as_secs_f64() * 1000.0;
+    let end = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0.0, |since| since.as_secs_f64());
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)] // a unix time
+    let second = end as u64;
+    let name = match prepared.operation {
+        Operation::Push => &config.push_name,
+        Operation::Pop => &config.pop_name,
+    };
+    let raw_name = format!("{name} (raw)");
+    let failed = error.is_some();
+    {
+        let mut batch = shared.batch();
+        let entry = match prepared.operation {
+            Operation::Push => &mut batch.push,
+            Operation::Pop => &mut batch.pop,
+        };
+        if entry.count == 0 {
+            "POST".clone_into(&mut entry.method);
+            entry.name.clone_from(name);
+        }
+        entry.record(corrected, length, error, end);
+        batch.exact.record("POST", name, corrected, failed);
+        batch.exact.record("POST", &raw_name, raw, failed);
+        batch.intervals.record(second, "POST", name, corrected, failed);
+        batch.intervals.record(second, "POST", &raw_name, raw, failed);
+        if let Some(count) = items {
+            batch.exact.record_items("POST", name, count);
+            batch.intervals.record_items(second, "POST", name, count);
+        }
+    }
+    shared.counters.completed.fetch_add(1, Ordering::Relaxed);
+    shared.counters.in_flight.fetch_sub(1, Ordering::Relaxed);
+}
+
+/// A transport failure as Locust's failure table shows the native client's: the exception's repr.
+fn locust_error(err: &HttpError) -> String {
+    let kind = match err {
+        HttpError::ConnectionRefused => "ConnectionRefusedError",
+        HttpError::ConnectionReset(_) => "ConnectionResetError",
+        HttpError::Timeout(_) | HttpError::ConnectTimeout => "TimeoutError",
+        HttpError::Connect(_) | HttpError::Resolve(_) => "ConnectionError",
+        HttpError::Protocol(_) | HttpError::TooManyRedirects(_) | HttpError::TooLarge(_) => "InvalidResponseError",
+        HttpError::InvalidUrl(_) | HttpError::UnsupportedScheme(_) | HttpError::InvalidHeader(_) => "ValueError",
+    };
+    let message = err.to_string();
+    // as Python's repr quotes a string
+    if message.contains('\'') && !message.contains('"') {
+        format!("{kind}(\"{message}\")")
+    } else {
+        format!("{kind}('{}')", message.replace('\'', "\\'"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn locust_rounding_matches_pythons() {
+        // round() in Python: half to even
+        for (ms, key) in [
+            (0.4, 0),
+            (0.5, 0),
+            (1.5, 2),
+            (99.4, 99),
+            (147.0, 150),
+            (145.0, 140),
+            (3432.0, 3400),
+            (58_760.0, 59_000),
+        ] {
+            assert_eq!(locust_rounded(ms), key, "{ms}");
+        }
+    }
+
+    #[test]
+    fn errors_read_as_the_native_clients() {
+        assert_eq!(
+            locust_error(&HttpError::ConnectionRefused),
+            "ConnectionRefusedError('connection refused')"
+        );
+        assert_eq!(
+            locust_error(&HttpError::Timeout(Duration::from_secs(1))),
+            "TimeoutError('timed out after 1000 ms')"
+        );
+        assert_eq!(
+            locust_error(&HttpError::TooLarge(64)),
+            "InvalidResponseError(\"response larger than 64 MiB, the client's limit\")"
+        );
+    }
+}

@@ -1,0 +1,129 @@
+//! The open-model driver for Python: started and stopped by `ArrivalRateUser`, drained into Locust's statistics
+//! and the exact ones in batches.
+
+use std::sync::{Mutex, PoisonError};
+use std::time::Duration;
+
+use pyo3::prelude::*;
+
+use super::errors::{openmodel_error, stats_error};
+use super::integrity::IntegrityLedger;
+use super::stats::HdrStats;
+use crate::openmodel::{Driver, DriverConfig, Schedule};
+
+/// Starts requests on an arrival-rate schedule in its own thread; see `pushpop_load.openmodel`.
+#[pyclass(frozen, module = "pushpop_load._native", name = "OpenModel")]
+pub struct OpenModel(Mutex<Option<Driver>>);
+
+fn seconds(value: f64, what: &str) -> PyResult<Duration> {
+    Duration::try_from_secs_f64(value)
+        .ok()
+        .filter(|duration| !duration.is_zero())
+        .ok_or_else(|| pyo3::exceptions::PyValueError::new_err(format!("{what} must be a positive number of seconds")))
+}
+
+#[pymethods]
+impl OpenModel {
+    /// Checks the settings and starts at once.
+    #[new]
+    #[pyo3(signature = (
+        base_url, schedule, *, share=1.0, duration=None, max_in_flight=1000, push_weight=1, pop_weight=1,
+        item_bytes=100, priorities=vec![0], pop_depth=1, queues, timeout=60.0, connect_timeout=60.0,
+        late_after=0.005, insecure=true, push_name="/queue/[id]/push".to_owned(),
+        pop_name="/queue/[id]/pop".to_owned(), ledger=None, producer=0
+    ))]
+    #[allow(clippy::too_many_arguments)] // keywords, each with its default
+    fn new(
+        base_url: String,
+        schedule: &str,
+        share: f64,
+        duration: Option<f64>,
+        max_in_flight: usize,
+        push_weight: u32,
+        pop_weight: u32,
+        item_bytes: usize,
+        priorities: Vec<u64>,
+        pop_depth: u32,
+        queues: Vec<String>,
+        timeout: f64,
+        connect_timeout: f64,
+        late_after: f64,
+        insecure: bool,
+        push_name: String,
+        pop_name: String,
+        ledger: Option<PyRef<'_, IntegrityLedger>>,
+        producer: u64,
+    ) -> PyResult<Self> {
+        let schedule: Schedule = schedule.parse().map_err(|err| openmodel_error(&err))?;
+        let config = DriverConfig {
+            base_url,
+            schedule,
+            share,
+            duration: duration.map(|d| seconds(d, "duration")).transpose()?,
+            max_in_flight,
+            push_weight,
+            pop_weight,
+            item_bytes,
+            priorities,
+            pop_depth,
+            queues,
+            timeout: seconds(timeout, "timeout")?,
+            connect_timeout: seconds(connect_timeout, "connect_timeout")?,
+            late_after: seconds(late_after, "late_after")?,
+            insecure,
+            push_name,
+            pop_name,
+        };
+        let integrity = ledger.map(|ledger| (ledger.shared(), producer));
+        let driver = Driver::start(config, integrity).map_err(|err| openmodel_error(&err))?;
+        Ok(Self(Mutex::new(Some(driver))))
+    }
+
+    /// Starts no more requests; those in flight finish or time out.
+    fn stop(&self) {
+        if let Some(driver) = self.0.lock().unwrap_or_else(PoisonError::into_inner).as_ref() {
+            driver.stop();
+        }
+    }
+
+    /// Whether requests are still being started or waited for.
+    fn running(&self) -> bool {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .as_ref()
+            .is_some_and(Driver::running)
+    }
+
+    /// Waits (without the GIL) up to `timeout` seconds for the driver to end; whether it did.
+    fn join(&self, py: Python<'_>, timeout: f64) -> bool {
+        let wait = Duration::try_from_secs_f64(timeout.max(0.0)).unwrap_or(Duration::MAX);
+        py.detach(|| {
+            let mut slot = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+            slot.as_mut().is_none_or(|driver| driver.join(wait))
+        })
+    }
+
+    /// Moves the records since the last call into `stats` (exact histograms) and returns Locust's aggregates per
+    /// request name as JSON.
+    #[allow(clippy::needless_pass_by_value)] // pyo3 hands over owned references
+    fn drain_into(&self, stats: PyRef<'_, HdrStats>) -> PyResult<String> {
+        let slot = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        let Some(driver) = slot.as_ref() else {
+            return Ok("[]".to_owned());
+        };
+        let drained = driver.drain();
+        stats
+            .absorb(&drained.exact, drained.intervals)
+            .map_err(|err| stats_error(&err))?;
+        Ok(serde_json::to_string(&drained.entries).expect("plain data"))
+    }
+
+    /// How the schedule was kept so far: `scheduled`, `started`, `late`, `dropped`, `completed`, `in_flight`,
+    /// `max_lag_us`.
+    fn counters_json(&self) -> String {
+        let slot = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        let counters = slot.as_ref().map(Driver::counters).unwrap_or_default();
+        serde_json::to_string(&counters).expect("plain data")
+    }
+}

@@ -1,0 +1,144 @@
+"""Open-model load (``pushpop_load.openmodel``) in real Locust runs: requests start on schedule, Locust's statistics
+and the exact ones count every one of them (corrected and raw), and a service that stalls is measured at the load
+it was meant to take, where a closed-model user in the same run hides the stall."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from processes import Target, locust_headless
+
+OPEN = '''
+from locust import constant, task
+from pushpop_load import NativeHttpUser
+from pushpop_load.openmodel import ArrivalRateUser
+
+class Open(ArrivalRateUser):
+    schedule = "{schedule}"
+    duration = {duration}
+    network_timeout = 5
+'''
+
+CLOSED = '''
+class Closed(NativeHttpUser):
+    wait_time = constant(0.02)
+    network_timeout = 5
+
+    @task
+    def push(self):
+        self.client.post("/queue/closed/push", json={"item": {"n": 1}}, name="closed push")
+'''
+
+
+def hdr_summaries(prefix: Path) -> dict[str, dict]:
+    return {s["name"]: s for s in json.loads(Path(f"{prefix}_hdr.json").read_text())["summaries"]}
+
+
+def percentile(summary: dict, wanted: float) -> float:
+    return dict((p, v) for p, v in summary["percentiles"])[wanted]
+
+
+def test_bad_schedules_and_settings_are_clear_errors() -> None:
+    from pushpop_load import _native
+
+    for schedule, settings, words in (
+        ("zigzag:rate=1", {}, "unknown schedule 'zigzag'"),
+        ("ramp:from=1,to=2", {}, "needs over="),
+        ("constant:rate=-1", {}, "rate=-1 is not a rate"),
+        ("constant:rate=1", {"max_in_flight": 0}, "max_in_flight must be at least 1"),
+        ("constant:rate=1", {"queues": []}, "at least one queue"),
+        ("constant:rate=1", {"duration": -1.0}, "duration must be a positive number"),
+    ):
+        with pytest.raises(ValueError, match=words):
+            _native.OpenModel("http://127.0.0.1:9", schedule, **{"queues": ["q"], **settings})
+    with pytest.raises(ValueError, match="http:// or https://"):
+        _native.OpenModel("ftp://127.0.0.1:9", "constant:rate=1", queues=["q"])
+
+
+def test_an_arrival_rate_run_starts_every_request_on_time_and_counts_it(tmp_path: Path) -> None:
+    locustfile = tmp_path / "open.py"
+    locustfile.write_text(OPEN.format(schedule="constant:rate=200", duration=4))
+    target = Target().start()
+    try:
+        done, _ = locust_headless(locustfile, target.url, tmp_path / "run", "-u", "1", "-r", "1", "-t", "7s",
+                                  "--json-file", str(tmp_path / "final"), timeout=60)
+    finally:
+        assert target.stop() == 0
+    assert done.returncode == 0, done.stderr[-3000:]
+    [run] = json.loads((tmp_path / "run_openmodel.json").read_text())["runs"]
+    # 4 s at 200/s, every one started, none dropped, nearly all on time
+    assert abs(run["scheduled"] - 800) <= 2, run
+    assert run["started"] == run["scheduled"] == run["completed"] and run["dropped"] == 0, run
+    assert run["late"] <= 0.05 * run["scheduled"], run
+    assert "Open model (constant:rate=200)" in done.stdout
+    # Locust's own statistics got every request, in batches, and agree with the exact ones
+    final = {entry["name"]: entry for entry in json.loads((tmp_path / "final.json").read_text())}
+    exact = hdr_summaries(tmp_path / "run")
+    assert final["/queue/[id]/push"]["num_requests"] + final["/queue/[id]/pop"]["num_requests"] == run["started"]
+    for name in ("/queue/[id]/push", "/queue/[id]/pop"):
+        assert final[name]["num_failures"] == 0
+        assert exact[name]["count"] == exact[f"{name} (raw)"]["count"] == final[name]["num_requests"]
+        # corrected (from the due time) is never shorter than raw (from the send)
+        assert percentile(exact[name], 50.0) >= percentile(exact[f"{name} (raw)"], 50.0)
+        assert exact[name]["mean_ms"] == pytest.approx(
+            final[name]["total_response_time"] / final[name]["num_requests"], rel=0.01, abs=0.01)
+    # pops counted the items they returned, and integrity found nothing lost
+    integrity = json.loads((tmp_path / "run_integrity.json").read_text())
+    assert integrity["lost"] == 0 and integrity["duplicated"] == 0, integrity
+    assert integrity["acknowledged"] == final["/queue/[id]/push"]["num_requests"]
+
+
+class _Stalling(BaseHTTPRequestHandler):
+    """Answers pushes and pops at once, except during one second when it answers nothing."""
+
+    protocol_version = "HTTP/1.1"
+    stall_from = 0.0
+
+    def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+        length = int(self.headers.get("Content-Length") or 0)
+        self.rfile.read(length)
+        wait = type(self).stall_from + 1.0 - time.monotonic()
+        if type(self).stall_from <= time.monotonic() and wait > 0:
+            time.sleep(wait)
+        body = b'{"success":true,"message":"ok"}' if self.path.endswith("/push") else b'{"items":[],"count":0}'
+        # one write: a head and a body written apart meet Nagle and delayed ACKs (40 ms)
+        self.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s"
+                         % (len(body), body))
+
+    def log_message(self, *_args: object) -> None:
+        pass
+
+
+def test_a_stall_shows_in_the_open_model_and_hides_in_the_closed_one(tmp_path: Path) -> None:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Stalling)
+    server.daemon_threads = True
+    _Stalling.stall_from = time.monotonic() + 1e9
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    locustfile = tmp_path / "both.py"
+    locustfile.write_text(OPEN.format(schedule="constant:rate=100", duration=6) + CLOSED)
+
+    def stall_soon() -> None:
+        time.sleep(3.0)  # Locust has started and both models are running
+        _Stalling.stall_from = time.monotonic()
+
+    threading.Thread(target=stall_soon, daemon=True).start()
+    try:
+        done, _ = locust_headless(locustfile, f"http://127.0.0.1:{server.server_address[1]}", tmp_path / "both",
+                                  "-u", "6", "-r", "6", "-t", "8s", "--pp-integrity", "off", timeout=60)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert done.returncode == 0, done.stderr[-3000:]
+    exact = hdr_summaries(tmp_path / "both")
+    open_push, closed_push = exact["/queue/[id]/push"], exact["closed push"]
+    # a second in which nothing was answered is a fifth of the open model's requests, waiting up to a second...
+    assert percentile(open_push, 99.0) > 500, open_push
+    # ...and a handful of the closed users' requests: they simply sent less meanwhile
+    assert percentile(closed_push, 99.0) < 200, closed_push
+    assert closed_push["max_ms"] > 500, "the closed users did meet the stall"
