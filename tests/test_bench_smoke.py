@@ -30,3 +30,13 @@ def test_analyze_benchmark_smoke() -> None:
     stdout, _, result = run_bench("analyze", PANDAS="0")
     assert "summaries agree" in stdout
     assert result["rows"] == 20_000 and result["ours_s"] > 0
+
+
+def test_openmodel_benchmark_smoke() -> None:
+    _, out, results = run_bench("openmodel")
+    rate = results["rate"]
+    assert rate["started"] + rate["dropped"] == rate["scheduled"] > 0 and rate["completed"] == rate["started"]
+    assert rate["latencies"]["/queue/[id]/push"]["count"] == rate["latencies"]["/queue/[id]/push (raw)"]["count"]
+    stall = results["stall"]
+    assert stall["/queue/[id]/push"]["count"] > 0 and stall["closed push"]["count"] > 0
+    assert "Stall" in (out / "summary.md").read_text()
