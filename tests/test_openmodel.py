@@ -142,3 +142,49 @@ def test_a_stall_shows_in_the_open_model_and_hides_in_the_closed_one(tmp_path: P
     # ...and a handful of the closed users' requests: they simply sent less meanwhile
     assert percentile(closed_push, 99.0) < 200, closed_push
     assert closed_push["max_ms"] > 500, "the closed users did meet the stall"
+
+
+def test_a_distributed_run_splits_the_rate_across_workers(tmp_path: Path) -> None:
+    """A master and two workers on loopback: each worker runs one driver at half the rate, the master's statistics
+    hold every request, and its summary counts both workers' schedules."""
+    import os
+    import subprocess
+
+    from processes import LOCUST, free_port
+
+    locustfile = tmp_path / "open.py"
+    locustfile.write_text(OPEN.format(schedule="constant:rate=200", duration=4))
+    port = free_port()
+    target = Target().start()
+    workers: list[subprocess.Popen[str]] = []
+    try:
+        for _ in range(2):
+            workers.append(subprocess.Popen(
+                [LOCUST, "-f", str(locustfile), "--worker", "--master-host", "127.0.0.1", "--master-port", str(port)],
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=os.environ.copy(),
+            ))
+        done, _ = locust_headless(
+            locustfile, target.url, tmp_path / "dist", "--master", "--master-bind-host", "127.0.0.1",
+            "--master-bind-port", str(port), "--expect-workers", "2", "--expect-workers-max-wait", "30",
+            "-u", "2", "-r", "2", "-t", "7s", "--json-file", str(tmp_path / "final"), timeout=90,
+        )
+        for worker in workers:
+            worker.wait(timeout=30)
+    finally:
+        for worker in workers:
+            if worker.poll() is None:
+                worker.kill()
+                worker.wait()
+        assert target.stop() == 0
+    assert done.returncode == 0, done.stderr[-3000:]
+    runs = json.loads((tmp_path / "dist_openmodel.json").read_text())["runs"]
+    assert len(runs) == 2 and {run["worker"] for run in runs} != {None}, runs
+    for run in runs:
+        assert run["share"] == 0.5 and abs(run["scheduled"] - 400) <= 2 and run["dropped"] == 0, run
+    started = sum(run["started"] for run in runs)
+    final = {entry["name"]: entry for entry in json.loads((tmp_path / "final.json").read_text())}
+    exact = hdr_summaries(tmp_path / "dist")
+    assert final["/queue/[id]/push"]["num_requests"] + final["/queue/[id]/pop"]["num_requests"] == started
+    assert exact["/queue/[id]/push"]["count"] + exact["/queue/[id]/pop"]["count"] == started
+    integrity = json.loads((tmp_path / "dist_integrity.json").read_text())
+    assert integrity["lost"] == 0 and integrity["duplicated"] == 0, integrity

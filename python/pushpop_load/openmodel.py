@@ -26,8 +26,9 @@ counted as dropped (k6's "dropped iterations"); one that starts more than ``late
 as late. Those counts are printed when Locust quits and, with ``--csv PREFIX``, written to
 ``PREFIX_openmodel.json``. Pushes carry integrity markers and pops are checked, as ``PushPopUser``'s.
 
-One driver runs per Locust process (``fixed_count = 1``); in a distributed run that is one worker, which makes
-the whole schedule.
+One driver runs per process: alone, it makes the whole schedule; in a distributed run the master asks for one
+user per worker and gives each worker its share of the rate (give ``-u`` at least the number of workers), and
+collects every worker's counts for the summary and ``PREFIX_openmodel.json``.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ from typing import Any
 import gevent as _gevent
 from locust import User, events, task
 from locust.exception import StopUser
-from locust.runners import WorkerRunner
+from locust.runners import MasterRunner, WorkerRunner
 from locust.stats import StatsEntry, StatsError
 
 from pushpop_load import _native
@@ -50,14 +51,55 @@ from pushpop_load.payloads import ITEM_SIZES, POP_NAME, PUSH_NAME, make_queue_id
 
 __all__ = ["ArrivalRateUser", "feed_locust"]
 
+_MESSAGE = "pushpop_openmodel_share"
+_REPORT_KEY = "pushpop_openmodel"
 _runs: list[dict[str, Any]] = []
+_unreported: list[dict[str, Any]] = []
 _environment: Any = None
+
+
+class _Share:
+    """This process's part of every schedule's rate: 1 alone, 1/N on each of N workers (set by the master)."""
+
+    value = 1.0
 
 
 @events.init.add_listener
 def _on_init(environment: Any, **_: Any) -> None:
     global _environment
     _environment = environment
+    if isinstance(environment.runner, WorkerRunner):
+        environment.runner.register_message(_MESSAGE, _on_share)
+
+
+def _on_share(msg: Any, **_: Any) -> None:
+    _Share.value = float(msg.data["share"])
+
+
+@events.test_start.add_listener
+def _on_test_start(environment: Any, **_: Any) -> None:
+    runner = environment.runner
+    if not isinstance(runner, MasterRunner):
+        return
+    workers = max(1, runner.worker_count)
+    # one driver per worker, each with its part of the rate; sent before the spawn messages, on the same socket
+    for user_class in environment.user_classes:
+        if issubclass(user_class, ArrivalRateUser):
+            user_class.fixed_count = workers
+    runner.send_message(_MESSAGE, {"share": 1.0 / workers})
+
+
+@events.report_to_master.add_listener
+def _on_report_to_master(data: dict, **_: Any) -> None:
+    if _unreported:
+        data[_REPORT_KEY] = list(_unreported)
+        _unreported.clear()
+
+
+@events.worker_report.add_listener
+def _on_worker_report(client_id: str, data: dict, **_: Any) -> None:
+    for run in data.get(_REPORT_KEY, []):
+        _runs.append({**run, "worker": client_id})
 
 
 class ArrivalRateUser(User):
@@ -94,7 +136,7 @@ class ArrivalRateUser(User):
             raise ValueError("ArrivalRateUser needs a host (--host or the class's host attribute)")
         ledger = _integrity.ledger if _integrity.enabled() else None
         driver = _native.OpenModel(
-            self.host, self.schedule, duration=self.duration, max_in_flight=self.max_in_flight,
+            self.host, self.schedule, share=_Share.value, duration=self.duration, max_in_flight=self.max_in_flight,
             push_weight=self.push_weight, pop_weight=self.pop_weight, item_bytes=ITEM_SIZES[self.item_size],
             priorities=list(self.priorities), pop_depth=self.pop_depth, queues=self.queue_ids,
             timeout=self.network_timeout, connect_timeout=self.connection_timeout, late_after=self.late_after,
@@ -114,8 +156,10 @@ class ArrivalRateUser(User):
             while driver.running() and _time.monotonic() < deadline:
                 _gevent.sleep(0.05)
             feed_locust(self.environment, driver)
-            _runs.append({"schedule": self.schedule, "seconds": _time.monotonic() - started,
-                          **_json.loads(driver.counters_json())})
+            run = {"schedule": self.schedule, "share": _Share.value, "seconds": _time.monotonic() - started,
+                   **_json.loads(driver.counters_json())}
+            _runs.append(run)
+            _unreported.append(run)
         raise StopUser()
 
 
@@ -154,9 +198,12 @@ def _on_quit(**_: Any) -> None:
     if not _runs or environment is None:
         return
     runner = environment.runner
+    if isinstance(runner, WorkerRunner):
+        return  # the master prints and writes them all
     for run in _runs:
         scheduled = max(1, run["scheduled"])
-        print(f"Open model ({run['schedule']}): {run['scheduled']} requests due, {run['started']} started, "
+        where = f" on {run['worker']}, {run['share']:.3g} of the rate" if "worker" in run else ""
+        print(f"Open model ({run['schedule']}{where}): {run['scheduled']} requests due, {run['started']} started, "
               f"{run['late']} late ({100 * run['late'] / scheduled:.2f}%, the latest {run['max_lag_us'] / 1000:.1f} ms "
               f"behind), {run['dropped']} dropped ({100 * run['dropped'] / scheduled:.2f}%): every latency counted "
               "from when its request was due; '(raw)' entries from when it was sent", flush=True)
