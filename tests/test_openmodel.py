@@ -188,3 +188,24 @@ def test_a_distributed_run_splits_the_rate_across_workers(tmp_path: Path) -> Non
     assert exact["/queue/[id]/push"]["count"] + exact["/queue/[id]/pop"]["count"] == started
     integrity = json.loads((tmp_path / "dist_integrity.json").read_text())
     assert integrity["lost"] == 0 and integrity["duplicated"] == 0, integrity
+
+
+def test_the_schedule_knob_and_its_presets(tmp_path: Path) -> None:
+    import subprocess
+
+    from processes import LOCUST, ROOT
+
+    locustfile = ROOT / "locustfiles" / "open_model.py"
+    done = subprocess.run([LOCUST, "-f", str(locustfile), "--headless", "-t", "1s", "--host", "http://127.0.0.1:9",
+                           "--pp-schedule", "s9z"], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2 and "unknown schedule 's9z'" in done.stderr, done.stderr[-2000:]
+    target = Target().start()
+    try:
+        done, _ = locust_headless(locustfile, target.url, tmp_path / "knob", "OpenMixedUser", "-u", "1", "-r", "1",
+                                  "-t", "3s", "--pp-schedule", "constant:rate=150", timeout=60)
+    finally:
+        assert target.stop() == 0
+    assert done.returncode == 0, done.stderr[-3000:]
+    [run] = json.loads((tmp_path / "knob_openmodel.json").read_text())["runs"]
+    # the knob's schedule ran (not the class's S6a), until Locust stopped the run
+    assert run["schedule"] == "constant:rate=150" and 300 <= run["scheduled"] <= 460, run

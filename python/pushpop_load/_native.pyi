@@ -405,6 +405,9 @@ class OpenModel:
         ledger: IntegrityLedger | None = None,
         producer: int = 0,
     ) -> None: ...
+    @staticmethod
+    def check_schedule(schedule: str) -> None:
+        """Raises ``ValueError`` (saying why) unless ``schedule`` is a schedule the driver runs."""
     def stop(self) -> None:
         """Starts no more requests; those in flight finish or time out."""
     def running(self) -> bool:

@@ -49,7 +49,7 @@ from pushpop_load import integrity as _integrity
 from pushpop_load.client import exact_stats
 from pushpop_load.payloads import ITEM_SIZES, POP_NAME, PUSH_NAME, make_queue_id
 
-__all__ = ["ArrivalRateUser", "feed_locust"]
+__all__ = ["PRESETS", "ArrivalRateUser", "feed_locust", "schedule_spec"]
 
 _MESSAGE = "pushpop_openmodel_share"
 _REPORT_KEY = "pushpop_openmodel"
@@ -62,6 +62,38 @@ class _Share:
     """This process's part of every schedule's rate: 1 alone, 1/N on each of N workers (set by the master)."""
 
     value = 1.0
+
+
+PRESETS = {
+    "s1a": "ramp:from=10,to=100,over=5m",
+    "s6a": "sine:mean=105,amplitude=95,period=5m",
+    "s6b": "square:low=10,high=200,period=60s",
+    "s6c": "spike:base=50,peak=500,at=4m,for=1m",
+}
+"""The seed's arrival-rate targets as schedules: S1a's ramp and S6's sine, square and spike."""
+
+
+def schedule_spec(text: str) -> str:
+    """A preset's schedule, or ``text`` itself once the driver's parser accepts it; ValueError says why not."""
+    spec = PRESETS.get(text.strip().lower(), text)
+    _native.OpenModel.check_schedule(spec)
+    return spec
+
+
+def _schedule_argument(text: str) -> str:
+    import argparse
+
+    try:
+        return schedule_spec(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+@events.init_command_line_parser.add_listener
+def _add_options(parser: Any) -> None:
+    parser.add_argument("--pp-schedule", type=_schedule_argument, env_var="PUSHPOP_SCHEDULE", default=None,
+                        help="arrival-rate schedule of ArrivalRateUser: a spec such as ramp:from=10,to=100,over=60s "
+                             f"or a preset ({', '.join(PRESETS)}) (default: the class's)")
 
 
 @events.init.add_listener
@@ -135,8 +167,10 @@ class ArrivalRateUser(User):
         if not self.host:
             raise ValueError("ArrivalRateUser needs a host (--host or the class's host attribute)")
         ledger = _integrity.ledger if _integrity.enabled() else None
+        options = self.environment.parsed_options
+        schedule = getattr(options, "pp_schedule", None) or schedule_spec(self.schedule)
         driver = _native.OpenModel(
-            self.host, self.schedule, share=_Share.value, duration=self.duration, max_in_flight=self.max_in_flight,
+            self.host, schedule, share=_Share.value, duration=self.duration, max_in_flight=self.max_in_flight,
             push_weight=self.push_weight, pop_weight=self.pop_weight, item_bytes=ITEM_SIZES[self.item_size],
             priorities=list(self.priorities), pop_depth=self.pop_depth, queues=self.queue_ids,
             timeout=self.network_timeout, connect_timeout=self.connection_timeout, late_after=self.late_after,
@@ -156,7 +190,7 @@ class ArrivalRateUser(User):
             while driver.running() and _time.monotonic() < deadline:
                 _gevent.sleep(0.05)
             feed_locust(self.environment, driver)
-            run = {"schedule": self.schedule, "share": _Share.value, "seconds": _time.monotonic() - started,
+            run = {"schedule": schedule, "share": _Share.value, "seconds": _time.monotonic() - started,
                    **_json.loads(driver.counters_json())}
             _runs.append(run)
             _unreported.append(run)

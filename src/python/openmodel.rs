@@ -79,6 +79,15 @@ impl OpenModel {
         Ok(Self(Mutex::new(Some(driver))))
     }
 
+    /// Raises `ValueError` (saying why) unless `schedule` is a schedule the driver runs.
+    #[staticmethod]
+    fn check_schedule(schedule: &str) -> PyResult<()> {
+        schedule
+            .parse::<Schedule>()
+            .map(drop)
+            .map_err(|err| openmodel_error(&err))
+    }
+
     /// Starts no more requests; those in flight finish or time out.
     fn stop(&self) {
         if let Some(driver) = self.0.lock().unwrap_or_else(PoisonError::into_inner).as_ref() {
