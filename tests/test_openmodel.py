@@ -209,3 +209,59 @@ def test_the_schedule_knob_and_its_presets(tmp_path: Path) -> None:
     [run] = json.loads((tmp_path / "knob_openmodel.json").read_text())["runs"]
     # the knob's schedule ran (not the class's S6a), until Locust stopped the run
     assert run["schedule"] == "constant:rate=150" and 300 <= run["scheduled"] <= 460, run
+
+
+def test_the_web_ui_starts_and_stops_the_schedule(tmp_path: Path) -> None:
+    """Mode 1: Locust's web UI starts the driver, its live statistics fill in batches, Stop stops the requests
+    (the counts stay put), and a second start runs the schedule again."""
+    import subprocess
+
+    import requests
+
+    from processes import LOCUST, free_port
+
+    locustfile = tmp_path / "web.py"
+    locustfile.write_text(OPEN.format(schedule="constant:rate=200", duration=None))
+    target = Target().start()
+    port = free_port()
+    ui = subprocess.Popen([LOCUST, "-f", str(locustfile), "--web-host", "127.0.0.1", "--web-port", str(port),
+                           "--host", target.url], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    base = f"http://127.0.0.1:{port}"
+
+    def requests_so_far() -> tuple[str, int]:
+        stats = requests.get(f"{base}/stats/requests", timeout=10).json()
+        return stats["state"], sum(row["num_requests"] for row in stats["stats"] if row["name"] != "Aggregated")
+
+    def wait_for(state: str) -> None:
+        deadline = time.monotonic() + 15
+        while requests_so_far()[0] != state:
+            assert time.monotonic() < deadline, f"never {state}"
+            time.sleep(0.5)
+
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                requests.get(f"{base}/", timeout=2)
+                break
+            except requests.ConnectionError:
+                assert time.monotonic() < deadline and ui.poll() is None, "the web UI did not come up"
+                time.sleep(0.2)
+        for _ in range(2):
+            swarm = requests.post(f"{base}/swarm", data={"user_count": 1, "spawn_rate": 1, "host": target.url},
+                                  timeout=10)
+            assert swarm.json()["success"] is True
+            time.sleep(3.5)
+            state, counted = requests_so_far()
+            assert state == "running" and counted >= 300, (state, counted)
+            assert requests.post(f"{base}/stop", timeout=10).json()["success"] is True
+            wait_for("stopped")
+            time.sleep(2.5)  # past Locust's two-second cache of /stats/requests
+            _, stopped_at = requests_so_far()
+            time.sleep(2.5)
+            assert requests_so_far()[1] == stopped_at, "requests went on after Stop"
+    finally:
+        ui.terminate()
+        _, stderr = ui.communicate(timeout=30)
+        assert target.stop() == 0
+    assert "Traceback" not in stderr, stderr[-3000:]
