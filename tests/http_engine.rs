@@ -1,6 +1,8 @@
 //! The HTTP engine against real servers on loopback: the reference target, a closed port, a silent server.
 
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use _native::http::{Engine, EngineConfig, HttpError, Outcome, RequestSpec};
@@ -253,20 +255,28 @@ fn a_request_to_a_quiet_engine_starts_at_once() {
 }
 
 /// A server that answers each request on a connection with what `answer` returns for its request line, and closes
-/// the connection after an answer when `answer` says so. Returns its address and a count of connections accepted.
-fn scripted_server(
-    answer: fn(&str) -> (Vec<u8>, bool),
-) -> (SocketAddr, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+/// the connection after an answer when `answer` says so. Returns its address and counts of connections accepted
+/// and ended (by either side).
+fn scripted_server(answer: fn(&str) -> (Vec<u8>, bool)) -> (SocketAddr, Arc<AtomicUsize>, Arc<AtomicUsize>) {
     use std::io::{Read, Write};
-    use std::sync::atomic::{AtomicUsize, Ordering};
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
-    let accepted = std::sync::Arc::new(AtomicUsize::new(0));
-    let counter = std::sync::Arc::clone(&accepted);
+    let accepted = Arc::new(AtomicUsize::new(0));
+    let ended = Arc::new(AtomicUsize::new(0));
+    let (counter, ends) = (Arc::clone(&accepted), Arc::clone(&ended));
     std::thread::spawn(move || {
         for conn in listener.incoming().flatten() {
             counter.fetch_add(1, Ordering::SeqCst);
+            let ends = Arc::clone(&ends);
             std::thread::spawn(move || {
+                // counted however the loop below ends
+                struct Ended(Arc<AtomicUsize>);
+                impl Drop for Ended {
+                    fn drop(&mut self) {
+                        self.0.fetch_add(1, Ordering::SeqCst);
+                    }
+                }
+                let _ended = Ended(ends);
                 let mut conn = conn;
                 let mut pending = Vec::new();
                 let mut buffer = [0u8; 4096];
@@ -304,12 +314,12 @@ fn scripted_server(
             });
         }
     });
-    (addr, accepted)
+    (addr, accepted, ended)
 }
 
 #[test]
 fn bodies_in_every_framing_http_allows() {
-    let (addr, _) = scripted_server(|line| {
+    let (addr, _, _) = scripted_server(|line| {
         let answer: &[u8] = match line.split(' ').nth(1).unwrap_or_default() {
             "/chunked" => {
                 b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n"
@@ -345,7 +355,7 @@ fn bodies_in_every_framing_http_allows() {
 #[test]
 fn a_pooled_connection_the_server_closed_is_replaced_not_reported() {
     // every answer says keep-alive, and the server closes the connection right after it anyway
-    let (addr, accepted) = scripted_server(|_| {
+    let (addr, accepted, _) = scripted_server(|_| {
         (
             b"HTTP/1.1 200 OK\r\nConnection: keep-alive\r\nContent-Length: 2\r\n\r\nok".to_vec(),
             true,
@@ -364,12 +374,37 @@ fn a_pooled_connection_the_server_closed_is_replaced_not_reported() {
             "after {pause} ms: {outcome:?}"
         );
     }
-    assert_eq!(accepted.load(std::sync::atomic::Ordering::SeqCst), 4);
+    assert_eq!(accepted.load(Ordering::SeqCst), 4);
+}
+
+#[test]
+fn connections_idle_past_the_timeout_are_closed_while_others_stay_busy() {
+    let (addr, accepted, ended) =
+        scripted_server(|_| (b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok".to_vec(), false));
+    let engine: Engine<usize> = Engine::new(&EngineConfig {
+        idle_timeout: Duration::from_millis(200),
+        ..EngineConfig::default()
+    })
+    .unwrap();
+    let url = format!("http://{addr}/");
+    // a burst: three connections, then idle in the pool
+    for token in 0..3 {
+        engine.submit(spec("GET", &url, "", None), token);
+    }
+    assert!(collect(&engine, 3).iter().all(|(_, outcome)| outcome.status == 200));
+    assert_eq!(accepted.load(Ordering::SeqCst), 3);
+    // steady traffic keeps the newest connection busy; the two below it go past the timeout and are closed
+    for _ in 0..10 {
+        std::thread::sleep(Duration::from_millis(50));
+        assert_eq!(engine.block_on(spec("GET", &url, "", None)).status, 200);
+    }
+    std::thread::sleep(Duration::from_millis(50));
+    assert_eq!((accepted.load(Ordering::SeqCst), ended.load(Ordering::SeqCst)), (3, 2));
 }
 
 #[test]
 fn broken_answers_are_errors() {
-    let (addr, _) = scripted_server(|line| match line.split(' ').nth(1).unwrap_or_default() {
+    let (addr, _, _) = scripted_server(|line| match line.split(' ').nth(1).unwrap_or_default() {
         "/short" => (b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nhalf".to_vec(), true),
         "/chunks" => (
             b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhelloXX".to_vec(),

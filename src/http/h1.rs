@@ -271,7 +271,12 @@ impl Pool {
         let mut idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner);
         let origins = &mut idle[usize::from(https)];
         match origins.get_mut(authority) {
-            Some(list) => list.push(entry),
+            Some(list) => {
+                // the oldest are first: those past the idle timeout are closed now, not when a burst reaches them
+                let expired = list.partition_point(|old| old.since.elapsed() > self.idle_timeout);
+                list.drain(..expired);
+                list.push(entry);
+            }
             None => {
                 origins.insert(authority.to_owned(), vec![entry]);
             }
