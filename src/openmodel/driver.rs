@@ -19,7 +19,7 @@ use super::timer::{precise_wakeups, Timer};
 use crate::http::h1::Pool;
 use crate::http::{tls, HttpError};
 use crate::integrity::{now_us, parse_pop, Ledger};
-use crate::stats::{Intervals, Recorder, Snapshot};
+use crate::stats::{Intervals, Recorder, Seconds, Snapshot};
 
 /// What to run, and against what.
 #[derive(Debug, Clone)]
@@ -128,7 +128,7 @@ pub struct Drained {
     pub entries: Vec<LocustEntry>,
     /// Exact histograms: corrected times under each name, raw ones under `<name> (raw)`; pops count their items.
     pub exact: Snapshot,
-    pub intervals: Vec<(u64, Snapshot)>,
+    pub intervals: Seconds,
 }
 
 /// How the schedule was kept, since the start.

@@ -8,7 +8,7 @@ use pyo3::types::PyDict;
 use serde::{Deserialize, Serialize};
 
 use super::errors::stats_error;
-use crate::stats::{Intervals, Recorder, Snapshot, StatsError};
+use crate::stats::{Intervals, Recorder, Seconds, Snapshot, StatsError};
 
 /// The whole run and its seconds.
 #[derive(Default)]
@@ -21,7 +21,7 @@ struct Both {
 #[derive(Serialize, Deserialize)]
 struct Report {
     total: Snapshot,
-    intervals: Vec<(u64, Snapshot)>,
+    intervals: Seconds,
 }
 
 /// Response times per (method, name) in an HDR histogram each (microsecond resolution, 3 significant digits),
@@ -36,7 +36,7 @@ impl HdrStats {
     }
 
     /// Adds samples recorded elsewhere in this process (the open-model driver's batches).
-    pub fn absorb(&self, total: &Snapshot, intervals: Vec<(u64, Snapshot)>) -> Result<(), StatsError> {
+    pub fn absorb(&self, total: &Snapshot, intervals: Seconds) -> Result<(), StatsError> {
         let mut both = self.both();
         both.total.merge(total)?;
         both.intervals.merge(intervals);

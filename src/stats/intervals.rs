@@ -1,20 +1,26 @@
 use std::collections::BTreeMap;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::recorder::{millis, Recorder, Snapshot};
 
+/// Seconds older than this (behind the newest second seen) keep only their rows.
+pub const SETTLE_AFTER_S: u64 = 120;
+
 /// Per-second statistics. A second that can still receive samples has a live recorder; older seconds are kept as
-/// sparse snapshots (recorded buckets only), so a long run costs memory in proportion to distinct buckets, not to
-/// histograms per second.
+/// sparse snapshots (recorded buckets only) for two minutes, long enough for every worker's report of them to
+/// arrive, and after that as their rows only: the timeline needs nothing more, and a histogram per name and second
+/// would make a long run's memory grow by a few KiB a second.
 #[derive(Default)]
 pub struct Intervals {
     open: BTreeMap<u64, Recorder>,
     closed: BTreeMap<u64, Snapshot>,
+    settled: BTreeMap<u64, Vec<IntervalRow>>,
+    newest: u64,
 }
 
 /// One (second, method, name) row of the timeline; times in ms.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct IntervalRow {
     /// Unix time of the second's start, on the clock of the process that recorded the samples.
     pub second: u64,
@@ -29,6 +35,43 @@ pub struct IntervalRow {
     pub max_ms: f64,
 }
 
+impl IntervalRow {
+    /// Adds a row of the same second and name that arrived after the second was settled: counts add up exactly;
+    /// the percentiles, no longer computable, become the larger of the two (an upper bound).
+    fn combine(&mut self, other: &IntervalRow) {
+        self.count += other.count;
+        self.failures += other.failures;
+        self.items += other.items;
+        self.p50_ms = self.p50_ms.max(other.p50_ms);
+        self.p95_ms = self.p95_ms.max(other.p95_ms);
+        self.p99_ms = self.p99_ms.max(other.p99_ms);
+        self.max_ms = self.max_ms.max(other.max_ms);
+    }
+}
+
+/// What `take` hands over: recent seconds as histograms, settled ones as rows.
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub struct Seconds {
+    pub recent: Vec<(u64, Snapshot)>,
+    #[serde(default)]
+    pub settled: Vec<IntervalRow>,
+}
+
+fn rows_of(second: u64, snapshot: Snapshot) -> impl Iterator<Item = IntervalRow> {
+    snapshot.entries.into_iter().map(move |entry| IntervalRow {
+        second,
+        count: entry.count(),
+        p50_ms: millis(entry.value_at_percentile(50.0)),
+        p95_ms: millis(entry.value_at_percentile(95.0)),
+        p99_ms: millis(entry.value_at_percentile(99.0)),
+        max_ms: millis(entry.value_at_percentile(100.0)),
+        failures: entry.failures,
+        items: entry.items,
+        method: entry.method,
+        name: entry.name,
+    })
+}
+
 impl Intervals {
     #[must_use]
     pub fn new() -> Self {
@@ -36,6 +79,7 @@ impl Intervals {
     }
 
     fn open(&mut self, second: u64) -> &mut Recorder {
+        self.newest = self.newest.max(second);
         // a sample for second S means seconds before S-1 will get no more from this process's clock
         let keep_from = second.saturating_sub(1);
         while let Some(entry) = self.open.first_entry() {
@@ -48,7 +92,31 @@ impl Intervals {
                 .or_insert_with(Snapshot::empty)
                 .absorb(recorder.snapshot());
         }
+        self.settle();
         self.open.entry(second).or_default()
+    }
+
+    /// Turns closed seconds older than `SETTLE_AFTER_S` into rows.
+    fn settle(&mut self) {
+        let before = self.newest.saturating_sub(SETTLE_AFTER_S);
+        while let Some(entry) = self.closed.first_entry() {
+            if *entry.key() >= before {
+                break;
+            }
+            let (second, snapshot) = entry.remove_entry();
+            let rows: Vec<IntervalRow> = rows_of(second, snapshot).collect();
+            self.add_settled(rows);
+        }
+    }
+
+    fn add_settled(&mut self, rows: Vec<IntervalRow>) {
+        for row in rows {
+            let kept = self.settled.entry(row.second).or_default();
+            match kept.iter_mut().find(|r| r.method == row.method && r.name == row.name) {
+                Some(existing) => existing.combine(&row),
+                None => kept.push(row),
+            }
+        }
     }
 
     pub fn record(&mut self, second: u64, method: &str, name: &str, milliseconds: f64, failed: bool) {
@@ -60,51 +128,65 @@ impl Intervals {
     }
 
     /// Everything recorded, per second; the intervals start afresh (a worker's report sends deltas).
-    pub fn take(&mut self) -> Vec<(u64, Snapshot)> {
+    pub fn take(&mut self) -> Seconds {
         let mut all = std::mem::take(&mut self.closed);
         for (second, recorder) in std::mem::take(&mut self.open) {
             all.entry(second)
                 .or_insert_with(Snapshot::empty)
                 .absorb(recorder.snapshot());
         }
-        all.into_iter().collect()
+        Seconds {
+            recent: all.into_iter().collect(),
+            settled: std::mem::take(&mut self.settled).into_values().flatten().collect(),
+        }
     }
 
     /// Adds another process's seconds.
-    pub fn merge(&mut self, seconds: Vec<(u64, Snapshot)>) {
-        for (second, snapshot) in seconds {
-            self.closed
-                .entry(second)
-                .or_insert_with(Snapshot::empty)
-                .absorb(snapshot);
+    pub fn merge(&mut self, seconds: Seconds) {
+        if let Some(newest) = seconds.recent.iter().map(|(second, _)| *second).max() {
+            self.newest = self.newest.max(newest);
         }
+        for (second, snapshot) in seconds.recent {
+            if self.settled.contains_key(&second) {
+                // later than two minutes: what it adds is combined into the rows
+                let rows: Vec<IntervalRow> = rows_of(second, snapshot).collect();
+                self.add_settled(rows);
+            } else {
+                self.closed
+                    .entry(second)
+                    .or_insert_with(Snapshot::empty)
+                    .absorb(snapshot);
+            }
+        }
+        self.add_settled(seconds.settled);
+        self.settle();
     }
 
     /// The timeline, by second, then method and name.
     #[must_use]
     pub fn rows(&self) -> Vec<IntervalRow> {
-        let mut seconds = self.closed.clone();
+        let mut recent = self.closed.clone();
         for (second, recorder) in &self.open {
-            seconds
+            recent
                 .entry(*second)
                 .or_insert_with(Snapshot::empty)
                 .absorb(recorder.snapshot());
         }
-        seconds
-            .into_iter()
-            .flat_map(|(second, snapshot)| {
-                snapshot.entries.into_iter().map(move |entry| IntervalRow {
-                    second,
-                    count: entry.count(),
-                    p50_ms: millis(entry.value_at_percentile(50.0)),
-                    p95_ms: millis(entry.value_at_percentile(95.0)),
-                    p99_ms: millis(entry.value_at_percentile(99.0)),
-                    max_ms: millis(entry.value_at_percentile(100.0)),
-                    failures: entry.failures,
-                    items: entry.items,
-                    method: entry.method,
-                    name: entry.name,
-                })
+        let mut by_second: BTreeMap<u64, Vec<IntervalRow>> = self.settled.clone();
+        for (second, snapshot) in recent {
+            let rows = by_second.entry(second).or_default();
+            for row in rows_of(second, snapshot) {
+                match rows.iter_mut().find(|r| r.method == row.method && r.name == row.name) {
+                    Some(existing) => existing.combine(&row),
+                    None => rows.push(row),
+                }
+            }
+        }
+        by_second
+            .into_values()
+            .flat_map(|mut rows| {
+                rows.sort_by(|a, b| (&a.method, &a.name).cmp(&(&b.method, &b.name)));
+                rows
             })
             .collect()
     }
@@ -130,7 +212,7 @@ mod tests {
         let mut master = Intervals::new();
         master.merge(a.take());
         master.merge(b.take());
-        assert!(a.take().is_empty());
+        assert!(a.take().recent.is_empty());
         let rows = master.rows();
         assert_eq!(rows, one.rows());
         let pushes: Vec<_> = rows.iter().filter(|row| row.name == "push").collect();
@@ -151,6 +233,59 @@ mod tests {
     }
 
     #[test]
+    fn seconds_past_two_minutes_keep_their_rows_only() {
+        let (mut long, mut worker) = (Intervals::new(), Intervals::new());
+        for second in 0..600u64 {
+            for n in 0..100u32 {
+                long.record(second, "POST", "push", f64::from(n) + 0.5, n == 0);
+            }
+            long.record_items(second, "POST", "pop", 3);
+        }
+        // at most two minutes of histograms, the rest as rows
+        assert!(
+            long.closed.len() <= 121 && long.settled.len() >= 478,
+            "{} {}",
+            long.closed.len(),
+            long.settled.len()
+        );
+        let rows = long.rows();
+        let pushes: Vec<&IntervalRow> = rows.iter().filter(|row| row.name == "push").collect();
+        assert_eq!(pushes.len(), 600);
+        assert!(pushes.iter().all(|row| row.count == 100 && row.failures == 1));
+        assert!(
+            (pushes[0].p50_ms - 49.5).abs() < 0.1 && (pushes[0].max_ms - 99.5).abs() < 0.1,
+            "{:?}",
+            pushes[0]
+        );
+        assert_eq!(
+            rows.iter()
+                .filter(|row| row.name == "pop")
+                .map(|row| row.items)
+                .sum::<u64>(),
+            1800
+        );
+        assert_eq!(rows.iter().map(|row| row.second).collect::<Vec<_>>(), {
+            let mut seconds: Vec<u64> = rows.iter().map(|row| row.second).collect();
+            seconds.sort_unstable();
+            seconds
+        });
+        // a report of second 10 arriving now, long after it settled: its counts still add up
+        worker.record(10, "POST", "push", 500.0, true);
+        long.merge(worker.take());
+        let second_10 = long
+            .rows()
+            .into_iter()
+            .find(|row| row.second == 10 && row.name == "push")
+            .unwrap();
+        assert_eq!((second_10.count, second_10.failures), (101, 2));
+        assert!((second_10.max_ms - 500.0).abs() < 1.0);
+        // settled rows travel in a report, and a master adds them
+        let mut master = Intervals::new();
+        master.merge(long.take());
+        assert_eq!(master.rows().iter().filter(|row| row.name == "push").count(), 600);
+    }
+
+    #[test]
     fn old_seconds_close_into_snapshots() {
         let mut intervals = Intervals::new();
         for second in 0..100 {
@@ -163,6 +298,7 @@ mod tests {
         assert_eq!(
             intervals
                 .take()
+                .recent
                 .iter()
                 .find(|(second, _)| *second == 5)
                 .unwrap()

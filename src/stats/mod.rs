@@ -6,5 +6,5 @@ mod intervals;
 mod recorder;
 
 pub use error::{Result, StatsError};
-pub use intervals::{IntervalRow, Intervals};
+pub use intervals::{IntervalRow, Intervals, Seconds, SETTLE_AFTER_S};
 pub use recorder::{EntrySummary, Recorder, Snapshot, SnapshotEntry, PERCENTILES};
