@@ -65,7 +65,7 @@ impl CsvFile {
     /// The column's index, or the error that this is not the file it should be.
     pub fn require(&self, names: &[&str], what: &str) -> Result<usize> {
         self.column_any(names).ok_or_else(|| {
-            let mut shown = self.header.join(",");
+            let mut shown = one_line(&self.header.join(","));
             if shown.len() > 120 {
                 let cut = (0..=120).rev().find(|&i| shown.is_char_boundary(i)).unwrap_or(0);
                 shown.truncate(cut);
@@ -149,10 +149,23 @@ impl CsvFile {
             format!(
                 "line {}: {} is {shown:?}, not a number",
                 self.line(),
-                self.header[column]
+                one_line(&self.header[column])
             ),
         )
     }
+}
+
+/// `text` for an error message, which is one line: control characters (a quoted header's newline) escaped.
+pub(crate) fn one_line(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
 }
 
 pub(crate) fn text<'a>(path: &Path, line: u64, bytes: &'a [u8]) -> Result<&'a str> {

@@ -11,7 +11,7 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use super::csvfile::{percentile_column, CsvFile};
+use super::csvfile::{one_line, percentile_column, CsvFile};
 use super::error::{AnalyzeError, Result};
 use super::locust_csv::is_aggregated;
 
@@ -1031,7 +1031,7 @@ fn line_of(file: &File, offset: u64) -> u64 {
 fn header_name(path: &Path, column: usize) -> String {
     CsvFile::open(path)
         .ok()
-        .and_then(|csv| csv.header.get(column).cloned())
+        .and_then(|csv| csv.header.get(column).map(|name| one_line(name)))
         .unwrap_or_else(|| format!("column {}", column + 1))
 }
 
