@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::error::{AnalyzeError, Result};
 use super::hdr::check_totals;
+use super::inputs::read_input;
 use super::inputs::Inputs;
 use super::model::{label, micros_to_ms, Analysis, Endpoint, Source};
 use super::stattest::{failure_ratio_p, mann_whitney, normal_isf, percentile_interval, MannWhitney};
@@ -95,7 +96,7 @@ impl Baseline {
             || path.to_string_lossy().ends_with("_integrity.json")
             || path.to_string_lossy().ends_with("_scenario.json");
         if is_json && !is_run_file && path.is_file() {
-            let bytes = std::fs::read(path).map_err(|err| AnalyzeError::io(path, err))?;
+            let bytes = read_input(path)?;
             let value: serde_json::Value = serde_json::from_slice(&bytes).map_err(|err| {
                 let what = if err.is_eof() { "truncated JSON" } else { "not JSON" };
                 AnalyzeError::malformed(path, format!("{what}: {err}"))

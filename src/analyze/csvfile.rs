@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use csv::ByteRecord;
 
 use super::error::{AnalyzeError, Result};
+use super::inputs::open_input;
 
 pub(crate) struct CsvFile {
     path: PathBuf,
@@ -18,7 +19,7 @@ pub(crate) struct CsvFile {
 impl CsvFile {
     /// Opens `path` and reads its header; `what` names the expected file in errors ("Locust _stats.csv").
     pub fn open(path: &Path) -> Result<Self> {
-        let file = File::open(path).map_err(|err| AnalyzeError::io(path, err))?;
+        let file = open_input(path)?;
         let mut reader = csv::ReaderBuilder::new()
             .has_headers(false)
             .flexible(true)

@@ -7,6 +7,7 @@ use serde::Deserialize;
 
 use super::csvfile::CsvFile;
 use super::error::{AnalyzeError, Result};
+use super::inputs::read_input;
 use crate::stats::{Snapshot, SnapshotEntry};
 
 /// One entry of `summaries`: figures the recorder computed from its full-resolution histogram.
@@ -47,7 +48,7 @@ pub struct Workers {
 }
 
 pub fn read_hdr(path: &Path) -> Result<HdrFile> {
-    let bytes = std::fs::read(path).map_err(|err| AnalyzeError::io(path, err))?;
+    let bytes = read_input(path)?;
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(AnalyzeError::malformed(path, "empty file"));
     }

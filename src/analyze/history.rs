@@ -13,6 +13,7 @@ use serde::Serialize;
 
 use super::csvfile::{one_line, percentile_column, CsvFile};
 use super::error::{AnalyzeError, Result};
+use super::inputs::open_input;
 use super::locust_csv::is_aggregated;
 
 /// Points per series kept for charts: more than a chart's width in pixels.
@@ -953,7 +954,7 @@ pub fn read_history(path: &Path) -> Result<History> {
     };
     let mut data_start = csv.data_offset();
     drop(csv);
-    let file = File::open(path).map_err(|err| AnalyzeError::io(path, err))?;
+    let file = open_input(path)?;
     let size = file.metadata().map_err(|err| AnalyzeError::io(path, err))?.len();
     // the csv reader ends a CRLF header at its CR
     let mut next = [0u8; 1];
