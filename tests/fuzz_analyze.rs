@@ -553,7 +553,7 @@ fn rule_text() -> impl Strategy<Value = String> {
 // the properties
 
 proptest! {
-    #![proptest_config(config(64))]
+    #![proptest_config(config(128))]
 
     /// Random bytes under every result file's name: Ok or one clear line naming the file.
     #[test]

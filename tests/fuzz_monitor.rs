@@ -137,7 +137,7 @@ const TOKENS: [&[u8]; 14] = [
 ];
 
 proptest! {
-    #![proptest_config(config(128))]
+    #![proptest_config(config(256))]
 
     /// A well-framed answer gives back its status and body, whichever framing carried it.
     #[test]

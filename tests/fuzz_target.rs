@@ -174,7 +174,7 @@ fn query() -> impl Strategy<Value = Option<String>> {
 }
 
 proptest! {
-    #![proptest_config(config(96))]
+    #![proptest_config(config(192))]
 
     /// Any push: 200 and the item back byte for byte on the next pop, or a 4xx saying why.
     #[test]
