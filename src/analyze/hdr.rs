@@ -5,7 +5,7 @@ use std::path::Path;
 
 use serde::Deserialize;
 
-use super::csvfile::CsvFile;
+use super::csvfile::{one_line, CsvFile};
 use super::error::{AnalyzeError, Result};
 use super::inputs::read_input;
 use crate::stats::{Snapshot, SnapshotEntry};
@@ -85,13 +85,31 @@ pub fn read_hdr(path: &Path) -> Result<HdrFile> {
         return Err(AnalyzeError::malformed(path, "duration_s is not a non-negative number"));
     }
     check_totals(path, &file.histograms.entries)?;
+    // the recorder keeps one histogram per (method, name); two are a hand-made or corrupt file, counted twice
+    let mut seen = std::collections::HashSet::new();
+    if let Some(twice) = file
+        .histograms
+        .entries
+        .iter()
+        .find(|entry| !seen.insert((entry.method.as_str(), entry.name.as_str())))
+    {
+        return Err(AnalyzeError::malformed(
+            path,
+            format!(
+                "two histograms of {} {}",
+                one_line(&twice.method),
+                one_line(&twice.name)
+            ),
+        ));
+    }
     for entry in &file.histograms.entries {
         if entry.counts.windows(2).any(|pair| pair[0].0 >= pair[1].0) {
             return Err(AnalyzeError::malformed(
                 path,
                 format!(
                     "histogram of {} {}: buckets not in increasing order",
-                    entry.method, entry.name
+                    one_line(&entry.method),
+                    one_line(&entry.name)
                 ),
             ));
         }
@@ -227,6 +245,12 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("not pushpop-load's _hdr.json"));
+        let mut twice = document.clone();
+        let entries = twice["histograms"]["entries"].as_array_mut().unwrap();
+        entries.push(entries[0].clone());
+        std::fs::write(&path, twice.to_string()).unwrap();
+        let err = read_hdr(&path).unwrap_err().to_string();
+        assert!(err.ends_with("two histograms of POST /queue/[id]/pop"), "{err}");
         let huge = document
             .to_string()
             .replace("\"counts\":[[", "\"counts\":[[1,18446744073709551615],[");
