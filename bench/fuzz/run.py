@@ -2,12 +2,14 @@
 fresh seed per round: the same tests `cargo test` runs with a few dozen cases each, here with thousands.
 
     .venv/bin/python bench/fuzz/run.py                  # 600 s
-    FUZZ_SECONDS=300 FUZZ_ROUND_CASES=20000 .venv/bin/python bench/fuzz/run.py
+    FUZZ_SECONDS=300 FUZZ_ROUND_SECONDS=20 .venv/bin/python bench/fuzz/run.py
 
 Builds once with the `fuzz` profile (release optimisation with overflow checks and debug assertions on: a wrapped
 sum is what this hunts, and release would wrap it silently), then runs rounds until FUZZ_SECONDS (default 600) are
-spent: each round runs every test binary's `fuzz_` tests with PROPTEST_CASES=FUZZ_ROUND_CASES (default 10000) per
-property and a new PROPTEST_RNG_SEED. A round still running when the time is up is stopped and counted as cut
+spent: each round runs every test binary's `fuzz_` tests with a new PROPTEST_RNG_SEED and PROPTEST_CASES cases per
+property, FUZZ_ROUND_CASES (default 10000) in the first round, then scaled per binary so that each takes about
+FUZZ_ROUND_SECONDS (default 30): the cheap decoders get millions of cases, the analyzer's file round trips
+thousands. A round still running when the time is up is stopped and counted as cut
 short, not failed. The first failure stops the run: its log (proptest's shrunk input) is kept. Results go to
 `bench/results/fuzz-<UTC stamp>/`: `summary.json` (command, budget, seeds, cases, durations, verdict), `rounds.tsv`,
 and the log of a failed round. Exit 0 when no property failed, 1 when one did, 2 when the build failed.
@@ -29,6 +31,9 @@ from common import ROOT, fail  # noqa: E402
 
 SECONDS = float(os.environ.get("FUZZ_SECONDS", "600"))
 ROUND_CASES = int(os.environ.get("FUZZ_ROUND_CASES", "10000"))
+ROUND_SECONDS = float(os.environ.get("FUZZ_ROUND_SECONDS", "30"))
+# bounds of the scaled case count: enough to matter, few enough that one run stays within reach of the deadline
+MIN_CASES, MAX_CASES = 1000, 5_000_000
 PROFILE = "fuzz"
 
 
@@ -61,7 +66,9 @@ def main() -> None:
     built_s = time.monotonic() - started
     properties = {name: count_properties(binary) for name, binary in binaries}
     print(f"bench/fuzz: built in {built_s:.0f} s; {sum(properties.values())} properties in {len(binaries)} binaries; "
-          f"{ROUND_CASES} cases each per round, for {SECONDS:.0f} s", flush=True)
+          f"{ROUND_CASES} cases each in the first round, then about {ROUND_SECONDS:.0f} s per binary, for "
+          f"{SECONDS:.0f} s", flush=True)
+    cases_of = {name: ROUND_CASES for name, _ in binaries}
     deadline = time.monotonic() + SECONDS
     rounds: list[dict] = []
     verdict = "passed"
@@ -71,7 +78,8 @@ def main() -> None:
             if remaining <= 0:
                 break
             seed = secrets.randbits(63)
-            env = {**os.environ, "PROPTEST_CASES": str(ROUND_CASES), "PROPTEST_RNG_SEED": str(seed)}
+            cases = cases_of[name]
+            env = {**os.environ, "PROPTEST_CASES": str(cases), "PROPTEST_RNG_SEED": str(seed)}
             begun = time.monotonic()
             try:
                 done = subprocess.run([str(binary), "fuzz_", "--test-threads=2"], env=env, capture_output=True,
@@ -83,9 +91,11 @@ def main() -> None:
                 log = (expired.stdout or b"").decode(errors="replace") if isinstance(expired.stdout, bytes) else ""
             took = time.monotonic() - begun
             rounds.append({"round": len(rounds) // len(binaries) + 1, "binary": name, "seed": seed,
-                           "cases_per_property": ROUND_CASES, "properties": properties[name], "seconds": round(took, 1),
+                           "cases_per_property": cases, "properties": properties[name], "seconds": round(took, 1),
                            "status": status})
-            print(f"  {name:<14} seed {seed:<20} {took:7.1f} s  {status}", flush=True)
+            print(f"  {name:<14} seed {seed:<20} {cases:>9} cases {took:7.1f} s  {status}", flush=True)
+            if status == "passed":
+                cases_of[name] = int(min(MAX_CASES, max(MIN_CASES, cases * ROUND_SECONDS / max(took, 0.01))))
             if status == "failed":
                 (out / f"failed-{name}-{seed}.log").write_text(log)
                 verdict = "failed"
@@ -94,7 +104,8 @@ def main() -> None:
     cases = sum(r["cases_per_property"] * r["properties"] for r in finished)
     summary = {
         "run": f"fuzz-{stamp}",
-        "command": " ".join(["bench/fuzz/run.py", f"FUZZ_SECONDS={SECONDS:.0f}", f"FUZZ_ROUND_CASES={ROUND_CASES}"]),
+        "command": " ".join([f"FUZZ_SECONDS={SECONDS:.0f}", f"FUZZ_ROUND_CASES={ROUND_CASES}",
+                             f"FUZZ_ROUND_SECONDS={ROUND_SECONDS:.0f}", "bench/fuzz/run.py"]),
         "profile": PROFILE,
         "build_seconds": round(built_s, 1),
         "fuzz_seconds": round(sum(r["seconds"] for r in rounds), 1),
