@@ -54,6 +54,10 @@ test-python: build-dev  ## pytest against real processes
 .PHONY: test
 test: lint test-rust test-python  ## everything: lint, cargo test, pytest
 
+.PHONY: fuzz
+fuzz: install  ## the property tests for FUZZ_SECONDS (600), optimised, fresh seeds; results in bench/results/fuzz-*
+	$(PY) bench/fuzz/run.py
+
 .PHONY: bench
 bench: build-prod  ## the benchmarks: the reference target (wrk), the native client against Locust's clients
 	$(PY) bench/target/run.py

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import time
 from typing import Any
 
@@ -21,6 +20,7 @@ from locust import events
 from locust.runners import WorkerRunner
 
 from pushpop_load import _native
+from pushpop_load._files import write_atomically
 from pushpop_load import stats as _stats  # noqa: F401  (its quit listener first: the exact table before the verdict)
 
 __all__ = ["drain", "enabled", "ledger", "write_report"]
@@ -126,10 +126,7 @@ def drain(host: str, queues: list[str], seconds: float = _DRAIN_SECONDS) -> tupl
 
 
 def write_report(path: str, document: dict[str, Any]) -> None:
-    temporary = f"{path}.tmp-{os.getpid()}"
-    with open(temporary, "w", encoding="utf-8") as out:
-        json.dump(document, out, indent=1)
-    os.replace(temporary, path)
+    write_atomically(path, lambda out: json.dump(document, out, indent=1))
 
 
 @events.quit.add_listener

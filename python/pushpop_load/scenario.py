@@ -21,7 +21,6 @@ import argparse
 import itertools
 import json
 import logging
-import os
 import random
 import string
 import time
@@ -34,6 +33,7 @@ from locust import events, task
 from locust.runners import MasterRunner, WorkerRunner
 
 from pushpop_load import integrity
+from pushpop_load._files import write_atomically
 from pushpop_load.payloads import make_queue_id
 from pushpop_load.rates import Rate, parse_pattern
 from pushpop_load.users import PushPopUser
@@ -515,8 +515,5 @@ def _on_quit(**_: Any) -> None:
     prefix = RUN.option("csv_prefix")
     if prefix:
         path = f"{prefix}_scenario.json"
-        temporary = f"{path}.tmp-{os.getpid()}"
-        with open(temporary, "w", encoding="utf-8") as out:
-            json.dump(document, out, indent=1)
-        os.replace(temporary, path)
+        write_atomically(path, lambda out: json.dump(document, out, indent=1))
 

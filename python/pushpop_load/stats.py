@@ -32,13 +32,13 @@ from __future__ import annotations
 import csv as _csv
 import json as _json
 import logging as _logging
-import os as _os
 import time as _time
-from typing import Any
+from typing import IO, Any
 
 from locust import events
 from locust.runners import HEARTBEAT_INTERVAL, HEARTBEAT_LIVENESS, STATE_MISSING, MasterRunner, WorkerRunner
 
+from pushpop_load._files import write_atomically as _write_atomically
 from pushpop_load.client import exact_stats
 from pushpop_load.webui import add_tab
 
@@ -173,10 +173,7 @@ def write_hdr_file(path: str, duration_s: float, summaries: list[dict] | None = 
     }
     if workers is not None:
         document["workers"] = workers
-    temporary = f"{path}.tmp-{_os.getpid()}"
-    with open(temporary, "w", encoding="utf-8") as out:
-        _json.dump(document, out)
-    _os.replace(temporary, path)
+    _write_atomically(path, lambda out: _json.dump(document, out))
 
 
 INTERVAL_COLUMNS = ["Timestamp", "Type", "Name", "Requests", "Failures", "Items", "p50 ms", "p95 ms", "p99 ms",
@@ -186,15 +183,17 @@ INTERVAL_COLUMNS = ["Timestamp", "Type", "Name", "Requests", "Failures", "Items"
 def write_intervals_csv(path: str) -> None:
     """The per-second timeline: one row per second and (method, name), exact to the HDR precision, its unix
     timestamps on the clock of Locust's ``_stats_history.csv``."""
-    temporary = f"{path}.tmp-{_os.getpid()}"
-    with open(temporary, "w", newline="", encoding="utf-8") as out:
+    rows = _json.loads(exact_stats.intervals_json())
+
+    def write(out: IO[str]) -> None:
         writer = _csv.writer(out)
         writer.writerow(INTERVAL_COLUMNS)
-        for row in _json.loads(exact_stats.intervals_json()):
+        for row in rows:
             writer.writerow([row["second"], row["method"], row["name"], row["count"], row["failures"], row["items"],
                              f"{row['p50_ms']:.3f}", f"{row['p95_ms']:.3f}", f"{row['p99_ms']:.3f}",
                              f"{row['max_ms']:.3f}"])
-    _os.replace(temporary, path)
+
+    _write_atomically(path, write, newline="")
 
 
 def format_table(summaries: list[dict], duration_s: float) -> str:

@@ -6,6 +6,8 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use super::error::{AnalyzeError, Result};
+use super::hdr::check_totals;
+use super::inputs::read_input;
 use super::inputs::Inputs;
 use super::model::{label, micros_to_ms, Analysis, Endpoint, Source};
 use super::stattest::{failure_ratio_p, mann_whitney, normal_isf, percentile_interval, MannWhitney};
@@ -94,7 +96,7 @@ impl Baseline {
             || path.to_string_lossy().ends_with("_integrity.json")
             || path.to_string_lossy().ends_with("_scenario.json");
         if is_json && !is_run_file && path.is_file() {
-            let bytes = std::fs::read(path).map_err(|err| AnalyzeError::io(path, err))?;
+            let bytes = read_input(path)?;
             let value: serde_json::Value = serde_json::from_slice(&bytes).map_err(|err| {
                 let what = if err.is_eof() { "truncated JSON" } else { "not JSON" };
                 AnalyzeError::malformed(path, format!("{what}: {err}"))
@@ -113,8 +115,24 @@ impl Baseline {
                     format!("baseline version {version} (this build reads version {BASELINE_VERSION})"),
                 ));
             }
-            return serde_json::from_value(value)
-                .map_err(|err| AnalyzeError::malformed(path, format!("not a valid baseline: {err}")));
+            let baseline: Self = serde_json::from_value(value)
+                .map_err(|err| AnalyzeError::malformed(path, format!("not a valid baseline: {err}")))?;
+            let histograms: Vec<SnapshotEntry> = baseline
+                .endpoints
+                .iter()
+                .chain([&baseline.total])
+                .map(|endpoint| SnapshotEntry {
+                    method: endpoint.method.clone(),
+                    name: endpoint.name.clone(),
+                    failures: endpoint.failures,
+                    items: 0,
+                    counts: endpoint.histogram.clone().unwrap_or_default(),
+                })
+                .collect();
+            // the total repeats the endpoints' samples, so each half is held to the limit
+            check_totals(path, &histograms[..histograms.len() - 1])?;
+            check_totals(path, &histograms[histograms.len() - 1..])?;
+            return Ok(baseline);
         }
         let inputs = Inputs::discover(path)?;
         Ok(Self::of(&Analysis::build(&inputs)?))

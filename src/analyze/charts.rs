@@ -61,22 +61,39 @@ pub fn downsample(points: &[(f64, f64)], limit: usize, keep_max: bool) -> Vec<(f
         .collect()
 }
 
-fn bounds(lines: &[Line], min_span: f64) -> Option<(f64, f64, f64)> {
+/// An axis from `low` to `high`, at least `min_span` long and never of zero or infinite length in f64: plotters
+/// maps a point through `(v - low) / (high - low)` into an `i32`, and overflows (a panic in a debug build) when that
+/// is infinite. None when no such axis exists (values near f64's limits): no chart rather than a wrong one.
+fn axis(low: f64, high: f64, min_span: f64) -> Option<(f64, f64)> {
+    let mut high = high.max(low + min_span);
+    if high <= low {
+        // past 2^53 a span of a few seconds is lost in rounding
+        high = low + low.abs() * 1e-9;
+    }
+    (high > low && (high - low).is_finite()).then_some((low, high))
+}
+
+/// The y axis of values from `lowest` to `highest`: from 0 (or below, for negative values) to a little above.
+fn y_axis(lowest: f64, highest: f64, headroom: f64) -> Option<(f64, f64)> {
+    let low = if lowest < 0.0 { lowest * headroom } else { 0.0 };
+    let high = if highest > 0.0 { highest * headroom } else { 1.0 };
+    axis(low, high, 0.0)
+}
+
+fn bounds(lines: &[Line], min_span: f64) -> Option<((f64, f64), (f64, f64))> {
     let points = lines.iter().flat_map(|l| &l.points);
-    let (mut x0, mut x1, mut y1) = (f64::INFINITY, f64::NEG_INFINITY, 0.0_f64);
-    for &(x, y) in points {
+    let (mut x0, mut x1, mut y0, mut y1) = (f64::INFINITY, f64::NEG_INFINITY, 0.0_f64, 0.0_f64);
+    for &(x, y) in points.filter(|(x, y)| x.is_finite() && y.is_finite()) {
         x0 = x0.min(x);
         x1 = x1.max(x);
+        y0 = y0.min(y);
         y1 = y1.max(y);
     }
     if !x0.is_finite() {
         return None;
     }
     // a run of a few seconds (or one point) still gets an axis with distinct labels
-    if x1 - x0 < min_span {
-        x1 = x0 + min_span;
-    }
-    Some((x0, x1, if y1 > 0.0 { y1 * 1.1 } else { 1.0 }))
+    Some((axis(x0, x1, min_span)?, y_axis(y0, y1, 1.1)?))
 }
 
 type Formatter<'a> = &'a dyn Fn(&f64) -> String;
@@ -90,7 +107,7 @@ pub fn line_chart(
     x_format: Formatter<'_>,
     min_span: f64,
 ) -> Option<String> {
-    let (x0, x1, y1) = bounds(lines, min_span)?;
+    let ((x0, x1), (y0, y1)) = bounds(lines, min_span)?;
     let mut svg = String::new();
     let drawn = (|| -> Result<(), Box<dyn std::error::Error + '_>> {
         let root = SVGBackend::with_string(&mut svg, (WIDTH, HEIGHT)).into_drawing_area();
@@ -100,7 +117,7 @@ pub fn line_chart(
             .margin(12)
             .x_label_area_size(38)
             .y_label_area_size(62)
-            .build_cartesian_2d(x0..x1, 0.0..y1)?;
+            .build_cartesian_2d(x0..x1, y0..y1)?;
         chart
             .configure_mesh()
             .x_desc(x_desc)
@@ -159,8 +176,8 @@ pub fn bar_chart(
     if groups.is_empty() {
         return None;
     }
-    let y1 = groups.iter().flat_map(|g| &g.1).copied().fold(0.0, f64::max);
-    let y1 = if y1 > 0.0 { y1 * 1.15 } else { 1.0 };
+    let values = || groups.iter().flat_map(|g| &g.1).copied().filter(|v| v.is_finite());
+    let (y0, y1) = y_axis(values().fold(0.0, f64::min), values().fold(0.0, f64::max), 1.15)?;
     #[allow(clippy::cast_precision_loss)]
     let x1 = groups.len() as f64;
     let labels: Vec<String> = groups.iter().map(|g| g.0.clone()).collect();
@@ -173,7 +190,7 @@ pub fn bar_chart(
             .margin(12)
             .x_label_area_size(70)
             .y_label_area_size(62)
-            .build_cartesian_2d(0.0..x1, 0.0..y1)?;
+            .build_cartesian_2d(0.0..x1, y0..y1)?;
         let label_of = |x: &f64| {
             #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
             let index = x.floor() as usize;
@@ -273,6 +290,33 @@ fn format_percentile(p: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn negative_and_far_out_values_draw_without_overflow() {
+        let line = |points: Vec<(f64, f64)>| Line {
+            label: String::new(),
+            colour: colour(0),
+            dashed: false,
+            points,
+        };
+        // a negative rate from a corrupt history file; timestamps past 2^53, where a few seconds round away
+        let format: Formatter<'_> = &|x| format!("{x}");
+        for points in [
+            vec![(1.7e9, -9.4e11), (1.7e9 + 1.0, 2.0)],
+            vec![(1e17, 1.0), (1e17, 2.0)],
+            vec![(-1e300, 1e300), (1e300, -1e300)],
+        ] {
+            let svg = line_chart("t", "x", "y", &[line(points.clone())], format, 60.0);
+            assert!(svg.is_none_or(|svg| svg.starts_with("<svg")), "{points:?}");
+        }
+        let bars = bar_chart(
+            "b",
+            "ms",
+            &[("p99".to_owned(), vec![-5.0, 3.0])],
+            &[("a", colour(0)), ("b", colour(1))],
+        );
+        assert!(bars.unwrap().starts_with("<svg"));
+    }
 
     #[test]
     fn charts_are_svg_with_their_labels() {

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use csv::ByteRecord;
 
 use super::error::{AnalyzeError, Result};
+use super::inputs::open_input;
 
 pub(crate) struct CsvFile {
     path: PathBuf,
@@ -18,7 +19,7 @@ pub(crate) struct CsvFile {
 impl CsvFile {
     /// Opens `path` and reads its header; `what` names the expected file in errors ("Locust _stats.csv").
     pub fn open(path: &Path) -> Result<Self> {
-        let file = File::open(path).map_err(|err| AnalyzeError::io(path, err))?;
+        let file = open_input(path)?;
         let mut reader = csv::ReaderBuilder::new()
             .has_headers(false)
             .flexible(true)
@@ -65,7 +66,7 @@ impl CsvFile {
     /// The column's index, or the error that this is not the file it should be.
     pub fn require(&self, names: &[&str], what: &str) -> Result<usize> {
         self.column_any(names).ok_or_else(|| {
-            let mut shown = self.header.join(",");
+            let mut shown = one_line(&self.header.join(","));
             if shown.len() > 120 {
                 let cut = (0..=120).rev().find(|&i| shown.is_char_boundary(i)).unwrap_or(0);
                 shown.truncate(cut);
@@ -149,10 +150,23 @@ impl CsvFile {
             format!(
                 "line {}: {} is {shown:?}, not a number",
                 self.line(),
-                self.header[column]
+                one_line(&self.header[column])
             ),
         )
     }
+}
+
+/// `text` for an error message, which is one line: control characters (a quoted header's newline) escaped.
+pub(crate) fn one_line(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
 }
 
 pub(crate) fn text<'a>(path: &Path, line: u64, bytes: &'a [u8]) -> Result<&'a str> {

@@ -8,10 +8,11 @@ use serde_json::{Map, Value};
 
 use super::csvfile::CsvFile;
 use super::error::{AnalyzeError, Result};
+use super::inputs::read_input;
 
 /// A JSON object file (`_integrity.json`, `_scenario.json`).
 pub fn read_object(path: &Path) -> Result<Map<String, Value>> {
-    let bytes = std::fs::read(path).map_err(|err| AnalyzeError::io(path, err))?;
+    let bytes = read_input(path)?;
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(AnalyzeError::malformed(path, "empty file"));
     }

@@ -5,9 +5,10 @@ use std::path::Path;
 
 use serde::Deserialize;
 
-use super::csvfile::CsvFile;
+use super::csvfile::{one_line, CsvFile};
 use super::error::{AnalyzeError, Result};
-use crate::stats::Snapshot;
+use super::inputs::read_input;
+use crate::stats::{Snapshot, SnapshotEntry};
 
 /// One entry of `summaries`: figures the recorder computed from its full-resolution histogram.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -47,7 +48,7 @@ pub struct Workers {
 }
 
 pub fn read_hdr(path: &Path) -> Result<HdrFile> {
-    let bytes = std::fs::read(path).map_err(|err| AnalyzeError::io(path, err))?;
+    let bytes = read_input(path)?;
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(AnalyzeError::malformed(path, "empty file"));
     }
@@ -83,18 +84,61 @@ pub fn read_hdr(path: &Path) -> Result<HdrFile> {
     if !file.duration_s.is_finite() || file.duration_s < 0.0 {
         return Err(AnalyzeError::malformed(path, "duration_s is not a non-negative number"));
     }
+    check_totals(path, &file.histograms.entries)?;
+    // the recorder keeps one histogram per (method, name); two are a hand-made or corrupt file, counted twice
+    let mut seen = std::collections::HashSet::new();
+    if let Some(twice) = file
+        .histograms
+        .entries
+        .iter()
+        .find(|entry| !seen.insert((entry.method.as_str(), entry.name.as_str())))
+    {
+        return Err(AnalyzeError::malformed(
+            path,
+            format!(
+                "two histograms of {} {}",
+                one_line(&twice.method),
+                one_line(&twice.name)
+            ),
+        ));
+    }
     for entry in &file.histograms.entries {
         if entry.counts.windows(2).any(|pair| pair[0].0 >= pair[1].0) {
             return Err(AnalyzeError::malformed(
                 path,
                 format!(
                     "histogram of {} {}: buckets not in increasing order",
-                    entry.method, entry.name
+                    one_line(&entry.method),
+                    one_line(&entry.name)
                 ),
             ));
         }
     }
     Ok(file)
+}
+
+/// Most samples a file may hold, over all its entries: the analysis sums counts in u64 and takes them as exact f64s,
+/// and no run comes near (2^53 requests is 285 years at a million a second).
+pub(crate) const MAX_SAMPLES: u64 = 1 << 53;
+
+/// Rejects counts, failures or items that add up past `MAX_SAMPLES` (a hand-edited or corrupt file), which would
+/// overflow the sums downstream.
+pub(crate) fn check_totals(path: &Path, entries: &[SnapshotEntry]) -> Result<()> {
+    let (mut samples, mut failures, mut items) = (0u128, 0u128, 0u128);
+    for entry in entries {
+        samples += entry.counts.iter().map(|&(_, count)| u128::from(count)).sum::<u128>();
+        failures += u128::from(entry.failures);
+        items += u128::from(entry.items);
+    }
+    for (what, total) in [("samples", samples), ("failures", failures), ("items", items)] {
+        if total > u128::from(MAX_SAMPLES) {
+            return Err(AnalyzeError::malformed(
+                path,
+                format!("{what} add up to {total}, more than 2^53: not a real run's histograms"),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// The exact per-second timeline of one (method, name).
@@ -201,6 +245,21 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("not pushpop-load's _hdr.json"));
+        let mut twice = document.clone();
+        let entries = twice["histograms"]["entries"].as_array_mut().unwrap();
+        entries.push(entries[0].clone());
+        std::fs::write(&path, twice.to_string()).unwrap();
+        let err = read_hdr(&path).unwrap_err().to_string();
+        assert!(err.ends_with("two histograms of POST /queue/[id]/pop"), "{err}");
+        let huge = document
+            .to_string()
+            .replace("\"counts\":[[", "\"counts\":[[1,18446744073709551615],[");
+        std::fs::write(&path, huge).unwrap();
+        let err = read_hdr(&path).unwrap_err().to_string();
+        assert!(
+            err.contains("samples add up to") && err.contains("more than 2^53"),
+            "{err}"
+        );
         std::fs::write(&path, document.to_string().replace("\"version\":1", "\"version\":7")).unwrap();
         assert!(read_hdr(&path).unwrap_err().to_string().contains("version 7"));
     }

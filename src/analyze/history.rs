@@ -11,8 +11,9 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use super::csvfile::{percentile_column, CsvFile};
+use super::csvfile::{one_line, percentile_column, CsvFile};
 use super::error::{AnalyzeError, Result};
+use super::inputs::open_input;
 use super::locust_csv::is_aggregated;
 
 /// Points per series kept for charts: more than a chart's width in pixels.
@@ -953,7 +954,7 @@ pub fn read_history(path: &Path) -> Result<History> {
     };
     let mut data_start = csv.data_offset();
     drop(csv);
-    let file = File::open(path).map_err(|err| AnalyzeError::io(path, err))?;
+    let file = open_input(path)?;
     let size = file.metadata().map_err(|err| AnalyzeError::io(path, err))?.len();
     // the csv reader ends a CRLF header at its CR
     let mut next = [0u8; 1];
@@ -1031,7 +1032,7 @@ fn line_of(file: &File, offset: u64) -> u64 {
 fn header_name(path: &Path, column: usize) -> String {
     CsvFile::open(path)
         .ok()
-        .and_then(|csv| csv.header.get(column).cloned())
+        .and_then(|csv| csv.header.get(column).map(|name| one_line(name)))
         .unwrap_or_else(|| format!("column {}", column + 1))
 }
 

@@ -131,7 +131,7 @@ impl Inputs {
     }
 
     fn lone_file(path: &Path) -> Result<Self> {
-        let file = std::fs::File::open(path).map_err(|err| AnalyzeError::io(path, err))?;
+        let file = open_input(path)?;
         // the first line, at most 64 KiB of it: a binary file without newlines is not read whole
         let mut first = Vec::new();
         BufReader::new(file.take(64 * 1024))
@@ -156,6 +156,31 @@ impl Inputs {
             present: BTreeMap::from([(kind, path.to_path_buf())]),
         })
     }
+}
+
+/// Opens an input file, refusing what is not a regular file first: opening a FIFO blocks until something writes
+/// to it (a hang, not an error), and a directory only fails at the first read.
+pub(crate) fn open_input(path: &Path) -> Result<std::fs::File> {
+    let metadata = std::fs::metadata(path).map_err(|err| AnalyzeError::io(path, err))?;
+    if metadata.is_dir() {
+        return Err(AnalyzeError::malformed(path, "is a directory, not a file"));
+    }
+    if !metadata.is_file() {
+        return Err(AnalyzeError::malformed(
+            path,
+            "not a regular file (a FIFO, socket or device): give a file",
+        ));
+    }
+    std::fs::File::open(path).map_err(|err| AnalyzeError::io(path, err))
+}
+
+/// An input file's bytes (see `open_input`).
+pub(crate) fn read_input(path: &Path) -> Result<Vec<u8>> {
+    let mut bytes = Vec::new();
+    open_input(path)?
+        .read_to_end(&mut bytes)
+        .map_err(|err| AnalyzeError::io(path, err))?;
+    Ok(bytes)
 }
 
 #[cfg(test)]
@@ -202,6 +227,24 @@ pub(crate) mod tests {
             .unwrap_err()
             .to_string()
             .contains("not a results file"));
+    }
+
+    #[test]
+    fn a_fifo_or_a_directory_is_refused_before_it_is_opened() {
+        let dir = tempdir();
+        let fifo = dir.join("rules.toml");
+        let made = std::process::Command::new("mkfifo").arg(&fifo).status().unwrap();
+        assert!(made.success());
+        // nothing writes to it: opening it would block forever
+        let err = read_input(&fifo).unwrap_err().to_string();
+        assert!(
+            err.ends_with("rules.toml: not a regular file (a FIFO, socket or device): give a file"),
+            "{err}"
+        );
+        assert!(read_input(&dir)
+            .unwrap_err()
+            .to_string()
+            .ends_with("is a directory, not a file"));
     }
 
     #[test]

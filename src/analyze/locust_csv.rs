@@ -207,7 +207,7 @@ mod tests {
 
     #[test]
     fn malformed_files_say_what_is_wrong() {
-        let cases: [(&str, &[u8], &str); 6] = [
+        let cases: [(&str, &[u8], &str); 7] = [
             ("empty", b"", "empty file"),
             (
                 "header",
@@ -225,6 +225,11 @@ mod tests {
                 "line 2: not UTF-8 text",
             ),
             ("binary", b"\x00\x01\x02\xff\xfe\n\x00\x00", "line 1: binary data"),
+            (
+                "newline in the header",
+                b"\"Ty\npe\",Name\nGET,/x\n",
+                "header has no \"Type\" column (header: Ty\\npe,Name)",
+            ),
             (
                 "number",
                 b"Type,Name,Request Count,Failure Count\nGET,/x,many,0\n",

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::error::{AnalyzeError, Result};
 use super::extras::INTEGRITY_COUNTS;
+use super::inputs::read_input;
 use super::model::{Analysis, Endpoint, Source};
 
 #[derive(Debug, Clone, PartialEq)]
@@ -472,7 +473,7 @@ struct BaselineRules {
 
 /// Reads a thresholds file: its rules, and its baseline tolerances applied over `tolerances`.
 pub fn read_thresholds_file(path: &Path, tolerances: &mut Tolerances) -> Result<Vec<Threshold>> {
-    let text = std::fs::read(path).map_err(|err| AnalyzeError::io(path, err))?;
+    let text = read_input(path)?;
     let text = String::from_utf8(text).map_err(|_| AnalyzeError::malformed(path, "not UTF-8 text"))?;
     let file: ThresholdsFile = toml::from_str(&text).map_err(|err| {
         let message = err.message().to_owned();

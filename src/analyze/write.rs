@@ -15,9 +15,11 @@ pub fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
     temporary_name.push(name);
     temporary_name.push(format!(".tmp-{}", std::process::id()));
     let temporary = path.with_file_name(temporary_name);
-    std::fs::write(&temporary, bytes).map_err(err)?;
-    std::fs::rename(&temporary, path).map_err(|source| {
-        let _ = std::fs::remove_file(&temporary);
-        err(source)
-    })
+    // a write that fails half way (a full disk) leaves no temporary file either
+    std::fs::write(&temporary, bytes)
+        .and_then(|()| std::fs::rename(&temporary, path))
+        .map_err(|source| {
+            let _ = std::fs::remove_file(&temporary);
+            err(source)
+        })
 }

@@ -11,6 +11,7 @@ pub use args::{Cli, Command, LogLevel, TargetArgs};
 pub use monitor::MonitorArgs;
 pub use prepopulate::PrepopulateArgs;
 
+use clap::error::ErrorKind;
 use clap::Parser as _;
 
 /// Exit code for bad input: a flag, a value, a port, an unreachable server named on the command line.
@@ -24,10 +25,12 @@ where
 {
     let cli = match Cli::try_parse_from(argv) {
         Ok(cli) => cli,
-        Err(err) => {
+        // --help, --version, and no subcommand at all: clap's full text is what was asked for
+        Err(err) if !err.use_stderr() || err.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
             let _ = err.print();
             return if err.use_stderr() { EXIT_BAD_INPUT } else { 0 };
         }
+        Err(err) => return fail(&usage_error(&err), EXIT_BAD_INPUT),
     };
     match cli.command {
         Command::Target(args) => {
@@ -48,6 +51,25 @@ where
     }
 }
 
+/// A usage error as one line, like every other error of the command: clap's message with its details and tips
+/// joined, without the usage block (`--help` has it).
+fn usage_error(err: &clap::Error) -> String {
+    let text = err.render().to_string();
+    let mut parts = Vec::new();
+    for paragraph in text.split("\n\n") {
+        let joined = paragraph.lines().map(str::trim).collect::<Vec<_>>().join(" ");
+        let joined = joined.trim();
+        if joined.is_empty() || joined.starts_with("Usage:") || joined.starts_with("For more information") {
+            continue;
+        }
+        parts.push(joined.strip_prefix("error: ").unwrap_or(joined).to_owned());
+    }
+    if parts.is_empty() {
+        parts.push(err.kind().to_string());
+    }
+    format!("{} (see --help)", parts.join("; "))
+}
+
 fn fail(message: &str, code: i32) -> i32 {
     eprintln!("pushpop-load: error: {message}");
     code
@@ -61,4 +83,42 @@ fn init_logging(level: LogLevel) {
         .with_writer(std::io::stderr)
         .with_target(false)
         .try_init();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn message(argv: &[&str]) -> String {
+        usage_error(&Cli::try_parse_from(argv).unwrap_err())
+    }
+
+    #[test]
+    fn usage_errors_are_one_line() {
+        assert_eq!(
+            message(&["pushpop-load", "analyze", "x", "--format", "pdf"]),
+            "invalid value 'pdf' for '--format <FORMAT>' [possible values: text, md, json, junit, html] (see --help)"
+        );
+        assert_eq!(
+            message(&["pushpop-load", "analyze"]),
+            "the following required arguments were not provided: <INPUT> (see --help)"
+        );
+        let unknown = message(&["pushpop-load", "analyze", "x", "--outt", "y"]);
+        assert!(
+            unknown.starts_with("unexpected argument '--outt' found; tip: a similar argument exists: '--out'"),
+            "{unknown}"
+        );
+        for argv in [
+            &["pushpop-load", "target", "--port", "x"][..],
+            &["pushpop-load", "monitor", "--interval"],
+            &["pushpop-load", "nope"],
+            &["pushpop-load", "check", "x", "--alpha", "2"],
+        ] {
+            let text = message(argv);
+            assert!(
+                !text.contains('\n') && !text.contains("Usage") && text.ends_with("(see --help)"),
+                "{text}"
+            );
+        }
+    }
 }

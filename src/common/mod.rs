@@ -1,11 +1,15 @@
 //! Helpers shared by several capabilities.
 
 mod chain;
+#[cfg(test)]
+mod fuzz_config;
 mod json_text;
 mod size;
 mod url;
 
 pub use chain::error_chain;
+#[cfg(test)]
+pub(crate) use fuzz_config::fuzz_config;
 pub use json_text::{json_float, json_string};
 pub use size::parse_byte_size;
 pub use url::redact_url;

@@ -109,7 +109,8 @@ pub fn parse_interval(text: &str) -> std::result::Result<Duration, String> {
         .parse()
         .map_err(|_| format!("not a duration: '{text}' (e.g. 1s, 100ms, 0.5)"))?;
     let seconds = value * scale;
-    if !(seconds.is_finite() && seconds > 0.0 && seconds <= 1e9) {
+    // below a nanosecond rounds to zero, which is not positive either
+    if !(1e-9..=1e9).contains(&seconds) {
         return Err(format!("not a positive duration: '{text}'"));
     }
     Ok(Duration::from_secs_f64(seconds))

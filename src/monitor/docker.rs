@@ -75,6 +75,11 @@ fn number(value: &Value, path: &[&str]) -> Option<u64> {
     })
 }
 
+/// A sum of counters that stops at `u64::MAX`: a daemon's (or an impostor's) numbers must not overflow it.
+fn saturating_sum(values: impl Iterator<Item = u64>) -> u64 {
+    values.fold(0, u64::saturating_add)
+}
+
 impl DockerStats {
     /// Decodes a stats answer (cgroup v1 or v2 daemon); fields it lacks stay `None`.
     pub fn decode(body: &[u8]) -> Result<Self, String> {
@@ -102,13 +107,13 @@ impl DockerStats {
             });
         let networks = value.get("networks").and_then(Value::as_object);
         let network_sum =
-            |key: &str| networks.map(|all| all.values().filter_map(|net| number(net, &[key])).sum::<u64>());
+            |key: &str| networks.map(|all| saturating_sum(all.values().filter_map(|net| number(net, &[key]))));
         let blkio = value
             .pointer("/blkio_stats/io_service_bytes_recursive")
             .and_then(Value::as_array);
         let blkio_sum = |op: &str| {
             blkio.map(|entries| {
-                entries
+                let values = entries
                     .iter()
                     .filter(|entry| {
                         entry
@@ -116,8 +121,8 @@ impl DockerStats {
                             .and_then(Value::as_str)
                             .is_some_and(|o| o.eq_ignore_ascii_case(op))
                     })
-                    .filter_map(|entry| number(entry, &["value"]))
-                    .sum::<u64>()
+                    .filter_map(|entry| number(entry, &["value"]));
+                saturating_sum(values)
             })
         };
         Ok(Self {
@@ -178,12 +183,17 @@ fn dechunk(mut data: &[u8]) -> Result<Vec<u8>, String> {
             .ok_or("truncated chunked body")?;
         let size_text = std::str::from_utf8(&data[..line_end]).map_err(|_| "bad chunk size")?;
         let size_text = size_text.split(';').next().unwrap_or_default().trim();
-        let size = usize::from_str_radix(size_text, 16).map_err(|_| format!("bad chunk size '{size_text}'"))?;
+        let size = usize::from_str_radix(size_text, 16).map_err(|_| {
+            // quoted and cut: the reason becomes a one-line note
+            let shown: String = size_text.chars().take(20).collect();
+            format!("bad chunk size {shown:?}")
+        })?;
         data = &data[line_end + 2..];
         if size == 0 {
             return Ok(body);
         }
-        if data.len() < size + 2 {
+        // a size near usize::MAX is a lie, not an overflow
+        if size.checked_add(2).is_none_or(|needed| data.len() < needed) {
             return Err("truncated chunked body".to_owned());
         }
         body.extend_from_slice(&data[..size]);
@@ -402,6 +412,8 @@ mod tests {
         let raw = b"HTTP/1.1 404 Not Found\r\nContent-Length: 2\r\n\r\n{}";
         assert_eq!(parse_answer(raw).unwrap().status, 404);
         assert!(parse_answer(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n10\r\nshort").is_err());
+        let huge = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nffffffffffffffff\r\nshort\r\n0\r\n\r\n";
+        assert_eq!(parse_answer(huge).unwrap_err(), "truncated chunked body");
     }
 
     #[test]

@@ -33,6 +33,25 @@ pub fn write_atomically(path: &Path, text: &str) -> Result<()> {
     })
 }
 
+/// Whether `path` can be written at the end of a run: its directory exists and is ours to write in, and the name is
+/// free for a file (a rename onto a directory would fail only then).
+pub fn check_writable(path: &Path) -> Result<()> {
+    if path.is_dir() {
+        return Err(output_error(path)(std::io::Error::new(
+            std::io::ErrorKind::IsADirectory,
+            "is a directory",
+        )));
+    }
+    let probe = path.with_file_name(format!(
+        ".{}.probe-{}",
+        path.file_name().map_or_else(Default::default, |n| n.to_string_lossy()),
+        std::process::id()
+    ));
+    std::fs::write(&probe, b"").map_err(output_error(path))?;
+    let _ = std::fs::remove_file(probe);
+    Ok(())
+}
+
 /// Quotes a CSV field when it must be (labels carry patterns and paths).
 fn csv_field(text: &str) -> String {
     if text.contains([',', '"', '\n', '\r']) {

@@ -233,32 +233,113 @@ impl PostgresSource {
     }
 
     fn row(&mut self, reading: &Reading) -> Vec<Option<f64>> {
-        let mut row: Vec<Option<f64>> = reading.gauges.iter().copied().map(Some).collect();
-        let previous = self.previous.as_ref();
-        let elapsed = previous.map_or(0.0, |p| reading.at.duration_since(p.at).as_secs_f64());
-        // a counter that went back was reset (a crash, pg_stat_reset): no rate across that
-        #[allow(clippy::cast_precision_loss)]
-        let rate = |index: usize| {
-            let before = previous?.counters[index];
-            let after = reading.counters[index];
-            (elapsed > 0.0 && after >= before).then(|| (after - before) as f64 / elapsed)
-        };
-        // this monitor's own statement commits once per reading: not the load's
-        let commits = rate(0).map(|per_s| (per_s - 1.0 / elapsed).max(0.0));
-        row.extend([commits, rate(1), rate(2), rate(3)]);
-        let delta = |index: usize| {
-            previous
-                .map(|p| reading.counters[index] - p.counters[index])
-                .filter(|d| *d >= 0)
-        };
-        #[allow(clippy::cast_precision_loss)]
-        let hit_pct = match (delta(4), delta(5)) {
-            (Some(hit), Some(read)) if hit + read > 0 => Some(hit as f64 * 100.0 / (hit + read) as f64),
-            _ => None,
-        };
-        self.deadlocks += delta(6).unwrap_or(0);
-        #[allow(clippy::cast_precision_loss)]
-        row.extend([hit_pct, Some(self.deadlocks as f64), Some(reading.size)]);
-        row
+        decode_row(self.previous.as_ref(), reading, &mut self.deadlocks)
+    }
+}
+
+/// This tick's cells from a reading and the one before it: the gauges as read, rates of the counters, the cache
+/// hit ratio and the deadlocks since the monitor started (summed into `deadlocks`). The counters are whatever the
+/// server sent: a reset (or a server that lies) goes back or jumps by more than i64 holds, and neither may panic.
+fn decode_row(previous: Option<&Reading>, reading: &Reading, deadlocks: &mut i64) -> Vec<Option<f64>> {
+    let mut row: Vec<Option<f64>> = reading.gauges.iter().copied().map(Some).collect();
+    let elapsed = previous.map_or(0.0, |p| reading.at.saturating_duration_since(p.at).as_secs_f64());
+    // a counter that went back was reset (a crash, pg_stat_reset): no figure across that
+    let delta = |index: usize| {
+        previous
+            .and_then(|p| reading.counters[index].checked_sub(p.counters[index]))
+            .filter(|d| *d >= 0)
+    };
+    #[allow(clippy::cast_precision_loss)]
+    let rate = |index: usize| delta(index).filter(|_| elapsed > 0.0).map(|d| d as f64 / elapsed);
+    // this monitor's own statement commits once per reading: not the load's
+    let commits = rate(0).map(|per_s| (per_s - 1.0 / elapsed).max(0.0));
+    row.extend([commits, rate(1), rate(2), rate(3)]);
+    #[allow(clippy::cast_precision_loss)]
+    let hit_pct = match (delta(4), delta(5)) {
+        (Some(hit), Some(read)) => hit
+            .checked_add(read)
+            .filter(|all| *all > 0)
+            .map(|all| hit as f64 / all as f64 * 100.0),
+        _ => None,
+    };
+    *deadlocks = deadlocks.saturating_add(delta(6).unwrap_or(0));
+    #[allow(clippy::cast_precision_loss)]
+    row.extend([hit_pct, Some(*deadlocks as f64), Some(reading.size)]);
+    row
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn reading(at: Instant, counters: Counters) -> Reading {
+        Reading {
+            at,
+            gauges: [3.0, 1.0, 2.0, 0.0, 100.0, 0.0, 0.25],
+            counters,
+            size: 8e6,
+        }
+    }
+
+    #[test]
+    fn rates_against_the_previous_reading() {
+        let start = Instant::now();
+        let before = reading(start, [10, 0, 100, 5, 90, 10, 1]);
+        let after = reading(start + Duration::from_secs(2), [31, 2, 300, 5, 180, 10, 3]);
+        let mut deadlocks = 0;
+        let row = decode_row(Some(&before), &after, &mut deadlocks);
+        assert_eq!(row.len(), METRICS.len());
+        // 21 commits in 2 s, less the monitor's own one
+        assert_eq!(row[7..11], [Some(10.0), Some(1.0), Some(100.0), Some(0.0)]);
+        assert_eq!((row[11], row[12], row[13]), (Some(100.0), Some(2.0), Some(8e6)));
+        assert!(decode_row(None, &after, &mut deadlocks)[7..12]
+            .iter()
+            .all(Option::is_none));
+    }
+
+    fn counters() -> impl Strategy<Value = Counters> {
+        let counter = prop_oneof![0i64..1_000_000, any::<i64>(), Just(i64::MIN), Just(i64::MAX)];
+        proptest::array::uniform7(counter)
+    }
+
+    proptest! {
+        #![proptest_config(crate::common::fuzz_config(256))]
+
+        /// Counters anywhere in i64 (a reset, a wrap, a server that lies), any interval: the row decodes without
+        /// overflow; rates are finite and non-negative or absent; the hit ratio is a percentage; deadlocks only grow.
+        #[test]
+        fn fuzz_postgres_rows(
+            before in counters(),
+            after in counters(),
+            millis in prop_oneof![Just(0u64), 1u64..10_000],
+            deadlocks in prop_oneof![Just(0i64), Just(i64::MAX - 1), 0i64..100],
+        ) {
+            let start = Instant::now();
+            let previous = reading(start, before);
+            let now = reading(start + Duration::from_millis(millis), after);
+            let mut total = deadlocks;
+            let row = decode_row(Some(&previous), &now, &mut total);
+            prop_assert_eq!(row.len(), METRICS.len());
+            for value in row.iter().flatten() {
+                prop_assert!(value.is_finite() && *value >= 0.0, "{:?}", row);
+            }
+            if let Some(pct) = row[11] {
+                prop_assert!((0.0..=100.0).contains(&pct));
+            }
+            prop_assert!(total >= deadlocks);
+            for index in 1..4 {
+                let expected = (millis > 0 && after[index] >= before[index])
+                    .then(|| after[index].checked_sub(before[index]))
+                    .flatten();
+                #[allow(clippy::cast_precision_loss)]
+                let expected = expected.map(|d| d as f64 / (millis as f64 / 1000.0));
+                match (row[7 + index], expected) {
+                    (Some(got), Some(expected)) => prop_assert!((got - expected).abs() <= expected * 1e-12),
+                    (got, expected) => prop_assert_eq!(got, expected),
+                }
+            }
+        }
     }
 }

@@ -12,7 +12,7 @@ use super::cgroup::CgroupSource;
 use super::config::MonitorConfig;
 use super::docker::{socket_path, DockerSource};
 use super::error::{MonitorError, Result};
-use super::output::{write_atomically, CsvOutput};
+use super::output::{check_writable, write_atomically, CsvOutput};
 use super::postgres::PostgresSource;
 use super::process::{ProcessSource, Selector};
 use super::sample::{Aggregate, GeneratorSummary, Note, Sample, SourceInfo, Summary, SATURATION_PCT};
@@ -147,17 +147,8 @@ impl Monitor {
             .map(|path| CsvOutput::create(path, &columns))
             .transpose()?;
         if let Some(json) = &config.json {
-            // fail now rather than after the run: the directory must exist and be ours to write in
-            let probe = json.with_file_name(format!(
-                ".{}.probe-{}",
-                json.file_name().map_or_else(Default::default, |n| n.to_string_lossy()),
-                std::process::id()
-            ));
-            std::fs::write(&probe, b"").map_err(|source| MonitorError::Output {
-                path: json.clone(),
-                source,
-            })?;
-            let _ = std::fs::remove_file(probe);
+            // fail now rather than after the run
+            check_writable(json)?;
         }
         let started_unix = unix_now();
         let shared = Arc::new(Shared {

@@ -79,15 +79,15 @@ impl Priorities {
             }
         }
         let used: Vec<(u32, u64)> = weights.iter().copied().filter(|(_, weight)| *weight > 0).collect();
-        let total: u64 = used.iter().map(|(_, weight)| weight).sum();
-        if total == 0 {
+        // in u128: weights near u64::MAX must be refused, not wrap around to a small sum
+        let sum: u128 = used.iter().map(|(_, weight)| u128::from(*weight)).sum();
+        if sum == 0 {
             return Err("priority weights must give at least one priority a weight above 0".to_owned());
         }
-        if total > MAX_WEIGHT_SUM {
-            return Err(format!(
-                "priority weights must add up to at most {MAX_WEIGHT_SUM} (got {total})"
-            ));
-        }
+        let total = u64::try_from(sum)
+            .ok()
+            .filter(|total| *total <= MAX_WEIGHT_SUM)
+            .ok_or_else(|| format!("priority weights must add up to at most {MAX_WEIGHT_SUM} (got {sum})"))?;
         let mut current = vec![0_i128; used.len()];
         let mut cycle = Vec::with_capacity(usize::try_from(total).unwrap_or(0));
         for _ in 0..total {
@@ -434,6 +434,8 @@ mod tests {
         for bad in ["0:5,0:1", "0:0", "0", "0:x", "x:1", "0:-1", "0:100001", ""] {
             assert!(Priorities::parse_weights(bad).is_err(), "{bad}");
         }
+        let err = Priorities::parse_weights("0:18446744073709551615,1:1").unwrap_err();
+        assert!(err.ends_with("(got 18446744073709551616)"), "{err}");
     }
 
     #[test]

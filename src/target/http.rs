@@ -19,6 +19,8 @@ use super::store::Store;
 use super::validate::{check_item, parse_depth, parse_priority, validate_queue_id};
 
 const SERVICE_NAME: &str = "pushpop-load-target";
+/// The start of every rejection of a push body's shape.
+const SHAPE: &str = "body must be a JSON object {\"item\": {...}, \"priority\": <int>}";
 
 struct App {
     store: Store,
@@ -36,6 +38,7 @@ pub fn router(store: Store, max_body: usize) -> Router {
         .route("/queue/{queue_id}/stats", get(stats))
         .route("/inject", get(inject))
         .fallback(fallback)
+        .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::disable())
         .layer(middleware::from_fn(server_timing))
         .with_state(app)
@@ -106,12 +109,13 @@ async fn push(State(app): State<Arc<App>>, Path(queue_id): Path<String>, headers
         Ok(bytes) => bytes,
         Err(response) => return response,
     };
+    // serde's derive also takes a JSON array as the struct's fields in order: `[{}]` is not a push
+    if bytes.trim_ascii_start().first() == Some(&b'[') {
+        return detail(StatusCode::BAD_REQUEST, &format!("{SHAPE}, not an array"));
+    }
     let parsed: PushBody<'_> = match serde_json::from_slice(&bytes) {
         Ok(parsed) => parsed,
-        Err(err) => {
-            let message = format!("body must be a JSON object {{\"item\": {{...}}, \"priority\": <int>}}: {err}");
-            return detail(StatusCode::BAD_REQUEST, &message);
-        }
+        Err(err) => return detail(StatusCode::BAD_REQUEST, &format!("{SHAPE}: {err}")),
     };
     let item = match check_item(parsed.item) {
         Ok(item) => item,
@@ -214,6 +218,11 @@ async fn fallback(uri: Uri) -> Response {
         }
     }
     detail(StatusCode::NOT_FOUND, "Not Found")
+}
+
+/// A known path with another method (GET on a pop): FastAPI's 405 with a `detail`, not an empty body.
+async fn method_not_allowed() -> Response {
+    detail(StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed")
 }
 
 /// JSON, or no Content-Type at all (FastAPI parses those as JSON too).
