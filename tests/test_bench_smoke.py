@@ -41,7 +41,7 @@ def test_soak_benchmark_smoke() -> None:
     # SMOKE: 40 s, a sample every 5 s from 5 s on, the last just before Locust's end
     assert abs(len(rows) - 8) <= 1 and summary["samples"] == len(rows)
     assert all(int(row["rss_kib"]) > 0 and int(row["fds"]) > 0 and int(row["threads"]) >= 1 for row in rows)
-    assert all(int(row["target_rss_kib"]) > 0 for row in rows)
+    assert all(0 < int(row["sockets"]) < int(row["fds"]) and int(row["target_rss_kib"]) > 0 for row in rows)
     elapsed = [float(row["elapsed_s"]) for row in rows]
     assert elapsed == sorted(elapsed) and 4 <= elapsed[0] <= 6 and elapsed[-1] <= 40
     cpu = [float(row["cpu_user_s"]) + float(row["cpu_system_s"]) for row in rows]

@@ -8,8 +8,8 @@ The script starts the reference target on a free port of 127.0.0.1 (memory store
 throwaway PostgreSQL cluster from pushpop_load.testing) and one headless Locust process running S3a
 (`locustfiles/s3_mixed.py MixedWorkloadUser`, as `scripts/run_scenario.sh s3a` does) with `--pp-rate RATE`: the
 swarm-wide request rate, paced, so the load stays the same for the whole run. Every INTERVAL seconds it reads the
-Locust process (the PID it started; one process, no --processes) from /proc: VmRSS and VmHWM, open fds, threads,
-user and system CPU time; and the target's RSS, for context. Those rows are `samples.csv`.
+Locust process (the PID it started; one process, no --processes) from /proc: VmRSS and VmHWM, open fds (and how
+many are sockets), threads, user and system CPU time; and the target's RSS, for context. Those rows are `samples.csv`.
 
 Goals (issue 7): RSS grows less than 5% from the first minute (WARMUP) to the end, and the fds stay flat (the most
 after the first minute is at most FD_SLACK above the count at the first minute). Also reported: a least-squares
@@ -17,7 +17,9 @@ slope of RSS after the first minute, in KiB per minute. The verdicts are printed
 (a benchmark, not a gate): exit 0 after a run, 2 on a bad setup.
 
 Environment: DURATION (s, 1800), INTERVAL (s, 10), RATE (requests/s, 400), USERS (50), STORE (memory|postgres),
-WARMUP (s, 60), FD_SLACK (2), SMOKE (DURATION 40, INTERVAL 5, WARMUP 10), ALLOW_DEBUG. Results:
+WARMUP (s, 60), FD_SLACK (2), SMOKE (DURATION 40, INTERVAL 5, WARMUP 10), ALLOW_DEBUG, DIAGNOSE (1: load
+bench/soak/diagnose.py beside the scenario — tracemalloc, Locust's history, the exact statistics' per-second
+buckets — into diagnose.csv and diagnose_top.txt; it costs CPU and memory of its own). Results:
 bench/results/soak-<stamp>/ (samples.csv, summary.json, summary.md, Locust's CSVs as s3a_*, the toolkit's
 s3a_hdr.json, s3a_hdr_intervals.csv, s3a_integrity.json, s3a_scenario.json, locust.log, target.log).
 """
@@ -39,6 +41,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from common import ROOT, fail  # noqa: E402
 from processes import LOCUST, Postgres, Target  # noqa: E402
 
+HERE = Path(__file__).resolve().parent
+
 SMOKE = os.environ.get("SMOKE") == "1"
 DURATION = int(os.environ.get("DURATION", "40" if SMOKE else "1800"))
 INTERVAL = float(os.environ.get("INTERVAL", "5" if SMOKE else "10"))
@@ -47,13 +51,14 @@ USERS = int(os.environ.get("USERS", "50"))
 STORE = os.environ.get("STORE", "memory")
 WARMUP = float(os.environ.get("WARMUP", "10" if SMOKE else "60"))
 FD_SLACK = int(os.environ.get("FD_SLACK", "2"))
+DIAGNOSE = os.environ.get("DIAGNOSE") == "1"
 RSS_GOAL_PCT = 5.0
 # after -t ends: users finish their request (--stop-timeout), then the integrity drain pops what is left
 EXIT_GRACE_S = 180
 END_MARGIN_S = min(2.0, INTERVAL / 2)
 TICKS = os.sysconf("SC_CLK_TCK")
-COLUMNS = ["elapsed_s", "unix_time", "rss_kib", "hwm_kib", "fds", "threads", "cpu_user_s", "cpu_system_s",
-           "target_rss_kib"]
+COLUMNS = ["elapsed_s", "unix_time", "rss_kib", "hwm_kib", "fds", "sockets", "threads", "cpu_user_s",
+           "cpu_system_s", "target_rss_kib"]
 
 
 class Stop(Exception):
@@ -69,14 +74,15 @@ def read_process(pid: int) -> dict[str, float] | None:
     try:
         status = dict(line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines()
                       if ":" in line)
-        fds = len(os.listdir(f"/proc/{pid}/fd"))
+        fds = os.listdir(f"/proc/{pid}/fd")
+        sockets = sum(1 for fd in fds if _link(f"/proc/{pid}/fd/{fd}").startswith("socket:"))
         stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     except (FileNotFoundError, ProcessLookupError):
         return None
     if "VmRSS" not in status:
         return None
-    return {"rss_kib": int(status["VmRSS"].split()[0]), "hwm_kib": int(status["VmHWM"].split()[0]), "fds": fds,
-            "threads": int(status["Threads"]), "cpu_user_s": int(stat[11]) / TICKS,
+    return {"rss_kib": int(status["VmRSS"].split()[0]), "hwm_kib": int(status["VmHWM"].split()[0]), "fds": len(fds),
+            "sockets": sockets, "threads": int(status["Threads"]), "cpu_user_s": int(stat[11]) / TICKS,
             "cpu_system_s": int(stat[12]) / TICKS}
 
 
@@ -84,21 +90,35 @@ def sample_count() -> int:
     return int(DURATION // INTERVAL)
 
 
-def sample_until_done(locust: subprocess.Popen[bytes], target_pid: int, started: float) -> list[dict[str, float]]:
-    """Samples at started + k * INTERVAL (no drift) for k = 1 .. DURATION / INTERVAL, while Locust runs."""
+def _link(path: str) -> str:
+    try:
+        return os.readlink(path)
+    except OSError:  # closed between the listing and the read
+        return ""
+
+
+def sample_until_done(locust: subprocess.Popen[bytes], target_pid: int, started: float,
+                      path: Path) -> list[dict[str, float]]:
+    """Samples at started + k * INTERVAL (no drift) for k = 1 .. DURATION / INTERVAL, while Locust runs; each row
+    is in `path` as soon as it is taken, so a long run stopped early keeps what it saw."""
     rows: list[dict[str, float]] = []
-    for k in range(1, sample_count() + 1):
-        # -t counts from about when we start Locust, so a sample due at DURATION could find it gone
-        due = started + min(k * INTERVAL, DURATION - END_MARGIN_S)
-        delay = due - time.monotonic()
-        if delay > 0:
-            time.sleep(delay)
-        sample = read_process(locust.pid)
-        if sample is None or locust.poll() is not None:
-            break
-        target = read_process(target_pid)
-        rows.append({"elapsed_s": round(time.monotonic() - started, 2), "unix_time": round(time.time(), 2), **sample,
-                     "target_rss_kib": target["rss_kib"] if target else 0})
+    with open(path, "w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=COLUMNS)
+        writer.writeheader()
+        for k in range(1, sample_count() + 1):
+            # -t counts from about when we start Locust, so a sample due at DURATION could find it gone
+            due = started + min(k * INTERVAL, DURATION - END_MARGIN_S)
+            delay = due - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+            sample = read_process(locust.pid)
+            if sample is None or locust.poll() is not None:
+                break
+            target = read_process(target_pid)
+            rows.append({"elapsed_s": round(time.monotonic() - started, 2), "unix_time": round(time.time(), 2),
+                         **sample, "target_rss_kib": target["rss_kib"] if target else 0})
+            writer.writerow(rows[-1])
+            handle.flush()
     return rows
 
 
@@ -132,6 +152,11 @@ def analyse(rows: list[dict[str, float]]) -> dict[str, Any]:
         "rss_slope_kib_per_min": slope_per_minute([(row["elapsed_s"], row["rss_kib"]) for row in steady]),
         "fds_baseline": first["fds"], "fds_max": max(row["fds"] for row in steady), "fds_end": last["fds"],
         "fds_growth": fd_growth,
+        "sockets_baseline": first["sockets"], "sockets_max": max(row["sockets"] for row in steady),
+        "sockets_end": last["sockets"],
+        "fds_slope_per_min": slope_per_minute([(row["elapsed_s"], row["fds"]) for row in steady]),
+        # sockets follow the connection pool (requests in flight at once, by the hub's hiccups); the rest would not
+        "other_fds_growth": max(row["fds"] - row["sockets"] for row in steady) - (first["fds"] - first["sockets"]),
         "threads_baseline": first["threads"], "threads_max": max(row["threads"] for row in steady),
         "threads_end": last["threads"],
         "cpu_cores_steady": cpu / seconds if seconds > 0 else None,
@@ -206,20 +231,21 @@ def main() -> None:
         except RuntimeError as error:
             fail(str(error))
         with open(out / "locust.log", "wb") as log:
-            command = [LOCUST, "-f", str(ROOT / "locustfiles" / "s3_mixed.py"), "MixedWorkloadUser", "--headless",
+            locustfiles = str(ROOT / "locustfiles" / "s3_mixed.py")
+            if DIAGNOSE:
+                locustfiles += f",{HERE / 'diagnose.py'}"
+            command = [LOCUST, "-f", locustfiles, "MixedWorkloadUser", "--headless",
                        "-u", str(USERS), "-r", str(USERS), "-t", f"{DURATION}s", "--host", target.url,
                        "--csv", str(prefix), "--only-summary", "--stop-timeout", "10", "--pp-rate", f"{RATE:g}"]
             (out / "command.txt").write_text(" ".join(command) + "\n")
             started = time.monotonic()
-            locust = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+            locust = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT,
+                                      env={**os.environ, "SOAK_DIAGNOSE_OUT": str(out / "diagnose"),
+                                           "WARMUP": f"{WARMUP:g}"})
         print(f"soak: S3a at {RATE:g} req/s, {USERS} users, {STORE} store, {DURATION} s; Locust PID {locust.pid}, "
               f"sampled every {INTERVAL:g} s into {out.relative_to(ROOT)}/samples.csv", flush=True)
         assert target.proc is not None
-        rows = sample_until_done(locust, target.proc.pid, started)
-        with open(out / "samples.csv", "w", newline="") as handle:
-            writer = csv.DictWriter(handle, fieldnames=COLUMNS)
-            writer.writeheader()
-            writer.writerows(rows)
+        rows = sample_until_done(locust, target.proc.pid, started, out / "samples.csv")
         try:
             code = locust.wait(timeout=max(1.0, started + DURATION + EXIT_GRACE_S - time.monotonic()))
         except subprocess.TimeoutExpired:
@@ -242,7 +268,8 @@ def main() -> None:
         tail = (out / "locust.log").read_text(errors="replace")[-2000:]
         fail(f"Locust exited {code} after {len(rows)} of {expected} samples; see {out / 'locust.log'}:\n{tail}")
     result = {"settings": {"duration_s": DURATION, "interval_s": INTERVAL, "rate": RATE, "users": USERS,
-                           "store": STORE, "warmup_s": WARMUP, "fd_slack": FD_SLACK, "rss_goal_pct": RSS_GOAL_PCT,
+                           "store": STORE, "warmup_s": WARMUP, "diagnose": DIAGNOSE, "fd_slack": FD_SLACK,
+                           "rss_goal_pct": RSS_GOAL_PCT,
                            "build": _native.build_profile, "cpus": os.cpu_count(), "smoke": SMOKE,
                            "started_utc": stamp},
               "locust_exit": code, "samples": len(rows), **analyse(rows), **traffic(prefix)}
@@ -270,6 +297,13 @@ def render(r: dict[str, Any]) -> str:
         f"{'–' if slope is None else f'{slope:+.1f}'} | | |",
         f"| open fds | {r['fds_baseline']} | {r['fds_end']} (max {r['fds_max']}) | {r['fds_growth']:+d} | "
         f"≤ +{s['fd_slack']} | {r['verdict_fds']} |",
+        f"| of which sockets (the connection pool) | {r['sockets_baseline']} | {r['sockets_end']} "
+        f"(max {r['sockets_max']}) | "
+        f"{r['sockets_end'] - r['sockets_baseline']:+d} | | |",
+        f"| fds other than sockets: most after {s['warmup_s']:g} s − at {r['baseline_at_s']:.0f} s | | | "
+        f"{r['other_fds_growth']:+d} | | |",
+        f"| open fds, slope after {s['warmup_s']:g} s (per min) | | | "
+        f"{'–' if r['fds_slope_per_min'] is None else format(r['fds_slope_per_min'], '+.3f')} | | |",
         f"| threads | {r['threads_baseline']} | {r['threads_end']} (max {r['threads_max']}) | | | |",
         f"| target RSS (MiB) | {r['target_rss_baseline_kib'] / mib:.1f} | {r['target_rss_end_kib'] / mib:.1f} | | | |",
         "",
