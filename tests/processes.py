@@ -40,12 +40,12 @@ def locust_headless(
     return done, rows
 
 
-def run_bench(name: str, **settings: str) -> tuple[str, Path, Any]:
+def run_bench(name: str, results: str = "results.json", **settings: str) -> tuple[str, Path, Any]:
     """Runs bench/<name>/run.py in its smoke mode (a debug build allowed): its stdout, its output folder and the
-    results.json there."""
+    JSON file `results` there."""
     env = {**os.environ, "SMOKE": "1", "ALLOW_DEBUG": "1", **settings}
     done = subprocess.run([sys.executable, str(ROOT / "bench" / name / "run.py")], capture_output=True, text=True,
                           timeout=300, env=env)
     assert done.returncode == 0, done.stderr[-3000:]
     out = ROOT / done.stdout.strip().splitlines()[-1].removeprefix("raw output in ")
-    return done.stdout, out, json.loads((out / "results.json").read_text())
+    return done.stdout, out, json.loads((out / results).read_text())

@@ -40,3 +40,30 @@ def test_openmodel_benchmark_smoke() -> None:
     stall = results["stall"]
     assert stall["/queue/[id]/push"]["count"] > 0 and stall["closed push"]["count"] > 0
     assert "Stall" in (out / "summary.md").read_text()
+
+
+def test_soak_benchmark_smoke() -> None:
+    import csv
+
+    _, out, summary = run_bench("soak", results="summary.json")
+    with open(out / "samples.csv", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    # SMOKE: 40 s, a sample every 5 s from 5 s on, the last just before Locust's end
+    assert abs(len(rows) - 8) <= 1 and summary["samples"] == len(rows)
+    assert all(int(row["rss_kib"]) > 0 and int(row["fds"]) > 0 and int(row["threads"]) >= 1 for row in rows)
+    assert all(0 < int(row["sockets"]) < int(row["fds"]) and int(row["target_rss_kib"]) > 0 for row in rows)
+    elapsed = [float(row["elapsed_s"]) for row in rows]
+    assert elapsed == sorted(elapsed) and 4 <= elapsed[0] <= 6 and elapsed[-1] <= 40
+    cpu = [float(row["cpu_user_s"]) + float(row["cpu_system_s"]) for row in rows]
+    assert cpu == sorted(cpu) and cpu[-1] > 0
+    # the figures the goals are judged on are there and consistent with the samples; the goals are not asserted
+    assert summary["rss_baseline_kib"] > 0 and summary["rss_end_kib"] == int(rows[-1]["rss_kib"])
+    assert summary["fds_baseline"] > 0 and summary["fds_max"] >= summary["fds_baseline"]
+    assert summary["fds_growth"] == summary["fds_max"] - summary["fds_baseline"]
+    assert isinstance(summary["rss_slope_kib_per_min"], float)
+    assert summary["verdict_rss"] in ("met", "not met") and summary["verdict_fds"] in ("met", "not met")
+    # S3a at 400 req/s for ~40 s really ran, with integrity checked
+    assert summary["requests"] > 1000 and summary["failures"] == 0
+    assert summary["integrity"]["lost"] == 0 and summary["integrity"]["duplicated"] == 0
+    assert (out / "s3a_stats.csv").exists() and (out / "s3a_hdr_intervals.csv").exists()
+    assert "| RSS (MiB) |" in (out / "summary.md").read_text()
