@@ -139,8 +139,13 @@ class Stalling(BaseHTTPRequestHandler):
         pass
 
 
+class QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request: object, client_address: object) -> None:
+        pass  # clients that hang up when Locust stops are expected here
+
+
 def stall_part(out: Path) -> dict:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Stalling)
+    server = QuietServer(("127.0.0.1", 0), Stalling)
     server.daemon_threads = True
     threading.Thread(target=server.serve_forever, daemon=True).start()
     duration = 6 if SMOKE else 10
