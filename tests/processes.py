@@ -49,3 +49,36 @@ def run_bench(name: str, results: str = "results.json", **settings: str) -> tupl
     assert done.returncode == 0, done.stderr[-3000:]
     out = ROOT / done.stdout.strip().splitlines()[-1].removeprefix("raw output in ")
     return done.stdout, out, json.loads((out / results).read_text())
+
+
+def start_workers(locustfile: Path, master_port: int, count: int = 2) -> list[subprocess.Popen[str]]:
+    """`count` Locust workers of `locustfile` for a master on 127.0.0.1:`master_port`; `stop_workers` ends them."""
+    return [subprocess.Popen([LOCUST, "-f", str(locustfile), "--worker", "--master-host", "127.0.0.1",
+                              "--master-port", str(master_port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            for _ in range(count)]
+
+
+def stop_workers(workers: list[subprocess.Popen[str]], wait: float = 30) -> None:
+    """Lets each worker end by itself (the master's quit) for up to `wait` seconds, then kills what is left."""
+    for worker in workers:
+        try:
+            worker.wait(timeout=wait)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+            worker.wait()
+
+
+def wait_for_web_ui(base: str, process: subprocess.Popen[str], timeout: float = 30) -> None:
+    """Waits until Locust's web UI at `base` answers (the process must stay alive meanwhile)."""
+    import time
+
+    import requests
+
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            requests.get(f"{base}/", timeout=2)
+            return
+        except requests.ConnectionError:
+            assert time.monotonic() < deadline and process.poll() is None, "the web UI did not come up"
+            time.sleep(0.2)

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from processes import LOCUST, Target, free_port, locust_headless
+from processes import LOCUST, Target, free_port, locust_headless, start_workers, stop_workers, wait_for_web_ui
 
 HERE = Path(__file__).resolve().parent
 
@@ -210,28 +210,16 @@ def test_distributed_run_merges_exact_stats_at_the_master(tmp_path: Path) -> Non
     )
     port = free_port()
     target = Target().start()
-    workers: list[subprocess.Popen[str]] = []
+    workers = start_workers(locustfile, port)
     try:
-        for _ in range(2):
-            workers.append(subprocess.Popen(
-                [LOCUST, "-f", str(locustfile), "--worker", "--master-host", "127.0.0.1", "--master-port", str(port)],
-                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-            ))
         done, rows = locust_headless(
             locustfile, target.url, tmp_path / "dist", "--master", "--master-bind-host", "127.0.0.1",
             "--master-bind-port", str(port), "--expect-workers", "2", "--expect-workers-max-wait", "30",
             "-u", "10", "-r", "10", "-t", "3s", "--exit-code-on-error", "0", "--json-file", str(tmp_path / "dist_final"),
             timeout=90,
         )
-        for worker in workers:
-            worker.wait(timeout=30)
     finally:
-        for worker in workers:
-            if worker.poll() is None:
-                worker.kill()
-                worker.wait()
-            if worker.stderr is not None:
-                worker.stderr.close()
+        stop_workers(workers)
         assert target.stop() == 0
     assert done.returncode == 0, done.stderr[-3000:]
     assert int(rows["push"]["Request Count"]) > 100 and int(rows["rejected"]["Failure Count"]) > 10
@@ -318,14 +306,7 @@ def test_web_ui_mode_runs_native_users(tmp_path: Path) -> None:
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                requests.get(f"{base}/", timeout=2)
-                break
-            except requests.ConnectionError:
-                assert time.monotonic() < deadline and ui.poll() is None, "the web UI did not come up"
-                time.sleep(0.2)
+        wait_for_web_ui(base, ui)
         started = requests.post(f"{base}/swarm", data={"user_count": 5, "spawn_rate": 5, "host": target.url}, timeout=10)
         assert started.json()["success"] is True
         time.sleep(3)
@@ -369,13 +350,8 @@ def test_a_worker_killed_mid_run_is_reported_and_the_rest_still_written(tmp_path
     )
     port = free_port()
     target = Target().start()
-    workers: list[subprocess.Popen[str]] = []
+    workers = start_workers(locustfile, port)
     try:
-        for _ in range(2):
-            workers.append(subprocess.Popen(
-                [LOCUST, "-f", str(locustfile), "--worker", "--master-host", "127.0.0.1", "--master-port", str(port)],
-                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, text=True,
-            ))
         master = subprocess.Popen(
             [LOCUST, "-f", str(locustfile), "--headless", "--host", target.url, "--csv", str(tmp_path / "dist"),
              "--only-summary", "--master", "--master-bind-host", "127.0.0.1", "--master-bind-port", str(port),
@@ -391,12 +367,8 @@ def test_a_worker_killed_mid_run_is_reported_and_the_rest_still_written(tmp_path
         workers[0].kill()
         workers[0].wait()
         stdout, stderr = master.communicate(timeout=90)
-        workers[1].wait(timeout=30)
     finally:
-        for worker in workers:
-            if worker.poll() is None:
-                worker.kill()
-                worker.wait()
+        stop_workers(workers)
         assert target.stop() == 0
     assert master.returncode == 0, stderr[-3000:]
     document = json.loads((tmp_path / "dist_hdr.json").read_text())

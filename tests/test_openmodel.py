@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from processes import Target, locust_headless
+from processes import Target, free_port, locust_headless, start_workers, stop_workers
 
 OPEN = '''
 from locust import constant, task
@@ -147,34 +147,19 @@ def test_a_stall_shows_in_the_open_model_and_hides_in_the_closed_one(tmp_path: P
 def test_a_distributed_run_splits_the_rate_across_workers(tmp_path: Path) -> None:
     """A master and two workers on loopback: each worker runs one driver at half the rate, the master's statistics
     hold every request, and its summary counts both workers' schedules."""
-    import os
-    import subprocess
-
-    from processes import LOCUST, free_port
-
     locustfile = tmp_path / "open.py"
     locustfile.write_text(OPEN.format(schedule="constant:rate=200", duration=4))
     port = free_port()
     target = Target().start()
-    workers: list[subprocess.Popen[str]] = []
+    workers = start_workers(locustfile, port)
     try:
-        for _ in range(2):
-            workers.append(subprocess.Popen(
-                [LOCUST, "-f", str(locustfile), "--worker", "--master-host", "127.0.0.1", "--master-port", str(port)],
-                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=os.environ.copy(),
-            ))
         done, _ = locust_headless(
             locustfile, target.url, tmp_path / "dist", "--master", "--master-bind-host", "127.0.0.1",
             "--master-bind-port", str(port), "--expect-workers", "2", "--expect-workers-max-wait", "30",
             "-u", "2", "-r", "2", "-t", "7s", "--json-file", str(tmp_path / "final"), timeout=90,
         )
-        for worker in workers:
-            worker.wait(timeout=30)
     finally:
-        for worker in workers:
-            if worker.poll() is None:
-                worker.kill()
-                worker.wait()
+        stop_workers(workers)
         assert target.stop() == 0
     assert done.returncode == 0, done.stderr[-3000:]
     runs = json.loads((tmp_path / "dist_openmodel.json").read_text())["runs"]
@@ -218,7 +203,7 @@ def test_the_web_ui_starts_and_stops_the_schedule(tmp_path: Path) -> None:
 
     import requests
 
-    from processes import LOCUST, free_port
+    from processes import LOCUST, wait_for_web_ui
 
     locustfile = tmp_path / "web.py"
     locustfile.write_text(OPEN.format(schedule="constant:rate=200", duration=None))
@@ -239,14 +224,7 @@ def test_the_web_ui_starts_and_stops_the_schedule(tmp_path: Path) -> None:
             time.sleep(0.5)
 
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                requests.get(f"{base}/", timeout=2)
-                break
-            except requests.ConnectionError:
-                assert time.monotonic() < deadline and ui.poll() is None, "the web UI did not come up"
-                time.sleep(0.2)
+        wait_for_web_ui(base, ui)
         for _ in range(2):
             swarm = requests.post(f"{base}/swarm", data={"user_count": 1, "spawn_rate": 1, "host": target.url},
                                   timeout=10)

@@ -4,6 +4,7 @@ mod chain;
 #[cfg(test)]
 mod fuzz_config;
 mod json_text;
+mod seconds;
 mod size;
 mod url;
 
@@ -11,5 +12,6 @@ pub use chain::error_chain;
 #[cfg(test)]
 pub(crate) use fuzz_config::fuzz_config;
 pub use json_text::{json_float, json_string};
+pub use seconds::parse_seconds;
 pub use size::parse_byte_size;
 pub use url::redact_url;

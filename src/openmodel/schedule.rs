@@ -14,6 +14,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use super::error::{OpenModelError, Result};
+use crate::common::parse_seconds;
 
 /// The longest stretch searched for the next arrival; beyond it the schedule is over (its rate stayed zero).
 const HORIZON_S: f64 = 3600.0;
@@ -240,8 +241,8 @@ impl Settings<'_> {
         };
         let parsed = match kind {
             Value::Rate => value.parse::<f64>().ok().filter(|v| v.is_finite() && *v >= 0.0),
-            Value::Duration => seconds(value).filter(|v| *v > 0.0),
-            Value::Offset => seconds(value).filter(|v| *v >= 0.0),
+            Value::Duration => parse_seconds(value).filter(|v| *v > 0.0),
+            Value::Offset => parse_seconds(value).filter(|v| *v >= 0.0),
             Value::Fraction => value.parse::<f64>().ok().filter(|v| *v > 0.0 && *v < 1.0),
         };
         parsed
@@ -286,27 +287,6 @@ impl Value {
             Self::Fraction => "a fraction between 0 and 1",
         }
     }
-}
-
-/// `500ms`, `30s`, `2m`, `1h` or plain seconds.
-fn seconds(text: &str) -> Option<f64> {
-    let (number, scale) = if let Some(ms) = text.strip_suffix("ms") {
-        (ms, 0.001)
-    } else if let Some(s) = text.strip_suffix('s') {
-        (s, 1.0)
-    } else if let Some(m) = text.strip_suffix('m') {
-        (m, 60.0)
-    } else if let Some(h) = text.strip_suffix('h') {
-        (h, 3600.0)
-    } else {
-        (text, 1.0)
-    };
-    number
-        .trim()
-        .parse::<f64>()
-        .ok()
-        .filter(|v| v.is_finite())
-        .map(|v| v * scale)
 }
 
 #[cfg(test)]
