@@ -193,7 +193,7 @@ def test_the_schedule_knob_and_its_presets(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr[-3000:]
     [run] = json.loads((tmp_path / "knob_openmodel.json").read_text())["runs"]
     # the knob's schedule ran (not the class's S6a), until Locust stopped the run
-    assert run["schedule"] == "constant:rate=150" and 300 <= run["scheduled"] <= 460, run
+    assert run["schedule"] == "constant:rate=150" and 250 <= run["scheduled"] <= 530, run
 
 
 def test_the_web_ui_starts_and_stops_the_schedule(tmp_path: Path) -> None:

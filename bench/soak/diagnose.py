@@ -44,7 +44,8 @@ def _native_intervals() -> tuple[int, int, int]:
 
     report = exact_stats.report_json()
     exact_stats.merge_report_json(report)
-    intervals = json.loads(report)["intervals"]
+    # recent seconds as histograms; older ones are rows only and hold no buckets
+    intervals = json.loads(report)["intervals"]["recent"]
     entries = sum(len(snapshot["entries"]) for _, snapshot in intervals)
     buckets = sum(len(entry["counts"]) for _, snapshot in intervals for entry in snapshot["entries"])
     return len(intervals), entries, buckets

@@ -49,12 +49,36 @@ impl IntervalRow {
     }
 }
 
-/// What `take` hands over: recent seconds as histograms, settled ones as rows.
+/// What `take` hands over: recent seconds as histograms, settled ones as rows. Read from a list of seconds too, as
+/// reports were before seconds settled (scripts still write `"intervals": []`).
 #[derive(Debug, Default, Serialize, Deserialize)]
+#[serde(from = "SecondsWire")]
 pub struct Seconds {
     pub recent: Vec<(u64, Snapshot)>,
-    #[serde(default)]
     pub settled: Vec<IntervalRow>,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum SecondsWire {
+    List(Vec<(u64, Snapshot)>),
+    Both {
+        recent: Vec<(u64, Snapshot)>,
+        #[serde(default)]
+        settled: Vec<IntervalRow>,
+    },
+}
+
+impl From<SecondsWire> for Seconds {
+    fn from(wire: SecondsWire) -> Self {
+        match wire {
+            SecondsWire::List(recent) => Self {
+                recent,
+                settled: Vec::new(),
+            },
+            SecondsWire::Both { recent, settled } => Self { recent, settled },
+        }
+    }
 }
 
 fn rows_of(second: u64, snapshot: Snapshot) -> impl Iterator<Item = IntervalRow> {
@@ -279,9 +303,11 @@ mod tests {
             .unwrap();
         assert_eq!((second_10.count, second_10.failures), (101, 2));
         assert!((second_10.max_ms - 500.0).abs() < 1.0);
-        // settled rows travel in a report, and a master adds them
+        // settled rows travel in a report, and a master adds them; a report in the older shape still reads
         let mut master = Intervals::new();
-        master.merge(long.take());
+        let report = serde_json::to_string(&long.take()).unwrap();
+        master.merge(serde_json::from_str(&report).unwrap());
+        master.merge(serde_json::from_str::<Seconds>("[]").unwrap());
         assert_eq!(master.rows().iter().filter(|row| row.name == "push").count(), 600);
     }
 
