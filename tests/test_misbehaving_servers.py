@@ -124,11 +124,14 @@ def test_every_misbehaviour_is_one_clear_failure_from_the_scripting_api(server: 
         unresolvable_message([repr(client.request("GET", UNRESOLVABLE, record=False).failure_exception())])
         with pytest.raises(ConnectionResetError, match="closed before the response was complete"):
             client.request("GET", "/short-body", record=False).raise_for_status()
-    # a kept-alive connection stays open for the next request, until the client is closed
+    # a kept-alive connection stays open for the next request, until the client is closed (counted by the engine:
+    # this process's other sockets, from other tests, may come and go meanwhile)
+    from pushpop_load import _native
+
     client.request("GET", "/ok", record=False)
-    assert sockets() == before + 1
+    assert _native.http_close_idle() == 1
     client.close()
     deadline = time.monotonic() + 3
-    while sockets() != before and time.monotonic() < deadline:
+    while sockets() > before and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert sockets() == before
+    assert sockets() <= before
