@@ -111,6 +111,8 @@ def _on_share(msg: Any, **_: Any) -> None:
 @events.test_start.add_listener
 def _on_test_start(environment: Any, **_: Any) -> None:
     runner = environment.runner
+    if not isinstance(runner, WorkerRunner):
+        _runs.clear()  # the summary is this run's, as Locust's statistics are (a web UI may start several)
     if not isinstance(runner, MasterRunner):
         return
     workers = max(1, runner.worker_count)
