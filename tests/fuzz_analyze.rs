@@ -552,31 +552,30 @@ fn rule_text() -> impl Strategy<Value = String> {
 // ---------------------------------------------------------------------------------------------------------------
 // the properties
 
+/// Reads `bytes` under reader `reader`'s file name: it reads, or fails with one clear line naming the file.
+fn read_or_clear_error(tag: &str, reader: usize, bytes: &[u8]) {
+    let dir = tempdir(tag);
+    let (name, read) = READERS[reader];
+    let path = write(&dir, name, bytes);
+    if let Err(err) = timed(name, || read(&path)) {
+        assert_clear_file_error(&err, &path);
+    }
+    let _ = std::fs::remove_dir_all(dir);
+}
+
 proptest! {
     #![proptest_config(config(128))]
 
     /// Random bytes under every result file's name: Ok or one clear line naming the file.
     #[test]
     fn fuzz_readers_take_random_bytes(reader in 0..READERS.len(), bytes in proptest::collection::vec(any::<u8>(), 0..600)) {
-        let dir = tempdir("random");
-        let (name, read) = READERS[reader];
-        let path = write(&dir, name, &bytes);
-        if let Err(err) = timed(name, || read(&path)) {
-            assert_clear_file_error(&err, &path);
-        }
-        let _ = std::fs::remove_dir_all(dir);
+        read_or_clear_error("random", reader, &bytes);
     }
 
     /// Valid files cut, with fields dropped or repeated, with quotes, NUL, non-UTF-8, NaN, inf and huge numbers.
     #[test]
     fn fuzz_readers_take_mutated_files((reader, bytes) in mutated_file()) {
-        let dir = tempdir("mutated");
-        let (name, read) = READERS[reader];
-        let path = write(&dir, name, &bytes);
-        if let Err(err) = timed(name, || read(&path)) {
-            assert_clear_file_error(&err, &path);
-        }
-        let _ = std::fs::remove_dir_all(dir);
+        read_or_clear_error("mutated", reader, &bytes);
     }
 
     /// `_stats.csv` as Locust writes it reads back to the values written.
