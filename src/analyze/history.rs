@@ -145,27 +145,95 @@ impl Stat {
     }
 }
 
-/// The figures of one time bucket.
+/// A rate: the mean and the largest of the non-NaN values seen (half a `Stat`'s work, on every row).
+#[derive(Debug, Clone, Copy)]
+struct Rate {
+    count: u64,
+    sum: f64,
+    max: f64,
+}
+
+impl Default for Rate {
+    fn default() -> Self {
+        Self {
+            count: 0,
+            sum: 0.0,
+            max: f64::NEG_INFINITY,
+        }
+    }
+}
+
+impl Rate {
+    #[inline]
+    fn add(&mut self, value: f64) {
+        let seen = !value.is_nan();
+        self.count += u64::from(seen);
+        self.sum += if seen { value } else { 0.0 };
+        self.max = self.max.max(value); // `max` passes over NaN
+    }
+
+    fn merge(&mut self, other: &Rate) {
+        self.count += other.count;
+        self.sum += other.sum;
+        self.max = self.max.max(other.max);
+    }
+
+    fn max(&self) -> Option<f64> {
+        (self.count > 0).then_some(self.max)
+    }
+
+    #[allow(clippy::cast_precision_loss)]
+    fn mean(&self) -> Option<f64> {
+        (self.count > 0).then(|| self.sum / self.count as f64)
+    }
+}
+
+/// The largest of the non-NaN values seen; values are finite, so minus infinity means none.
+#[derive(Debug, Clone, Copy)]
+struct Peak(f64);
+
+impl Default for Peak {
+    fn default() -> Self {
+        Self(f64::NEG_INFINITY)
+    }
+}
+
+impl Peak {
+    #[inline]
+    fn add(&mut self, value: f64) {
+        self.0 = self.0.max(value); // `max` passes over NaN
+    }
+
+    fn merge(&mut self, other: Peak) {
+        self.add(other.0);
+    }
+
+    fn max(self) -> Option<f64> {
+        (self.0 > f64::NEG_INFINITY).then_some(self.0)
+    }
+}
+
+/// The figures of one time bucket: only those the summary and the charts show.
 #[derive(Debug, Clone, Copy, Default)]
 struct Bucket {
     time: Stat,
-    users: Stat,
-    rps: Stat,
-    fail_rps: Stat,
-    p50: Stat,
-    p95: Stat,
-    p99: Stat,
+    users: Peak,
+    rps: Rate,
+    fail_rps: Rate,
+    p50: Peak,
+    p95: Peak,
+    p99: Peak,
 }
 
 impl Bucket {
     fn merge(&mut self, other: &Bucket) {
         self.time.merge(&other.time);
-        self.users.merge(&other.users);
+        self.users.merge(other.users);
         self.rps.merge(&other.rps);
         self.fail_rps.merge(&other.fail_rps);
-        self.p50.merge(&other.p50);
-        self.p95.merge(&other.p95);
-        self.p99.merge(&other.p99);
+        self.p50.merge(other.p50);
+        self.p95.merge(other.p95);
+        self.p99.merge(other.p99);
     }
 }
 
@@ -288,36 +356,74 @@ fn word_at(buffer: &[u8], at: usize) -> Option<u64> {
     Some(u64::from_le_bytes(buffer.get(at..at + 8)?.try_into().ok()?))
 }
 
-/// The commonest numbers in Locust's files — an unsigned integer of up to sixteen digits, or up to eight digits, a
-/// dot and one to eight decimals — read a word at a time from `buffer[start..end]` (bytes after `end` may be read,
-/// not used). None for anything else, which `number` then reads.
+/// The commonest numbers in Locust's files — up to sixteen bytes of digits with at most one dot between them — read
+/// a word at a time from `buffer[start..end]` (bytes after `end` may be read, not used): the dot is squeezed out, so
+/// that the digits on both sides of it are converted at once. None for anything else, which `number` then reads.
 #[inline(always)]
 #[allow(clippy::inline_always)] // the hot path: measured 5% faster than leaving it to the compiler
 fn fast_number(buffer: &[u8], start: usize, end: usize) -> Option<f64> {
     let length = end.checked_sub(start)?;
-    if length == 0 || length > 17 {
+    if length == 0 || length > 16 {
         return None;
     }
-    let first = word_at(buffer, start)?;
-    let in_field = if length >= 8 {
-        u64::MAX
-    } else {
-        (1u64 << (8 * length)) - 1
-    };
-    let dots = bytes_equal(first, b'.') & in_field;
-    #[allow(clippy::cast_precision_loss)] // exact below 2^53; a longer integer is rounded once, as `parse` does
+    let low = word_at(buffer, start)?;
+    if length <= 8 {
+        let dots = bytes_equal(low, b'.') & low_bytes(length);
+        if dots == 0 {
+            return digits(low, length).map(exact);
+        }
+        let whole = (dots.trailing_zeros() / 8) as usize;
+        let decimals = length - whole - 1;
+        if whole == 0 || decimals == 0 {
+            return None;
+        }
+        let below = low_bytes(whole);
+        let mantissa = digits((low & below) | ((low >> 8) & !below), length - 1)?;
+        // at most fifteen digits, so both exact, and one correctly rounded division (as in `number`)
+        return Some(exact(mantissa) / POW10[decimals]);
+    }
+    // the field's last eight bytes, moved down to follow the first eight: no read past the field's end
+    let high = word_at(buffer, end - 8)? >> (8 * (16 - length));
+    let dots = u128::from(bytes_equal(low, b'.')) | u128::from(bytes_equal(high, b'.') & low_bytes(length - 8)) << 64;
     if dots == 0 {
-        return fast_integer(buffer, start, end).map(|value| value as f64);
+        #[allow(clippy::cast_precision_loss)] // a longer integer than 2^53 is rounded once, as `parse` does
+        return Some((digits(low, 8)? * POW10_INT[length - 8] + digits(high, length - 8)?) as f64);
     }
     let whole = (dots.trailing_zeros() / 8) as usize;
     let decimals = length - whole - 1;
-    if whole == 0 || decimals == 0 || decimals > 8 {
+    if whole == 0 || decimals == 0 {
         return None;
     }
-    let mantissa = digits(first, whole)? * POW10_INT[decimals] + digits(word_at(buffer, start + whole + 1)?, decimals)?;
-    // both exact, so one correctly rounded division (as in `number`)
-    #[allow(clippy::cast_precision_loss)]
-    (mantissa <= 1 << 53).then(|| mantissa as f64 / POW10[decimals])
+    let text = u128::from(low) | u128::from(high) << 64;
+    let below = (1u128 << (8 * whole)) - 1;
+    let squeezed = (text & below) | ((text >> 8) & !below);
+    #[allow(clippy::cast_possible_truncation)] // the two halves
+    let (low, high) = (squeezed as u64, (squeezed >> 64) as u64);
+    let mantissa = if length == 9 {
+        digits(low, 8)?
+    } else {
+        digits(low, 8)? * POW10_INT[length - 9] + digits(high, length - 9)?
+    };
+    Some(exact(mantissa) / POW10[decimals])
+}
+
+/// A mask of the `n` (0 to 8) low bytes of a word.
+#[inline(always)]
+#[allow(clippy::inline_always)]
+fn low_bytes(n: usize) -> u64 {
+    if n >= 8 {
+        u64::MAX
+    } else {
+        (1u64 << (8 * n)) - 1
+    }
+}
+
+/// A value below 2^53 as a float: exact, and one instruction (from a signed integer) rather than the several an
+/// unsigned one takes.
+#[inline(always)]
+#[allow(clippy::inline_always, clippy::cast_possible_wrap, clippy::cast_precision_loss)]
+fn exact(value: u64) -> f64 {
+    value as i64 as f64
 }
 
 /// An unsigned integer of one to sixteen digits in `buffer[start..end]`, a word at a time.
@@ -803,6 +909,38 @@ fn count_at(row: &[u8], scratch: &[u8], span: (usize, usize, bool)) -> std::resu
     count(field(row, scratch, span))
 }
 
+/// The number in `column` (NaN when the file has no such column); Err(Some(column)) when it is not one. A function
+/// rather than a closure, so that it can be inlined: left to itself the compiler made it a call, and its register
+/// saves cost more than the parsing.
+#[inline(always)]
+#[allow(clippy::inline_always)]
+fn value_in(
+    row: &[u8],
+    scratch: &[u8],
+    fields: &[(usize, usize, bool)],
+    column: Option<usize>,
+) -> std::result::Result<f64, Option<usize>> {
+    match column {
+        Some(c) => value_at(row, scratch, fields[c]).map_err(|()| Some(c)),
+        None => Ok(f64::NAN),
+    }
+}
+
+/// The count in `column`, as `value_in` does it.
+#[inline(always)]
+#[allow(clippy::inline_always)]
+fn count_in(
+    row: &[u8],
+    scratch: &[u8],
+    fields: &[(usize, usize, bool)],
+    column: Option<usize>,
+) -> std::result::Result<Option<u64>, Option<usize>> {
+    match column {
+        Some(c) => count_at(row, scratch, fields[c]).map_err(|()| Some(c)),
+        None => Ok(None),
+    }
+}
+
 /// `fold`'s work; Err(Some(column)) for a cell that is not a number, Err(None) for a name that is not text.
 #[inline(always)]
 #[allow(clippy::inline_always)] // the hot path: measured 5% faster than leaving it to the compiler
@@ -815,17 +953,14 @@ fn fold_numbers(
     cache: &mut Cache,
 ) -> std::result::Result<(), Option<usize>> {
     let get = |column: usize| field(row, scratch, fields[column]);
-    let value = |column: Option<usize>| match column {
-        Some(c) => value_at(row, scratch, fields[c]).map_err(|()| Some(c)),
-        None => Ok(f64::NAN),
-    };
-    let total = |column: Option<usize>| match column {
-        Some(c) => count_at(row, scratch, fields[c]).map_err(|()| Some(c)),
-        None => Ok(None),
-    };
     let (method, name) = (get(layout.method), get(layout.name));
     let matches = |s: &Partial| same(&s.name, name) && same(&s.method, method);
-    let guess = (cache.last_series + 1) % series.len().max(1);
+    // the next series in the order of the previous second (no division: this runs on every row)
+    let guess = if cache.last_series + 1 < series.len() {
+        cache.last_series + 1
+    } else {
+        0
+    };
     let index = if series.get(guess).is_some_and(matches) {
         guess
     } else if let Some(found) = series.iter().position(matches) {
@@ -851,10 +986,13 @@ fn fold_numbers(
         Some(c) => Cache::parse(&mut cache.users, get(c)).map_err(|()| Some(c))?,
         None => f64::NAN,
     };
-    let rps = value(Some(layout.rps))?;
-    let fail_rps = value(layout.fail_rps)?;
-    let (p50, p95, p99) = (value(layout.p50)?, value(layout.p95)?, value(layout.p99)?);
-    let (requests, failures) = (total(layout.total_requests)?, total(layout.total_failures)?);
+    let rps = value_in(row, scratch, fields, Some(layout.rps))?;
+    let fail_rps = value_in(row, scratch, fields, layout.fail_rps)?;
+    let p50 = value_in(row, scratch, fields, layout.p50)?;
+    let p95 = value_in(row, scratch, fields, layout.p95)?;
+    let p99 = value_in(row, scratch, fields, layout.p99)?;
+    let requests = count_in(row, scratch, fields, layout.total_requests)?;
+    let failures = count_in(row, scratch, fields, layout.total_failures)?;
     let partial = &mut series[index];
     partial.rows += 1;
     partial.totals = (requests.or(partial.totals.0), failures.or(partial.totals.1));
