@@ -245,6 +245,17 @@ struct Partial {
     rows: usize,
     totals: (Option<u64>, Option<u64>),
     buckets: Vec<Bucket>,
+    /// The previous row's failures/s and percentiles, which change slowly (Locust rounds percentiles).
+    recent: [Memo; 4],
+}
+
+/// A short cell's text (up to eight bytes, as a word) and its value, so that the same text is not read again.
+#[derive(Debug, Clone, Copy, Default)]
+struct Memo {
+    text: u64,
+    /// 0: nothing yet.
+    length: usize,
+    value: f64,
 }
 
 /// Where the columns are, and how rows map to buckets.
@@ -926,6 +937,34 @@ fn value_in(
     }
 }
 
+/// `value_in`, but the previous value again when the cell's text is the same as the one in `memo`.
+#[inline(always)]
+#[allow(clippy::inline_always)]
+fn value_remembered(
+    memo: &mut Memo,
+    row: &[u8],
+    scratch: &[u8],
+    fields: &[(usize, usize, bool)],
+    column: Option<usize>,
+) -> std::result::Result<f64, Option<usize>> {
+    if let Some(c) = column {
+        let (start, end, quoted) = fields[c];
+        let length = end.wrapping_sub(start);
+        if !quoted && (1..=8).contains(&length) {
+            if let Some(word) = word_at(row, start) {
+                let text = word & low_bytes(length);
+                if text == memo.text && length == memo.length {
+                    return Ok(memo.value);
+                }
+                let value = value_in(row, scratch, fields, column)?;
+                *memo = Memo { text, length, value };
+                return Ok(value);
+            }
+        }
+    }
+    value_in(row, scratch, fields, column)
+}
+
 /// The count in `column`, as `value_in` does it.
 #[inline(always)]
 #[allow(clippy::inline_always)]
@@ -975,6 +1014,7 @@ fn fold_numbers(
             rows: 0,
             totals: (None, None),
             buckets: vec![Bucket::default(); BUCKETS],
+            recent: [Memo::default(); 4],
         });
         series.len() - 1
     };
@@ -986,14 +1026,15 @@ fn fold_numbers(
         Some(c) => Cache::parse(&mut cache.users, get(c)).map_err(|()| Some(c))?,
         None => f64::NAN,
     };
+    let partial = &mut series[index];
     let rps = value_in(row, scratch, fields, Some(layout.rps))?;
-    let fail_rps = value_in(row, scratch, fields, layout.fail_rps)?;
-    let p50 = value_in(row, scratch, fields, layout.p50)?;
-    let p95 = value_in(row, scratch, fields, layout.p95)?;
-    let p99 = value_in(row, scratch, fields, layout.p99)?;
+    let [fail_memo, p50_memo, p95_memo, p99_memo] = &mut partial.recent;
+    let fail_rps = value_remembered(fail_memo, row, scratch, fields, layout.fail_rps)?;
+    let p50 = value_remembered(p50_memo, row, scratch, fields, layout.p50)?;
+    let p95 = value_remembered(p95_memo, row, scratch, fields, layout.p95)?;
+    let p99 = value_remembered(p99_memo, row, scratch, fields, layout.p99)?;
     let requests = count_in(row, scratch, fields, layout.total_requests)?;
     let failures = count_in(row, scratch, fields, layout.total_failures)?;
-    let partial = &mut series[index];
     partial.rows += 1;
     partial.totals = (requests.or(partial.totals.0), failures.or(partial.totals.1));
     // the series' summary is the sum of its buckets, made once at the end
@@ -1300,6 +1341,36 @@ mod tests {
         let series = history.aggregated().unwrap();
         assert_eq!(series.timestamps, vec![100.0, 101.0, 102.0]);
         assert!(series.p50_ms[0].is_nan() && series.p50_ms[2] == 2.0);
+    }
+
+    #[test]
+    fn a_repeated_cell_is_read_again_when_its_text_changes() {
+        // the remembered failures/s and percentiles are per series, and keyed on the whole text: "5" then "50"
+        // (a longer text with the same start), "5.0" (the same value, other text), and another series between
+        let header = "Timestamp,User Count,Type,Name,Requests/s,Failures/s,50%,95%,99%,Total Request Count\n";
+        let rows = [
+            "1,1,GET,/a,1.0,0.000000,5,5,5,1",
+            "1,1,GET,/b,1.0,0.500000,7,70,700,1",
+            "2,1,GET,/a,1.0,0.000000,5,50,5,2",
+            "2,1,GET,/b,1.0,0.500000,7,7,7,2",
+            "3,1,GET,/a,1.0,0.250000,5.0,5,51,3",
+            "3,1,GET,/b,1.0,0.000000,7,7,7,3",
+        ];
+        let path = tempdir().join("m_stats_history.csv");
+        std::fs::write(&path, format!("{header}{}\n", rows.join("\n"))).unwrap();
+        let history = read_history(&path).unwrap();
+        let a = history.series.iter().find(|s| s.name == "/a").unwrap();
+        let b = history.series.iter().find(|s| s.name == "/b").unwrap();
+        assert_eq!(a.p95_ms, vec![5.0, 50.0, 5.0]);
+        assert_eq!(a.p99_ms, vec![5.0, 5.0, 51.0]);
+        assert_eq!(a.fail_rps, vec![0.0, 0.0, 0.25]);
+        assert_eq!(b.p99_ms, vec![700.0, 7.0, 7.0]);
+        assert_eq!(b.fail_rps, vec![0.5, 0.5, 0.0]);
+        // a cell that follows a remembered one with the same start is still judged
+        let bad = format!("{header}1,1,GET,/a,1.0,0.0,5,5,5,1\n2,1,GET,/a,1.0,0.0,5,5x,5,2\n");
+        std::fs::write(&path, bad).unwrap();
+        let err = read_history(&path).unwrap_err().to_string();
+        assert!(err.contains("line 3: 95% is \"5x\", not a number"), "{err}");
     }
 
     #[test]
