@@ -8,9 +8,11 @@ side, and checked to agree.
 The file is generated in Locust 2.47's layout with --csv-full-history: four endpoints and the Aggregated row per
 second (one name with a comma and quotes; the first seconds without requests, so their percentiles are N/A).
 Ours: `pushpop-load analyze FILE --format json --out …` (the JSON report includes the summary), timed in this process
-through `run_cli` as pandas is (the ratio compares these two), and as a whole process from start to exit (Python's
-start and the extension's import included). pandas: `read_csv` and a `groupby(...).agg(...)` in this process, import
-not counted. Best of REPEAT runs each. pandas is installed into the running venv when missing (PANDAS=0 skips it).
+through `run_cli` as pandas is (the first ratio compares these two), and as a whole process from start to exit
+(Python's start and the extension's import included). pandas: `read_csv` and a `groupby(...).agg(...)` in this
+process, import not counted, and as a whole process running the same (this script with `--pandas-only FILE`; the
+second ratio compares the two processes). Best of REPEAT runs each. pandas is installed into the running venv when
+missing (PANDAS=0 skips it).
 
 Environment: ROWS (1,000,000), REPEAT (3), SMOKE, ALLOW_DEBUG, PANDAS. Results: bench/results/analyze-<stamp>/.
 """
@@ -111,6 +113,17 @@ def with_pandas(path: Path):
     return elapsed, {key: row.to_dict() for key, row in summary.iterrows()}
 
 
+def pandas_process(path: Path) -> float:
+    """The pandas summary as a command, from start to exit (Python's start and pandas' import included), as a user
+    running a pandas script meets it: the counterpart of `ours_process`."""
+    started = time.perf_counter()
+    done = subprocess.run([sys.executable, __file__, "--pandas-only", str(path)], capture_output=True, text=True)
+    elapsed = time.perf_counter() - started
+    if done.returncode != 0:
+        fail(f"the pandas script failed: {done.stderr.strip()}")
+    return elapsed
+
+
 def with_python(path: Path) -> dict:
     """The same summary in plain Python: the reference when pandas is not wanted (the smoke run)."""
     series: dict[tuple[str, str], dict] = {}
@@ -182,25 +195,33 @@ def main() -> None:
             fail("the summaries disagree: " + "; ".join(problems[:5]))
     else:
         result["pandas_version"] = ensure_pandas()
-        pandas_times, theirs = [], {}
+        pandas_times, pandas_process_times, theirs = [], [], {}
         for _ in range(REPEAT):
             elapsed, theirs = with_pandas(path)
             pandas_times.append(elapsed)
+            pandas_process_times.append(pandas_process(path))
         problems = agree(summary, theirs)
         if problems:
             fail("the summaries disagree: " + "; ".join(problems[:5]))
         result.update(pandas_s=min(pandas_times), pandas_all_s=pandas_times,
-                      ratio=min(pandas_times) / min(ours_times))
+                      ratio=min(pandas_times) / min(ours_times), pandas_process_s=min(pandas_process_times),
+                      pandas_process_all_s=pandas_process_times,
+                      process_ratio=min(pandas_process_times) / min(process_times))
     (out / "results.json").write_text(json.dumps(result, indent=2))
     path.unlink()  # 150 MB: the figures are what is kept
     line = (f"{ROWS:,} rows: pushpop-load analyze {result['ours_s']:.3f} s in-process, "
             f"{result['ours_process_s']:.3f} s as a whole process (best of {REPEAT})")
     if WITH_PANDAS:
-        line += f"; pandas {result['pandas_version']} {result['pandas_s']:.3f} s; {result['ratio']:.1f}x"
+        line += (f"; pandas {result['pandas_version']} {result['pandas_s']:.3f} s in-process, "
+                 f"{result['pandas_process_s']:.3f} s as a whole process; {result['ratio']:.1f}x in-process, "
+                 f"{result['process_ratio']:.1f}x as processes")
     line += ", summaries agree"
     print(line)
     print(f"raw output in {out.relative_to(ROOT)}")
 
 
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:2] == ["--pandas-only"] and len(sys.argv) == 3:
+        with_pandas(Path(sys.argv[2]))
+    else:
+        main()
