@@ -194,6 +194,8 @@ def test_a_file_where_the_monitor_expects_a_cgroup_directory(workdir: Path) -> N
         ("analyze", ["--format", "html", "--out", "{bad}"]),
         ("analyze", ["--save-baseline", "{bad}"]),
         ("analyze", ["--out", "report.json", "--save-baseline", "{bad}"]),
+        # the baseline is not saved when the report cannot be written (nor the other way round, above)
+        ("analyze", ["--save-baseline", "baseline.json", "--out", "{bad}"]),
         ("check", ["--format", "junit", "--out", "{bad}"]),
         ("analyze_results.py", ["--format", "md", "--out", "{bad}"]),
         ("check_thresholds.py", ["--format", "junit", "--out", "{bad}"]),

@@ -84,9 +84,14 @@ impl Baseline {
     }
 
     pub fn save(&self, path: &Path) -> Result<()> {
+        write_file(path, &self.to_bytes(path)?)
+    }
+
+    /// The file `save` writes (`path` names it in an error).
+    pub fn to_bytes(&self, path: &Path) -> Result<Vec<u8>> {
         let mut bytes = serde_json::to_vec(self).map_err(|err| AnalyzeError::malformed(path, err.to_string()))?;
         bytes.push(b'\n');
-        write_file(path, &bytes)
+        Ok(bytes)
     }
 
     /// A baseline file, or any run (a prefix or one of its files) taken as the baseline.

@@ -1,6 +1,6 @@
 //! One analysis from options to output: what `pushpop-load analyze` and `check` do.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use super::baseline::{compare, Baseline};
 use super::error::Result;
@@ -8,7 +8,7 @@ use super::inputs::Inputs;
 use super::model::Analysis;
 use super::report::Report;
 use super::threshold::{evaluate, read_thresholds_file, Threshold, Tolerances};
-use super::write::write_file;
+use super::write::write_files;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
@@ -73,9 +73,10 @@ pub fn run(options: &Options) -> Result<Outcome> {
         baseline,
         verdicts_only: options.verdicts_only,
     };
-    if let Some(path) = &options.save_baseline {
-        Baseline::of(&analysis).save(path)?;
-    }
+    let saved_baseline = match &options.save_baseline {
+        Some(path) => Some((path, Baseline::of(&analysis).to_bytes(path)?)),
+        None => None,
+    };
     let text = match options.format {
         Format::Text => super::report_text::render(&report),
         Format::Markdown => super::report_md::render(&report),
@@ -83,13 +84,16 @@ pub fn run(options: &Options) -> Result<Outcome> {
         Format::Junit => super::report_junit::render(&report),
         Format::Html => super::report_html::render(&report),
     };
-    let output = match &options.out {
-        Some(path) => {
-            write_file(path, text.as_bytes())?;
-            None
-        }
-        None => Some(text),
-    };
+    // the baseline and the report are written together or not at all
+    let mut files: Vec<(&Path, &[u8])> = Vec::new();
+    if let Some((path, bytes)) = &saved_baseline {
+        files.push((path.as_path(), bytes));
+    }
+    if let Some(path) = &options.out {
+        files.push((path.as_path(), text.as_bytes()));
+    }
+    write_files(&files)?;
+    let output = options.out.is_none().then_some(text);
     Ok(Outcome {
         output,
         passed: report.passed(),
