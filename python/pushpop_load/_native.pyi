@@ -41,10 +41,12 @@ class PushpopError(Exception):
 class InvalidResponseError(ConnectionError):
     """The server's answer was not valid HTTP, or redirected too often."""
 
-def run_cli(argv: list[str]) -> int:
+def run_cli(argv: list[str], default_sigint: bool = False) -> int:
     """Runs the ``pushpop-load`` command line (``argv[0]`` is the program name) and returns its exit code.
 
     The GIL is released for the whole run. Subcommands that run until stopped handle SIGINT and SIGTERM themselves.
+    ``default_sigint`` (the console command) first restores SIGINT's default action, so that Python's handler does
+    not raise KeyboardInterrupt once the call returns.
     """
 
 @final

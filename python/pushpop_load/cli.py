@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import signal as _signal
 import sys as _sys
 
 from pushpop_load._native import run_cli
@@ -11,10 +10,9 @@ from pushpop_load._native import run_cli
 def main(argv: list[str] | None = None) -> int:
     """Runs ``pushpop-load`` with ``argv`` (default: ``sys.argv``) and exits with its code."""
     args = list(_sys.argv if argv is None else argv)
-    # Rust installs its own SIGINT/SIGTERM handling for the subcommands that run until stopped. Python's SIGINT
-    # handler would otherwise also fire and raise KeyboardInterrupt (a traceback) once the native call returns.
-    _signal.signal(_signal.SIGINT, _signal.SIG_DFL)
-    _sys.exit(run_cli(args))
+    # Rust installs its own SIGINT/SIGTERM handling for the subcommands that run until stopped; SIGINT goes back to
+    # its default action first, or Python's handler would also raise KeyboardInterrupt once the call returns
+    _sys.exit(run_cli(args, default_sigint=True))
 
 
 def analyze_results(argv: list[str] | None = None) -> int:

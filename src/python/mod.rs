@@ -12,10 +12,20 @@ mod stats;
 use pyo3::prelude::*;
 
 /// Runs the `pushpop-load` command line (`argv[0]` is the program name) and returns its exit code. The GIL is
-/// released for the whole run, so a long-running subcommand never holds up other Python threads.
+/// released for the whole run, so a long-running subcommand never holds up other Python threads. `default_sigint`
+/// (the console command) first gives SIGINT back its default action: Python's handler would otherwise also fire, and
+/// raise `KeyboardInterrupt` (a traceback) once the native call returns; done here rather than with Python's `signal`
+/// module, whose import is a fifth of the command's start-up.
 #[pyfunction]
+#[pyo3(signature = (argv, default_sigint = false))]
 #[allow(clippy::needless_pass_by_value)] // pyo3 hands over an owned Vec
-fn run_cli(py: Python<'_>, argv: Vec<String>) -> i32 {
+fn run_cli(py: Python<'_>, argv: Vec<String>, default_sigint: bool) -> i32 {
+    if default_sigint {
+        // SAFETY: installing the default disposition; no handler code runs
+        unsafe {
+            libc::signal(libc::SIGINT, libc::SIG_DFL);
+        }
+    }
     py.detach(|| crate::cli::run(argv))
 }
 
