@@ -694,18 +694,9 @@ proptest! {
         let path = write(&dir, "run_hdr.json", &hdr);
         let baseline = dir.join("baseline.json");
         let mut options = Options {
-            input: dir.join("run"),
-            format,
-            out: None,
             thresholds: vec!["p99<50ms".to_owned(), "rps>1".to_owned(), "fail_ratio<1%".to_owned()],
-            thresholds_file: None,
-            baseline: None,
             save_baseline: Some(baseline.clone()),
-            latency_tolerance: None,
-            rps_tolerance: None,
-            fail_ratio_tolerance: None,
-            alpha: None,
-            verdicts_only: false,
+            ..Options::new(dir.join("run"), format)
         };
         match timed("analyze", || run(&options)) {
             Ok(outcome) => {
@@ -733,18 +724,8 @@ proptest! {
         write(&dir, "run_hdr.json", &hdr);
         let baseline = dir.join("base.json");
         let mut options = Options {
-            input: dir.join("run"),
-            format: Format::Json,
-            out: None,
-            thresholds: Vec::new(),
-            thresholds_file: None,
-            baseline: None,
             save_baseline: Some(baseline.clone()),
-            latency_tolerance: None,
-            rps_tolerance: None,
-            fail_ratio_tolerance: None,
-            alpha: None,
-            verdicts_only: false,
+            ..Options::new(dir.join("run"), Format::Json)
         };
         run(&options).unwrap();
         let bytes = mutate(std::fs::read(&baseline).unwrap(), &mutations);
@@ -781,19 +762,9 @@ proptest! {
             write(&dir, name, bytes);
         }
         let options = Options {
-            input: dir.join("run"),
-            format,
-            out: None,
             // only rules that parse: a bad rule is the previous property's business
             thresholds: rules.into_iter().filter(|rule| Threshold::parse(rule).is_ok()).collect(),
-            thresholds_file: None,
-            baseline: None,
-            save_baseline: None,
-            latency_tolerance: None,
-            rps_tolerance: None,
-            fail_ratio_tolerance: None,
-            alpha: None,
-            verdicts_only: false,
+            ..Options::new(dir.join("run"), format)
         };
         match timed("analyze", || run(&options)) {
             Ok(outcome) => prop_assert!(!outcome.output.unwrap_or_default().is_empty()),

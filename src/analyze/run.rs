@@ -39,6 +39,27 @@ pub struct Options {
     pub verdicts_only: bool,
 }
 
+impl Options {
+    /// `input` read into a report of `format`, returned rather than written, with no rule, baseline or tolerance.
+    #[must_use]
+    pub fn new(input: PathBuf, format: Format) -> Self {
+        Self {
+            input,
+            format,
+            out: None,
+            thresholds: Vec::new(),
+            thresholds_file: None,
+            baseline: None,
+            save_baseline: None,
+            latency_tolerance: None,
+            rps_tolerance: None,
+            fail_ratio_tolerance: None,
+            alpha: None,
+            verdicts_only: false,
+        }
+    }
+}
+
 pub struct Outcome {
     /// The report, when it was not written to `out`.
     pub output: Option<String>,
