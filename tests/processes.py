@@ -58,6 +58,12 @@ def start_workers(locustfile: Path, master_port: int, count: int = 2) -> list[su
             for _ in range(count)]
 
 
+def master_flags(port: int, workers: int = 2) -> list[str]:
+    """The flags of a Locust master on 127.0.0.1:`port` that waits (up to 30 s) for `start_workers`' workers."""
+    return ["--master", "--master-bind-host", "127.0.0.1", "--master-bind-port", str(port), "--expect-workers",
+            str(workers), "--expect-workers-max-wait", "30"]
+
+
 def stop_workers(workers: list[subprocess.Popen[str]], wait: float = 30) -> None:
     """Lets each worker end by itself (the master's quit) for up to `wait` seconds, then kills what is left."""
     for worker in workers:

@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from processes import LOCUST, Target, free_port, locust_headless, start_workers, stop_workers, wait_for_web_ui
+from processes import (LOCUST, Target, free_port, locust_headless, master_flags, start_workers, stop_workers,
+                       wait_for_web_ui)
 
 HERE = Path(__file__).resolve().parent
 
@@ -213,8 +214,7 @@ def test_distributed_run_merges_exact_stats_at_the_master(tmp_path: Path) -> Non
     workers = start_workers(locustfile, port)
     try:
         done, rows = locust_headless(
-            locustfile, target.url, tmp_path / "dist", "--master", "--master-bind-host", "127.0.0.1",
-            "--master-bind-port", str(port), "--expect-workers", "2", "--expect-workers-max-wait", "30",
+            locustfile, target.url, tmp_path / "dist", *master_flags(port),
             "-u", "10", "-r", "10", "-t", "3s", "--exit-code-on-error", "0", "--json-file", str(tmp_path / "dist_final"),
             timeout=90,
         )
@@ -354,8 +354,7 @@ def test_a_worker_killed_mid_run_is_reported_and_the_rest_still_written(tmp_path
     try:
         master = subprocess.Popen(
             [LOCUST, "-f", str(locustfile), "--headless", "--host", target.url, "--csv", str(tmp_path / "dist"),
-             "--only-summary", "--master", "--master-bind-host", "127.0.0.1", "--master-bind-port", str(port),
-             "--expect-workers", "2", "--expect-workers-max-wait", "30", "-u", "4", "-r", "4", "-t", "14s",
+             "--only-summary", *master_flags(port), "-u", "4", "-r", "4", "-t", "14s",
              "--exit-code-on-error", "0", "--json-file", str(tmp_path / "dist_final")],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         )

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from processes import Target, free_port, locust_headless, start_workers, stop_workers
+from processes import Target, free_port, locust_headless, master_flags, start_workers, stop_workers
 
 OPEN = '''
 from locust import constant, task
@@ -154,8 +154,7 @@ def test_a_distributed_run_splits_the_rate_across_workers(tmp_path: Path) -> Non
     workers = start_workers(locustfile, port)
     try:
         done, _ = locust_headless(
-            locustfile, target.url, tmp_path / "dist", "--master", "--master-bind-host", "127.0.0.1",
-            "--master-bind-port", str(port), "--expect-workers", "2", "--expect-workers-max-wait", "30",
+            locustfile, target.url, tmp_path / "dist", *master_flags(port),
             "-u", "2", "-r", "2", "-t", "7s", "--json-file", str(tmp_path / "final"), timeout=90,
         )
     finally:
