@@ -1,7 +1,9 @@
-"""What the benchmark scripts share: a clear failure, and installing the tools they drive when they can."""
+"""What the benchmark scripts share: a clear failure, installing the tools they drive when they can, and how they
+leave their results."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -35,3 +37,12 @@ def ensure(binary: str, package: str) -> str:
     if not found:
         fail(f"{binary} not found and cannot be installed here (Debian: apt-get install {package})")
     return found
+
+
+def write_results(out: Path, summary: str, results: object | None = None) -> None:
+    """`summary.md` (and `results.json` when there are `results`) into `out`, the summary on the terminal."""
+    (out / "summary.md").write_text(summary)
+    if results is not None:
+        (out / "results.json").write_text(json.dumps(results, indent=2))
+    print(summary)
+    print(f"raw output in {out.relative_to(ROOT)}")

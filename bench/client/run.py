@@ -29,7 +29,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from common import ROOT, ensure, fail  # noqa: E402
+from common import ROOT, ensure, fail, write_results  # noqa: E402
 from processes import free_port  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
@@ -190,11 +190,7 @@ def main() -> None:
                 f"{busy['p99_ms'] / idle['p99_ms'] - 1:+.0%} | {busy['cpu_cores']:.2f} |"
             )
     summary = "\n".join(lines) + "\n"
-    (out / "summary.md").write_text(summary)
-    (out / "results.json").write_text(json.dumps(
-        {"cost": cost, "fidelity": {f"{u}-{b}us": r for (u, b), r in fidelity.items()}}, indent=2))
-    print(summary)
-    print(f"raw output in {out.relative_to(ROOT)}")
+    write_results(out, summary, {"cost": cost, "fidelity": {f"{u}-{b}us": r for (u, b), r in fidelity.items()}})
 
 
 if __name__ == "__main__":

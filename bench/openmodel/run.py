@@ -28,7 +28,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from common import ROOT, fail  # noqa: E402
+from common import ROOT, fail, write_results  # noqa: E402
 from processes import LOCUST, Target  # noqa: E402
 
 SMOKE = os.environ.get("SMOKE") == "1"
@@ -205,10 +205,7 @@ def main() -> None:
     lines += ["", f"Open model's corrected p99 {open_push['p99_ms']:.0f} ms against the closed model's "
                   f"{closed['p99_ms']:.1f} ms (its max {closed['max_ms']:.0f} ms: it met the stall, and sent less)."]
     summary = "\n".join(lines) + "\n"
-    (out / "summary.md").write_text(summary)
-    (out / "results.json").write_text(json.dumps({"rate": rate, "stall": stall}, indent=2))
-    print(summary)
-    print(f"raw output in {out.relative_to(ROOT)}")
+    write_results(out, summary, {"rate": rate, "stall": stall})
 
 
 if __name__ == "__main__":

@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from common import ROOT, ensure, fail  # noqa: E402
+from common import ROOT, ensure, fail, write_results  # noqa: E402
 from processes import PUSHPOP, Target  # noqa: E402
 
 SMOKE = os.environ.get("SMOKE") == "1"
@@ -112,10 +112,7 @@ def main() -> None:
     lines += ["", f"- goal: prepopulate >= {GOAL:.0%} of wrk's push rate: {'met' if ratio >= GOAL else 'NOT met'} "
                   f"(median {rate:,.0f} items/s = {ratio:.1%} of wrk's {wrk_rate:,.0f} req/s)"]
     summary = "\n".join(lines) + "\n"
-    (out / "summary.md").write_text(summary)
-    (out / "results.json").write_text(json.dumps(results, indent=2))
-    print(summary)
-    print(f"raw output in {out.relative_to(ROOT)}")
+    write_results(out, summary, results)
     errors = sum(run["errors"] for run in wrk_runs)
     if errors:
         fail(f"{errors} wrk requests failed; see {out}")

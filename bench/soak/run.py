@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from common import ROOT, fail  # noqa: E402
+from common import ROOT, fail, write_results  # noqa: E402
 from processes import LOCUST, Postgres, Target  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
@@ -275,9 +275,7 @@ def main() -> None:
               "locust_exit": code, "samples": len(rows), **analyse(rows), **traffic(prefix)}
     (out / "summary.json").write_text(json.dumps(result, indent=2) + "\n")
     summary = render(result)
-    (out / "summary.md").write_text(summary)
-    print(summary)
-    print(f"raw output in {out.relative_to(ROOT)}")
+    write_results(out, summary)
 
 
 def render(r: dict[str, Any]) -> str:

@@ -14,7 +14,6 @@ Results: bench/results/target-<UTC stamp>/ (raw wrk output, results.json, summar
 from __future__ import annotations
 
 import datetime
-import json
 import os
 import re
 import subprocess
@@ -26,7 +25,7 @@ from pathlib import Path
 import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from common import ROOT, ensure, fail  # noqa: E402
+from common import ROOT, ensure, fail, write_results  # noqa: E402
 from processes import Postgres, Target  # noqa: E402
 
 SMOKE = os.environ.get("SMOKE") == "1"
@@ -200,10 +199,7 @@ def main() -> None:
             lines.append(f"- goal {r.store} push >= {rate:,} req/s with p99 < {p99} ms: "
                          f"{'met' if met else 'NOT met'} ({r.requests_per_s:,.0f} req/s, p99 {r.p99_ms:.2f} ms)")
     summary = "\n".join(lines) + "\n"
-    (out / "summary.md").write_text(summary)
-    (out / "results.json").write_text(json.dumps([asdict(r) for r in results], indent=2))
-    print(summary)
-    print(f"raw output in {out.relative_to(ROOT)}")
+    write_results(out, summary, [asdict(r) for r in results])
     errors = sum(r.errors for r in results)
     if errors:
         fail(f"{errors} requests failed during the benchmark; see {out}")
