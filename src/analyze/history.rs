@@ -243,10 +243,19 @@ struct Partial {
     method: Vec<u8>,
     name: Vec<u8>,
     rows: usize,
-    totals: (Option<u64>, Option<u64>),
+    /// The last total requests and failures seen.
+    totals: [LastCount; 2],
     buckets: Vec<Bucket>,
     /// The previous row's failures/s and percentiles, which change slowly (Locust rounds percentiles).
     recent: [Memo; 4],
+}
+
+impl Partial {
+    #[inline(always)]
+    #[allow(clippy::inline_always)] // on every row: a call would cost more than the comparison
+    fn is(&self, method: &[u8], name: &[u8]) -> bool {
+        same(&self.name, name) && same(&self.method, method)
+    }
 }
 
 /// A short cell's text (up to eight bytes, as a word) and its value, so that the same text is not read again.
@@ -256,6 +265,87 @@ struct Memo {
     /// 0: nothing yet.
     length: usize,
     value: f64,
+}
+
+/// The last count a column held (Locust's totals grow row by row; only the last is shown). Every row's count is
+/// checked, but its digits are kept as text and converted once, when the value is asked for.
+#[derive(Debug, Clone, Copy, Default)]
+struct LastCount {
+    /// Up to sixteen ASCII digits, the first in the lowest byte; the last eight start at byte eight.
+    low: u64,
+    high: u64,
+    /// `NONE`, 1 to 16 (digits in `low` and `high`), or `VALUE` (the count is in `low`).
+    length: u8,
+}
+
+impl LastCount {
+    const NONE: u8 = 0;
+    const VALUE: u8 = u8::MAX;
+
+    /// The count in `column` of this row, kept unless the cell is empty or `N/A`; Err(Some(column)) when it is not
+    /// a count.
+    #[inline(always)]
+    #[allow(clippy::inline_always)] // the hot path
+    fn see(
+        &mut self,
+        row: &[u8],
+        scratch: &[u8],
+        fields: &[(usize, usize, bool)],
+        column: Option<usize>,
+    ) -> std::result::Result<(), Option<usize>> {
+        let Some(c) = column else {
+            return Ok(());
+        };
+        let (start, end, quoted) = fields[c];
+        let length = end.wrapping_sub(start);
+        if !quoted && (1..=16).contains(&length) {
+            if let Some(low) = word_at(row, start) {
+                if length <= 8 {
+                    if all_digits(low, length) {
+                        *self = Self {
+                            low: low & low_bytes(length),
+                            high: 0,
+                            #[allow(clippy::cast_possible_truncation)] // at most 16
+                            length: length as u8,
+                        };
+                        return Ok(());
+                    }
+                } else if let Some(tail) = word_at(row, end - 8) {
+                    let high = tail >> (8 * (16 - length));
+                    if all_digits(low, 8) && all_digits(high, length - 8) {
+                        #[allow(clippy::cast_possible_truncation)] // at most 16
+                        let length = length as u8;
+                        *self = Self { low, high, length };
+                        return Ok(());
+                    }
+                }
+            }
+        }
+        match count(field(row, scratch, fields[c])) {
+            Ok(Some(value)) => {
+                *self = Self {
+                    low: value,
+                    high: 0,
+                    length: Self::VALUE,
+                };
+                Ok(())
+            }
+            Ok(None) => Ok(()),
+            Err(()) => Err(Some(c)),
+        }
+    }
+
+    fn value(self) -> Option<u64> {
+        match self.length {
+            Self::NONE => None,
+            Self::VALUE => Some(self.low),
+            n @ 1..=8 => digits(self.low, usize::from(n)),
+            n => {
+                let n = usize::from(n);
+                Some(digits(self.low, 8)? * POW10_INT[n - 8] + digits(self.high, n - 8)?)
+            }
+        }
+    }
 }
 
 /// Where the columns are, and how rows map to buckets.
@@ -360,6 +450,16 @@ fn digits(word: u64, n: usize) -> Option<u64> {
     Some(d)
 }
 
+/// Whether the `n` (1 to 8) bytes at the start of `word` are ASCII digits: `digits`' test without the conversion.
+#[inline(always)]
+#[allow(clippy::inline_always)]
+fn all_digits(word: u64, n: usize) -> bool {
+    let keep = low_bytes(n);
+    let nibbles = 0xF0F0_F0F0_F0F0_F0F0 & keep;
+    let zeros = 0x3030_3030_3030_3030 & keep;
+    word & nibbles == zeros && (word.wrapping_add(0x0606_0606_0606_0606)) & nibbles == zeros
+}
+
 /// The eight bytes of `buffer` from `at`, when there are eight.
 #[inline(always)]
 #[allow(clippy::inline_always)] // the hot path: measured 5% faster than leaving it to the compiler
@@ -435,21 +535,6 @@ fn low_bytes(n: usize) -> u64 {
 #[allow(clippy::inline_always, clippy::cast_possible_wrap, clippy::cast_precision_loss)]
 fn exact(value: u64) -> f64 {
     value as i64 as f64
-}
-
-/// An unsigned integer of one to sixteen digits in `buffer[start..end]`, a word at a time.
-#[inline(always)]
-#[allow(clippy::inline_always)] // the hot path: measured 5% faster than leaving it to the compiler
-fn fast_integer(buffer: &[u8], start: usize, end: usize) -> Option<u64> {
-    let length = end.checked_sub(start)?;
-    match length {
-        1..=8 => digits(word_at(buffer, start)?, length),
-        9..=16 => Some(
-            digits(word_at(buffer, start)?, 8)? * POW10_INT[length - 8]
-                + digits(word_at(buffer, start + 8)?, length - 8)?,
-        ),
-        _ => None,
-    }
 }
 
 fn count(field: &[u8]) -> std::result::Result<Option<u64>, ()> {
@@ -822,20 +907,37 @@ fn separators(chunk: &[u8; 64]) -> (u64, u64) {
     (commas, stops)
 }
 
-/// Slice equality without a call to `memcmp`: these are a few bytes long, and compared on every row.
+/// Slice equality without a call to `memcmp` or a loop over bytes: these are a few bytes long (names, timestamps),
+/// and compared on every row, so each length is covered by two loads that may overlap.
 #[inline]
 fn same(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
+    let n = a.len();
+    if n != b.len() {
         return false;
     }
-    let mut i = 0;
-    while let (Some(x), Some(y)) = (word_at(a, i), word_at(b, i)) {
-        if x != y {
-            return false;
-        }
-        i += 8;
+    macro_rules! ends_equal {
+        ($size:literal, $int:ty) => {{
+            let load = |s: &[u8], at: usize| <$int>::from_le_bytes(s[at..at + $size].try_into().expect("in bounds"));
+            load(a, 0) == load(b, 0) && load(a, n - $size) == load(b, n - $size)
+        }};
     }
-    a[i..].iter().zip(&b[i..]).all(|(x, y)| x == y)
+    match n {
+        0 => true,
+        1 => a[0] == b[0],
+        2..=3 => ends_equal!(2, u16),
+        4..=7 => ends_equal!(4, u32),
+        8..=16 => ends_equal!(8, u64),
+        _ => {
+            let mut i = 0;
+            while i + 8 < n {
+                if word_at(a, i) != word_at(b, i) {
+                    return false;
+                }
+                i += 8;
+            }
+            word_at(a, n - 8) == word_at(b, n - 8)
+        }
+    }
 }
 
 /// What the previous rows of a part had: rows of one second share their timestamp and user count, and follow the
@@ -851,10 +953,18 @@ struct Cache {
 
 impl Cache {
     /// The row's timestamp and its time bucket, both reused while the text is the same.
-    #[inline]
-    fn timestamp(&mut self, field: &[u8], layout: &Layout) -> std::result::Result<(f64, usize), ()> {
+    #[inline(always)]
+    #[allow(clippy::inline_always)] // the hot path
+    fn timestamp(
+        &mut self,
+        row: &[u8],
+        scratch: &[u8],
+        span: (usize, usize, bool),
+        layout: &Layout,
+    ) -> std::result::Result<(f64, usize), ()> {
+        let field = field(row, scratch, span);
         if !same(&self.timestamp.0, field) {
-            let timestamp = number(field)?.unwrap_or(f64::NAN);
+            let timestamp = value_at(row, scratch, span)?;
             self.timestamp.0.clear();
             self.timestamp.0.extend_from_slice(field);
             self.timestamp.1 = timestamp;
@@ -907,19 +1017,6 @@ fn value_at(row: &[u8], scratch: &[u8], span: (usize, usize, bool)) -> std::resu
     number(field(row, scratch, span)).map(|value| value.unwrap_or(f64::NAN))
 }
 
-/// A field's count (None for an empty or `N/A` cell).
-#[inline(always)]
-#[allow(clippy::inline_always)] // the hot path: measured 5% faster than leaving it to the compiler
-fn count_at(row: &[u8], scratch: &[u8], span: (usize, usize, bool)) -> std::result::Result<Option<u64>, ()> {
-    let (start, end, quoted) = span;
-    if !quoted {
-        if let Some(total) = fast_integer(row, start, end) {
-            return Ok(Some(total));
-        }
-    }
-    count(field(row, scratch, span))
-}
-
 /// The number in `column` (NaN when the file has no such column); Err(Some(column)) when it is not one. A function
 /// rather than a closure, so that it can be inlined: left to itself the compiler made it a call, and its register
 /// saves cost more than the parsing.
@@ -965,21 +1062,6 @@ fn value_remembered(
     value_in(row, scratch, fields, column)
 }
 
-/// The count in `column`, as `value_in` does it.
-#[inline(always)]
-#[allow(clippy::inline_always)]
-fn count_in(
-    row: &[u8],
-    scratch: &[u8],
-    fields: &[(usize, usize, bool)],
-    column: Option<usize>,
-) -> std::result::Result<Option<u64>, Option<usize>> {
-    match column {
-        Some(c) => count_at(row, scratch, fields[c]).map_err(|()| Some(c)),
-        None => Ok(None),
-    }
-}
-
 /// `fold`'s work; Err(Some(column)) for a cell that is not a number, Err(None) for a name that is not text.
 #[inline(always)]
 #[allow(clippy::inline_always)] // the hot path: measured 5% faster than leaving it to the compiler
@@ -993,7 +1075,7 @@ fn fold_numbers(
 ) -> std::result::Result<(), Option<usize>> {
     let get = |column: usize| field(row, scratch, fields[column]);
     let (method, name) = (get(layout.method), get(layout.name));
-    let matches = |s: &Partial| same(&s.name, name) && same(&s.method, method);
+    let matches = |s: &Partial| s.is(method, name);
     // the next series in the order of the previous second (no division: this runs on every row)
     let guess = if cache.last_series + 1 < series.len() {
         cache.last_series + 1
@@ -1012,7 +1094,7 @@ fn fold_numbers(
             method: method.to_vec(),
             name: name.to_vec(),
             rows: 0,
-            totals: (None, None),
+            totals: [LastCount::default(); 2],
             buckets: vec![Bucket::default(); BUCKETS],
             recent: [Memo::default(); 4],
         });
@@ -1020,7 +1102,7 @@ fn fold_numbers(
     };
     cache.last_series = index;
     let (timestamp, slot) = cache
-        .timestamp(get(layout.timestamp), layout)
+        .timestamp(row, scratch, fields[layout.timestamp], layout)
         .map_err(|()| Some(layout.timestamp))?;
     let users = match layout.users {
         Some(c) => Cache::parse(&mut cache.users, get(c)).map_err(|()| Some(c))?,
@@ -1033,10 +1115,10 @@ fn fold_numbers(
     let p50 = value_remembered(p50_memo, row, scratch, fields, layout.p50)?;
     let p95 = value_remembered(p95_memo, row, scratch, fields, layout.p95)?;
     let p99 = value_remembered(p99_memo, row, scratch, fields, layout.p99)?;
-    let requests = count_in(row, scratch, fields, layout.total_requests)?;
-    let failures = count_in(row, scratch, fields, layout.total_failures)?;
+    let [requests, failures] = &mut partial.totals;
+    requests.see(row, scratch, fields, layout.total_requests)?;
+    failures.see(row, scratch, fields, layout.total_failures)?;
     partial.rows += 1;
-    partial.totals = (requests.or(partial.totals.0), failures.or(partial.totals.1));
     // the series' summary is the sum of its buckets, made once at the end
     let bucket = &mut partial.buckets[slot];
     bucket.time.add(timestamp);
@@ -1055,7 +1137,11 @@ fn merge(into: &mut Vec<Partial>, other: Vec<Partial>) {
         match into.iter_mut().find(|s| s.method == part.method && s.name == part.name) {
             Some(series) => {
                 series.rows += part.rows;
-                series.totals = (part.totals.0.or(series.totals.0), part.totals.1.or(series.totals.1));
+                for (total, later) in series.totals.iter_mut().zip(part.totals) {
+                    if later.length != LastCount::NONE {
+                        *total = later;
+                    }
+                }
                 for (bucket, incoming) in series.buckets.iter_mut().zip(&part.buckets) {
                     bucket.merge(incoming);
                 }
@@ -1275,8 +1361,8 @@ fn finish(partial: &Partial) -> Series {
         max_fail_rps: whole.fail_rps.max(),
         max_p95_ms: whole.p95.max(),
         max_p99_ms: whole.p99.max(),
-        total_requests: partial.totals.0,
-        total_failures: partial.totals.1,
+        total_requests: partial.totals[0].value(),
+        total_failures: partial.totals[1].value(),
     };
     let mut series = Series {
         method,
@@ -1468,9 +1554,22 @@ mod tests {
             if let Some(fast) = fast_number(&buffer, 0, text.len()) {
                 assert_eq!(Some(fast), expected, "{:?}", String::from_utf8_lossy(&text));
             }
-            let integer = std::str::from_utf8(&text).unwrap().parse::<u64>().ok();
-            if let Some(fast) = fast_integer(&buffer, 0, text.len()) {
-                assert_eq!(Some(fast), integer, "{:?}", String::from_utf8_lossy(&text));
+            // a count: up to sixteen digits exactly (kept as text), anything else as `count` reads it
+            let mut last = LastCount::default();
+            let seen = last.see(&buffer, &[], &[(0, text.len(), false)], Some(0));
+            let expected = if length <= 16 && text.iter().all(u8::is_ascii_digit) {
+                Ok(std::str::from_utf8(&text).unwrap().parse::<u64>().ok())
+            } else {
+                count(&text)
+            };
+            match expected {
+                Ok(value) => assert_eq!(
+                    (seen, last.value()),
+                    (Ok(()), value),
+                    "{:?}",
+                    String::from_utf8_lossy(&text)
+                ),
+                Err(()) => assert_eq!(seen, Err(Some(0)), "{:?}", String::from_utf8_lossy(&text)),
             }
             // and `value_at` (fast or not) always gives what `number` gives
             assert_eq!(
@@ -1483,11 +1582,18 @@ mod tests {
         // the common shapes do take the fast path, and at the very end of a buffer fall back to `number`
         assert_eq!(fast_number(b"12.345678,1,2,3", 0, 9), Some(12.345_678));
         assert_eq!(fast_number(b"1795000000,1,2,3,4", 0, 10), Some(1_795_000_000.0));
-        assert_eq!(fast_integer(b"1234567890123456,", 0, 16), Some(1_234_567_890_123_456));
+        let mut last = LastCount::default();
+        assert_eq!(last.see(b"1234567890123456,", &[], &[(0, 16, false)], Some(0)), Ok(()));
+        assert_eq!((last.length, last.value()), (16, Some(1_234_567_890_123_456)));
+        assert_eq!(last.see(b"N/A,", &[], &[(0, 3, false)], Some(0)), Ok(()), "kept");
+        assert_eq!(last.value(), Some(1_234_567_890_123_456));
+        assert_eq!(last.see(b"4.5,1,2,3,4", &[], &[(0, 3, false)], Some(0)), Err(Some(0)));
         assert_eq!(fast_number(b"12.5", 0, 4), None);
         assert_eq!(value_at(b"12.5", &[], (0, 4, false)), Ok(12.5));
         assert_eq!(value_at(b"N/A,1,2,3,4", &[], (0, 3, false)).map(f64::is_nan), Ok(true));
-        assert_eq!(count_at(b"4.5,1,2,3,4", &[], (0, 3, false)), Err(()));
+        assert_eq!(fast_number(b"12.5", 0, 4), None);
+        assert_eq!(value_at(b"12.5", &[], (0, 4, false)), Ok(12.5));
+        assert_eq!(value_at(b"N/A,1,2,3,4", &[], (0, 3, false)).map(f64::is_nan), Ok(true));
     }
 
     #[test]
