@@ -296,9 +296,9 @@ impl LastCount {
         let Some(c) = column else {
             return Ok(());
         };
-        let (start, end, quoted) = fields.span(c);
+        let (start, end) = fields.raw(c);
         let length = end.wrapping_sub(start);
-        if !quoted && (1..=16).contains(&length) {
+        if (1..=16).contains(&length) {
             if let Some(low) = word_at(row, start) {
                 if length <= 8 {
                     if all_digits(low, length) {
@@ -717,6 +717,10 @@ impl Default for Split {
 trait Fields {
     fn count(&self) -> usize;
     fn span(&self, k: usize) -> (usize, usize, bool);
+    /// Field k's bytes in the row as they are, or an empty span; a number read from them a word at a time is the
+    /// number the field holds (a quoted field's raw bytes start with a quote, which no number does), and the
+    /// numbers skip `span`'s test for a quoted field.
+    fn raw(&self, k: usize) -> (usize, usize);
 }
 
 /// The full parser's fields.
@@ -729,6 +733,15 @@ impl Fields for [(usize, usize, bool)] {
     #[allow(clippy::inline_always)]
     fn span(&self, k: usize) -> (usize, usize, bool) {
         self[k]
+    }
+
+    #[inline(always)]
+    #[allow(clippy::inline_always)]
+    fn raw(&self, k: usize) -> (usize, usize) {
+        match self[k] {
+            (_, _, true) => (0, 0),
+            (start, end, false) => (start, end),
+        }
     }
 }
 
@@ -767,6 +780,12 @@ impl Fields for Row<'_> {
             self.split.bounds[k + 1] as usize - 1,
             false,
         )
+    }
+
+    #[inline(always)]
+    #[allow(clippy::inline_always)]
+    fn raw(&self, k: usize) -> (usize, usize) {
+        (self.split.bounds[k] as usize, self.split.bounds[k + 1] as usize - 1)
     }
 }
 
@@ -1156,7 +1175,16 @@ fn value_in<F: Fields + ?Sized>(
     column: Option<usize>,
 ) -> std::result::Result<f64, Option<usize>> {
     match column {
-        Some(c) => value_at(row, scratch, fields.span(c)).map_err(|()| Some(c)),
+        Some(c) => {
+            let (start, end) = fields.raw(c);
+            if let Some(value) = fast_number(row, start, end) {
+                return Ok(value);
+            }
+            let text = field(row, scratch, fields.span(c));
+            number(text)
+                .map(|value| value.unwrap_or(f64::NAN))
+                .map_err(|()| Some(c))
+        }
         None => Ok(f64::NAN),
     }
 }
@@ -1172,9 +1200,9 @@ fn value_remembered<F: Fields + ?Sized>(
     column: Option<usize>,
 ) -> std::result::Result<f64, Option<usize>> {
     if let Some(c) = column {
-        let (start, end, quoted) = fields.span(c);
+        let (start, end) = fields.raw(c);
         let length = end.wrapping_sub(start);
-        if !quoted && (1..=8).contains(&length) {
+        if (1..=8).contains(&length) {
             if let Some(word) = word_at(row, start) {
                 let text = word & low_bytes(length);
                 if text == memo.text && length == memo.length {
@@ -1554,6 +1582,37 @@ mod tests {
         let series = history.aggregated().unwrap();
         assert_eq!(series.timestamps, vec![100.0, 101.0, 102.0]);
         assert!(series.p50_ms[0].is_nan() && series.p50_ms[2] == 2.0);
+    }
+
+    #[test]
+    fn quoted_numbers_read_as_bare_ones() {
+        // a writer that quotes every cell: the numbers are read through the quotes, remembered ones too ("5" then
+        // 5 then "6" in 50%), and a quoted total is kept like a bare one
+        let text = "Timestamp,User Count,Type,Name,Requests/s,Failures/s,50%,95%,99%,Total Request Count,\
+                    Total Failure Count\n\
+                    \"100\",\"2\",\"GET\",\"/a\",\"4.5\",\"0.0\",\"5\",\"7\",\"9\",\"10\",\"1\"\n\
+                    101,2,GET,/a,\"5.5\",0.0,5,8,\"9\",\"12\",1\n\
+                    102,3,GET,/a,6.5,\"1.0\",\"6\",\"8\",9,14,\"2\"\n";
+        let path = tempdir().join("q_stats_history.csv");
+        std::fs::write(&path, text).unwrap();
+        let history = read_history(&path).unwrap();
+        let summary = &history.summaries()[0];
+        assert_eq!(
+            (
+                summary.rows,
+                summary.first_timestamp,
+                summary.last_timestamp,
+                summary.peak_users
+            ),
+            (3, Some(100.0), Some(102.0), Some(3.0))
+        );
+        assert_eq!(
+            (summary.mean_rps, summary.max_rps, summary.max_fail_rps),
+            (Some(5.5), Some(6.5), Some(1.0))
+        );
+        assert_eq!((summary.max_p95_ms, summary.max_p99_ms), (Some(8.0), Some(9.0)));
+        assert_eq!((summary.total_requests, summary.total_failures), (Some(14), Some(2)));
+        assert_eq!(history.series[0].p50_ms, vec![5.0, 5.0, 6.0]);
     }
 
     #[test]
