@@ -1101,6 +1101,8 @@ impl Cache {
     }
 
     /// `field`'s number, reusing the previous row's when the text is the same.
+    #[inline(always)]
+    #[allow(clippy::inline_always)] // the hot path
     fn parse(slot: &mut (Vec<u8>, f64), field: &[u8]) -> std::result::Result<f64, ()> {
         if !same(&slot.0, field) {
             slot.1 = number(field)?.unwrap_or(f64::NAN);
@@ -1134,6 +1136,8 @@ fn take<F: Fields + ?Sized>(
 }
 
 /// Folds one row into its series (found by method and name; a new series when unseen).
+#[inline(always)]
+#[allow(clippy::inline_always)]
 fn fold<F: Fields + ?Sized>(
     row: &[u8],
     fields: &F,
