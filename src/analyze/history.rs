@@ -700,7 +700,7 @@ struct Split {
     /// Bit k: field k was quoted, and its text (doubled quotes made single) is `unescaped[k]` in the scratch buffer.
     /// Only the first 64 fields may be quoted (a later quote goes to the full parser).
     quoted: u64,
-    unescaped: [(u32, u32); SLOTS],
+    unescaped: [(u32, u32); 64],
 }
 
 impl Default for Split {
@@ -708,7 +708,7 @@ impl Default for Split {
         Self {
             bounds: [0; 2 * SLOTS],
             quoted: 0,
-            unescaped: [(0, 0); SLOTS],
+            unescaped: [(0, 0); 64],
         }
     }
 }
@@ -1079,16 +1079,16 @@ impl Cache {
     /// The row's timestamp and its time bucket, both reused while the text is the same.
     #[inline(always)]
     #[allow(clippy::inline_always)] // the hot path
-    fn timestamp(
+    fn timestamp<F: Fields + ?Sized>(
         &mut self,
         row: &[u8],
         scratch: &[u8],
-        span: (usize, usize, bool),
+        fields: &F,
         layout: &Layout,
-    ) -> std::result::Result<(f64, usize), ()> {
-        let field = field(row, scratch, span);
+    ) -> std::result::Result<(f64, usize), Option<usize>> {
+        let field = field(row, scratch, fields.span(layout.timestamp));
         if !same(&self.timestamp.0, field) {
-            let timestamp = value_at(row, scratch, span)?;
+            let timestamp = value_in(row, scratch, fields, Some(layout.timestamp))?;
             self.timestamp.0.clear();
             self.timestamp.0.extend_from_slice(field);
             self.timestamp.1 = timestamp;
@@ -1141,21 +1141,9 @@ fn take<F: Fields + ?Sized>(
     })
 }
 
-/// A field's number: NaN for an empty or `N/A` cell; Err for anything else that is not one.
-#[inline(always)]
-#[allow(clippy::inline_always)] // the hot path: measured 5% faster than leaving it to the compiler
-fn value_at(row: &[u8], scratch: &[u8], span: (usize, usize, bool)) -> std::result::Result<f64, ()> {
-    let (start, end, quoted) = span;
-    // the numbers most rows hold are read a word at a time; `number` reads the rest and judges them
-    if !quoted {
-        if let Some(value) = fast_number(row, start, end) {
-            return Ok(value);
-        }
-    }
-    number(field(row, scratch, span)).map(|value| value.unwrap_or(f64::NAN))
-}
-
-/// The number in `column` (NaN when the file has no such column); Err(Some(column)) when it is not one. A function
+/// The number in `column`: NaN for an empty or `N/A` cell, or when the file has no such column; Err(Some(column))
+/// when it is not one. The numbers most rows hold are read a word at a time; `number` reads the rest and judges
+/// them. A function
 /// rather than a closure, so that it can be inlined: left to itself the compiler made it a call, and its register
 /// saves cost more than the parsing.
 #[inline(always)]
@@ -1248,9 +1236,7 @@ fn fold_numbers<F: Fields + ?Sized>(
         series.len() - 1
     };
     cache.last_series = index;
-    let (timestamp, slot) = cache
-        .timestamp(row, scratch, fields.span(layout.timestamp), layout)
-        .map_err(|()| Some(layout.timestamp))?;
+    let (timestamp, slot) = cache.timestamp(row, scratch, fields, layout)?;
     let users = match layout.users {
         Some(c) => Cache::parse(&mut cache.users, get(c)).map_err(|()| Some(c))?,
         None => f64::NAN,
@@ -1749,9 +1735,9 @@ mod tests {
                 ),
                 Err(()) => assert_eq!(seen, Err(Some(0)), "{:?}", String::from_utf8_lossy(&text)),
             }
-            // and `value_at` (fast or not) always gives what `number` gives
+            // and `value_in` (fast or not) always gives what `number` gives
             assert_eq!(
-                value_at(&buffer, &[], (0, text.len(), false)).ok(),
+                value_in(&buffer, &[], &[(0, text.len(), false)][..], Some(0)).ok(),
                 number(&text).ok().map(|v| v.unwrap_or(f64::NAN)),
                 "{:?}",
                 String::from_utf8_lossy(&text)
@@ -1773,8 +1759,11 @@ mod tests {
             Err(Some(0))
         );
         assert_eq!(fast_number(b"12.5", 0, 4), None);
-        assert_eq!(value_at(b"12.5", &[], (0, 4, false)), Ok(12.5));
-        assert_eq!(value_at(b"N/A,1,2,3,4", &[], (0, 3, false)).map(f64::is_nan), Ok(true));
+        assert_eq!(value_in(b"12.5", &[], &[(0, 4, false)][..], Some(0)), Ok(12.5));
+        assert_eq!(
+            value_in(b"N/A,1,2,3,4", &[], &[(0, 3, false)][..], Some(0)).map(f64::is_nan),
+            Ok(true)
+        );
     }
 
     #[test]
