@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import NoReturn
 
 ROOT = Path(__file__).resolve().parents[1]
-# tests/processes.py starts the reference target and PostgreSQL for the benchmarks as for the tests
-sys.path.insert(0, str(ROOT / "tests"))
+# tests/python/processes.py starts the reference target and PostgreSQL for the benchmarks as for the tests
+sys.path.insert(0, str(ROOT / "tests" / "python"))
 
 
 def fail(message: str) -> NoReturn:

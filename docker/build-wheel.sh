@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds pushpop-load's release wheel into OUTDIR and refuses to leave one the Locust image could not use.
-# docker/Dockerfile's build stage and tests/test_wheel.py both run this, so the test proves the image's build step.
+# docker/Dockerfile's build stage and tests/python/test_wheel.py both run this, so the test proves the image's build step.
 #   docker/build-wheel.sh OUTDIR        (MATURIN=/path/to/maturin to pick one; default: maturin on PATH)
 set -euo pipefail
 [ $# -eq 1 ] || { echo "usage: $0 OUTDIR" >&2; exit 2; }

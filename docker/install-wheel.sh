@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the wheel docker/build-wheel.sh left in WHEELDIR into a Python that already has Locust, then checks that
 # the native module loads from the installed copy and the command runs. docker/Dockerfile's Locust stage and
-# tests/test_wheel.py both run this, so the test proves the image's install step.
+# tests/python/test_wheel.py both run this, so the test proves the image's install step.
 #   docker/install-wheel.sh WHEELDIR    (PYTHON=/path/to/python to pick one; default: python3 on PATH)
 set -euo pipefail
 [ $# -eq 1 ] || { echo "usage: $0 WHEELDIR" >&2; exit 2; }

@@ -8,8 +8,8 @@ pub mod integrity;
 pub mod monitor;
 pub mod openmodel;
 pub mod prepopulate;
+pub mod reference_target;
 pub mod stats;
-pub mod target;
 
 #[cfg(feature = "python")]
 mod python;

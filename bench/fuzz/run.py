@@ -1,4 +1,4 @@
-"""The property tests (`tests/fuzz_*.rs` and the `fuzz_` tests inside the crate) for a fixed time, optimised, with a
+"""The property tests (`tests/rust/fuzz_*.rs` and the `fuzz_` tests inside the crate) for a fixed time, optimised, with a
 fresh seed per round: the same tests `cargo test` runs with a few dozen cases each, here with thousands.
 
     .venv/bin/python bench/fuzz/run.py                  # 600 s
@@ -38,9 +38,9 @@ PROFILE = "fuzz"
 
 
 def build() -> list[tuple[str, Path]]:
-    """Builds the test binaries; returns (name, executable) for the library's tests and each tests/fuzz_*.rs."""
+    """Builds the test binaries; returns (name, executable) for the library's tests and each tests/rust/fuzz_*.rs."""
     command = ["cargo", "test", "--profile", PROFILE, "--no-run", "--message-format=json", "--lib",
-               *[arg for path in sorted((ROOT / "tests").glob("fuzz_*.rs")) for arg in ("--test", path.stem)]]
+               *[arg for path in sorted((ROOT / "tests" / "rust").glob("fuzz_*.rs")) for arg in ("--test", path.stem)]]
     done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
     if done.returncode != 0:
         fail(f"build failed:\n{done.stderr[-3000:]}")

@@ -2,7 +2,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use super::analyze::AnalyzeArgs;
 use crate::common::parse_byte_size;
-use crate::target::{InjectSpec, StoreSpec, TargetConfig};
+use crate::reference_target::{InjectSpec, StoreSpec, TargetConfig};
 
 #[derive(Debug, Parser)]
 #[command(

@@ -39,7 +39,7 @@ where
                 Ok(config) => config,
                 Err(message) => return fail(&message, EXIT_BAD_INPUT),
             };
-            match crate::target::run(&config) {
+            match crate::reference_target::run(&config) {
                 Ok(()) => 0,
                 Err(err) => fail(&err.to_string(), err.exit_code()),
             }

@@ -1,4 +1,4 @@
-//! The property tests' settings inside the crate (`tests/common/mod.rs` has the same for `tests/fuzz_*.rs`).
+//! The property tests' settings inside the crate (`tests/rust/common/mod.rs` has the same for `tests/rust/fuzz_*.rs`).
 
 use proptest::test_runner::{Config, RngSeed};
 

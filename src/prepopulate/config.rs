@@ -310,7 +310,7 @@ impl PrepopulateConfig {
         }
         let mut seen = std::collections::HashSet::new();
         for queue in &self.queues {
-            crate::target::validate_queue_id(queue)
+            crate::reference_target::validate_queue_id(queue)
                 .map_err(|err| PrepopulateError::InvalidConfig(format!("queue id '{queue}': {err}")))?;
             if !seen.insert(queue) {
                 return bad(format!("queue id '{queue}' is given twice"));

@@ -1,4 +1,4 @@
-//! What the property tests (`tests/fuzz_*.rs`) share: their proptest settings, scratch files and the rule that a
+//! What the property tests (`tests/rust/fuzz_*.rs`) share: their proptest settings, scratch files and the rule that a
 //! rejection is one clear line.
 #![allow(dead_code)] // each test crate uses its own part
 
@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use proptest::test_runner::{Config, RngSeed};
 
 /// Cases per property when `PROPTEST_CASES` is unset: enough to cover each generator's shapes, few enough that
-/// every fuzz test together stays well under a minute in a debug `cargo test` on two cores. `bench/fuzz/run.sh`
+/// every fuzz test together stays well under a minute in a debug `cargo test` on two cores. `bench/fuzz/run.py`
 /// raises it.
 pub fn config(default_cases: u32) -> Config {
     // Config::default() reads PROPTEST_CASES and PROPTEST_RNG_SEED; only their absence is filled in here

@@ -1,6 +1,6 @@
-"""A TCP server on 127.0.0.1 that misbehaves on purpose, one way per path, for tests/test_misbehaving_servers.py.
+"""A TCP server on 127.0.0.1 that misbehaves on purpose, one way per path, for tests/python/test_transport_misbehaving_servers.py.
 
-    python tests/misbehaving_server.py        # prints "listening on PORT", serves until stdin closes
+    python tests/python/misbehaving_server.py        # prints "listening on PORT", serves until stdin closes
 
 Each connection is served by its own thread and ends by itself (every wait and every trickle is bounded), so a
 client that hangs is the client's fault, never this server's.

@@ -15,7 +15,8 @@ from typing import Any
 
 from pushpop_load.testing import PUSHPOP, Postgres, Target, free_port, pg_bindir  # noqa: F401
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
+HERE = Path(__file__).resolve().parent
 BIN = Path(sys.executable).parent
 LOCUST = str(BIN / "locust")
 

@@ -19,9 +19,9 @@ import pytest
 import requests
 
 from pushpop_load._native import MonitorError, ResourceMonitor
-from processes import LOCUST, PUSHPOP, ROOT, Postgres, Target, free_port, locust_headless
+from processes import HERE, LOCUST, PUSHPOP, ROOT, Postgres, Target, free_port, locust_headless
 
-LOCUSTFILE = ROOT / "tests" / "locustfiles" / "monitor_load.py"
+LOCUSTFILE = HERE / "locustfiles" / "monitor_load.py"
 
 
 def read_rows(path: Path) -> list[dict[str, str]]:

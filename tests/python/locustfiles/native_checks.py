@@ -1,5 +1,5 @@
 """Runs once per check against the reference target (--host) and records what the client and events.request did,
-so that tests/test_http_client.py can assert on real Locust behaviour. Results go to $CHECKS_OUT as JSON."""
+so that tests/python/test_nativehttp.py can assert on real Locust behaviour. Results go to $CHECKS_OUT as JSON."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The native client against servers that misbehave (tests/misbehaving_server.py), in a real Locust run and through
+"""The native client against servers that misbehave (tests/python/misbehaving_server.py), in a real Locust run and through
 the scripting API: each case ends as one failure with a message a person understands, the user goes on with its
 next request, nothing hangs, memory stays bounded, and the descriptors a run opened are closed when it ends."""
 

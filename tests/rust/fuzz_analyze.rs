@@ -2,7 +2,7 @@
 //! Whatever the bytes, a reader returns (no panic, no hang), and a rejection is one line that starts with the file
 //! or expression at fault. Valid generated files read back to the values written.
 //!
-//! `PROPTEST_CASES` raises the case count; `bench/fuzz/run.sh` runs these for minutes in release mode.
+//! `PROPTEST_CASES` raises the case count; `bench/fuzz/run.py` runs these for minutes in release mode.
 
 mod common;
 

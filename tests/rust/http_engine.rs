@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use _native::http::{Engine, EngineConfig, HttpError, Outcome, RequestSpec};
-use _native::target::{StoreSpec, TargetConfig};
+use _native::reference_target::{StoreSpec, TargetConfig};
 use bytes::Bytes;
 
 /// The reference target on a free port, served by a runtime of its own for the life of the test process.
@@ -24,7 +24,7 @@ fn start_target() -> SocketAddr {
                 store: StoreSpec::Memory,
                 ..TargetConfig::default()
             };
-            let running = _native::target::serve(&config).await.unwrap();
+            let running = _native::reference_target::serve(&config).await.unwrap();
             sender.send(running.addr).unwrap();
             running.until(std::future::pending()).await.unwrap();
         });

@@ -1,5 +1,5 @@
 //! The Docker source against a small HTTP/1.1 server on a unix socket that replays a recorded Engine API answer
-//! (`tests/data/docker/`), since no Docker engine runs here.
+//! (`tests/rust/data/docker/`), since no Docker engine runs here.
 
 use std::fmt::Write as _;
 use std::io::{BufRead as _, BufReader, Write as _};

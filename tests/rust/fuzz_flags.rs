@@ -12,7 +12,7 @@ use _native::common::parse_byte_size;
 use _native::integrity::parse_pop;
 use _native::monitor::parse_interval;
 use _native::prepopulate::{parse_count, ItemSize, Priorities};
-use _native::target::{InjectSpec, StoreSpec};
+use _native::reference_target::{InjectSpec, StoreSpec};
 use common::{config, timed};
 use proptest::prelude::*;
 use proptest::sample::select;

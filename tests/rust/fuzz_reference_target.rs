@@ -7,7 +7,7 @@ mod common;
 
 use std::fmt::Write as _;
 
-use _native::target::{router, MemoryStore, Store};
+use _native::reference_target::{router, MemoryStore, Store};
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
 use axum::Router;

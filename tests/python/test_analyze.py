@@ -18,10 +18,10 @@ from typing import Iterator
 
 import pytest
 
-from processes import BIN, PUSHPOP, ROOT, Postgres, Target, locust_headless
+from processes import BIN, HERE, PUSHPOP, ROOT, Postgres, Target, locust_headless
 
-WORKLOAD = ROOT / "tests" / "locustfiles" / "analyze_workload.py"
-IDLE = ROOT / "tests" / "locustfiles" / "analyze_idle.py"
+WORKLOAD = HERE / "locustfiles" / "analyze_workload.py"
+IDLE = HERE / "locustfiles" / "analyze_idle.py"
 MIXED = ROOT / "locustfiles" / "s3_mixed.py"
 USERS, ROUNDS = 4, 20
 ODD_NAME = 'pop "deep", depth=3'

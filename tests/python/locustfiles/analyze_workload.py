@@ -1,4 +1,4 @@
-"""A bounded workload for tests/test_analyze.py: each user runs ROUNDS rounds of three pushes, a pop of depth 1 (one
+"""A bounded workload for tests/python/test_analyze.py: each user runs ROUNDS rounds of three pushes, a pop of depth 1 (one
 item) and a pop of depth 3 that finds two items left (so items and requests differ), under a request name with a
 comma and quotes; every fourth round it requests a path that 404s. Then it stops. Bounded, so that Locust's _stats.csv (rewritten once a second) holds the final figures when the run
 ends a few seconds later."""

@@ -1,6 +1,6 @@
-"""Every way tests/misbehaving_server.py misbehaves, once per iteration, in a real Locust run. What each request
+"""Every way tests/python/misbehaving_server.py misbehaves, once per iteration, in a real Locust run. What each request
 ended as (the exception Locust's failure table shows), the iterations completed, and the process's descriptors and
-peak memory go to $MISBEHAVING_OUT at the end, for tests/test_misbehaving_servers.py."""
+peak memory go to $MISBEHAVING_OUT at the end, for tests/python/test_transport_misbehaving_servers.py."""
 
 from __future__ import annotations
 
