@@ -38,10 +38,17 @@ wheel: install  ## abi3 wheel in target/wheels
 format:  ## rustfmt
 	cargo fmt
 
-.PHONY: lint
-lint:  ## rustfmt check and clippy
+.PHONY: lint-rust
+lint-rust:  ## rustfmt check and clippy
 	cargo fmt --check
 	cargo clippy --all-targets --all-features -- -D warnings
+
+.PHONY: lint-python
+lint-python: build-dev  ## the stub against the built module (mypy.stubtest; exceptions in .mypy-stubtest-allowlist)
+	cd / && $(PY) -m mypy.stubtest pushpop_load._native --allowlist $(ROOT)/.mypy-stubtest-allowlist
+
+.PHONY: lint
+lint: lint-rust lint-python  ## every check of the sources
 
 .PHONY: test-rust
 test-rust:  ## cargo test (no interpreter needed)
@@ -52,7 +59,7 @@ test-python: build-dev  ## pytest against real processes
 	$(PY) -m pytest
 
 .PHONY: test
-test: lint test-rust test-python  ## everything: lint, cargo test, pytest
+test: lint-rust test-rust lint-python test-python  ## everything: lint, cargo test, pytest
 
 .PHONY: fuzz
 fuzz: install  ## the property tests for FUZZ_SECONDS (600), optimised, fresh seeds; results in bench/results/fuzz-*

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from locust import task
 
-from pushpop_load.rates import Constant, Ramp
 from pushpop_load.scenario import ScenarioUser
 
 
@@ -21,7 +20,7 @@ class PushSingleQueueUser(ScenarioUser):
     """S1a: one queue, priority 0, ramp 10 -> 100 RPS."""
 
     scenario = "S1a"
-    rate = Ramp(10, 100, 300)
+    rate = "ramp:from=10,to=100,over=5m"
     shared_queues = 1
 
     @task
@@ -33,7 +32,7 @@ class PushMultiQueueUser(ScenarioUser):
     """S1b: 10 queues, priority 0, 50 RPS in total."""
 
     scenario = "S1b"
-    rate = Constant(50)
+    rate = "constant:rate=50"
     shared_queues = 10
 
     @task
@@ -45,7 +44,7 @@ class PushMultiPriorityUser(ScenarioUser):
     """S1c: one queue, random priorities 0-4, 50 RPS."""
 
     scenario = "S1c"
-    rate = Constant(50)
+    rate = "constant:rate=50"
     shared_queues = 1
     priorities = (0, 1, 2, 3, 4)
 

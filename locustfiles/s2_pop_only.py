@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from locust import task
 
-from pushpop_load.rates import Constant, Ramp
 from pushpop_load.scenario import ScenarioUser
 
 
@@ -22,7 +21,7 @@ class PopDepthOneUser(ScenarioUser):
     """S2a: pop depth 1 from 10K items at one priority, ramp 10 -> 100 RPS."""
 
     scenario = "S2a"
-    rate = Ramp(10, 100, 300)
+    rate = "ramp:from=10,to=100,over=5m"
     shared_queues = 1
     prepopulate = 10_000
     pop_depth = 1
@@ -36,7 +35,7 @@ class PopDepthTenUser(ScenarioUser):
     """S2b: pop depth 10 from 10K items over 3 priorities, 50 RPS."""
 
     scenario = "S2b"
-    rate = Constant(50)
+    rate = "constant:rate=50"
     shared_queues = 1
     prepopulate = 10_000
     priorities = (0, 1, 2)
@@ -51,7 +50,7 @@ class PopDepthHundredUser(ScenarioUser):
     """S2c: pop depth 100 from 10K items over 3 priorities, 20 RPS (2,000 items/s: empty after ~5 s)."""
 
     scenario = "S2c"
-    rate = Constant(20)
+    rate = "constant:rate=20"
     shared_queues = 1
     prepopulate = 10_000
     priorities = (0, 1, 2)

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 from locust import task
 
-from pushpop_load.rates import Constant
 from pushpop_load.scenario import BalancedUser, ScenarioUser
 
 
@@ -25,7 +24,7 @@ class MixedWorkloadUser(BalancedUser):
     """S3a: balanced push/pop of small items."""
 
     scenario = "S3a"
-    rate = Constant(50)
+    rate = "constant:rate=50"
     priorities = (0, 1, 2)
 
 
@@ -33,7 +32,7 @@ class ProducerHeavyUser(ScenarioUser):
     """S3b: four pushes for every pop; each user's queue grows."""
 
     scenario = "S3b"
-    rate = Constant(100)
+    rate = "constant:rate=100"
     priorities = (0, 1, 2)
 
     @task(4)
@@ -49,7 +48,7 @@ class ConsumerHeavyUser(ScenarioUser):
     """S3c: four pops for every push, after 20 pushes at start; each user's queue drains."""
 
     scenario = "S3c"
-    rate = Constant(100)
+    rate = "constant:rate=100"
     priorities = (0, 1, 2)
     start_items = 20
 
@@ -71,7 +70,7 @@ class MultiPriorityMixedUser(BalancedUser):
     """S3d: balanced push/pop over priorities 0-4; pops of 3 span priorities."""
 
     scenario = "S3d"
-    rate = Constant(50)
+    rate = "constant:rate=50"
     priorities = (0, 1, 2, 3, 4)
     pop_depth = 3
 
@@ -80,6 +79,6 @@ class BalancedLargeItemsUser(BalancedUser):
     """S3e: balanced push/pop of medium (~1 KB) and large (~10 KB) items."""
 
     scenario = "S3e"
-    rate = Constant(50)
+    rate = "constant:rate=50"
     priorities = (0, 1, 2)
     item_sizes = ("medium", "large")

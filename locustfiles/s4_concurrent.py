@@ -14,7 +14,6 @@ Use at least as many users as queue ids (``-u 100`` for S4d), or some queues get
 
 from __future__ import annotations
 
-from pushpop_load.rates import Constant
 from pushpop_load.scenario import BalancedUser
 
 
@@ -23,7 +22,7 @@ class SingleQueueUser(BalancedUser):
 
     scenario = "S4a"
     shared_queues = 1
-    rate = Constant(200)
+    rate = "constant:rate=200"
 
 
 class TenQueuesUser(BalancedUser):
@@ -31,7 +30,7 @@ class TenQueuesUser(BalancedUser):
 
     scenario = "S4b"
     shared_queues = 10
-    rate = Constant(200)
+    rate = "constant:rate=200"
 
 
 class FiftyQueuesUser(BalancedUser):
@@ -39,7 +38,7 @@ class FiftyQueuesUser(BalancedUser):
 
     scenario = "S4c"
     shared_queues = 50
-    rate = Constant(200)
+    rate = "constant:rate=200"
 
 
 class HundredQueuesUser(BalancedUser):
@@ -47,4 +46,4 @@ class HundredQueuesUser(BalancedUser):
 
     scenario = "S4d"
     shared_queues = 100
-    rate = Constant(200)
+    rate = "constant:rate=200"

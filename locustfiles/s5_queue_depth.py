@@ -18,7 +18,6 @@ from __future__ import annotations
 from locust import task
 
 from pushpop_load.payloads import POP_NAME, PUSH_NAME
-from pushpop_load.rates import Constant
 from pushpop_load.scenario import ScenarioUser
 
 
@@ -28,7 +27,7 @@ def _label(items: int) -> str:
 
 class _DepthUser(ScenarioUser):
     abstract = True
-    rate = Constant(50)
+    rate = "constant:rate=50"
     shared_queues = 1
     pop_depth = 10
     refill = True
@@ -36,7 +35,7 @@ class _DepthUser(ScenarioUser):
 
     @task
     def pop_and_refill(self) -> None:
-        label = _label(type(self).prepopulate_items())
+        label = _label(self.prepopulated_items())
         items = self.pop(name=f"{POP_NAME} (depth {label})")
         if self.refill and items:
             for _ in items:

@@ -21,8 +21,8 @@ import math
 
 from locust import LoadTestShape
 
-from pushpop_load.rates import Rate, parse_pattern
-from pushpop_load.scenario import RUN, BalancedUser, knob
+from pushpop_load.scenario import BalancedUser
+from pushpop_load.scenario_run import ScenarioRun
 
 
 class BurstUser(BalancedUser):
@@ -30,13 +30,8 @@ class BurstUser(BalancedUser):
 
     scenario = "S6"
     priorities = (0, 1, 2)
-    rate = parse_pattern("sine")
-
-    @classmethod
-    def effective_rate(cls) -> Rate:
-        pattern = parse_pattern(knob("burst", "sine"))
-        override = RUN.option("pp_rate")
-        return pattern.scaled_to(override) if override else pattern
+    rate = "s6a"
+    rate_knob = "burst"
 
 
 class _BurstShape(LoadTestShape):
@@ -48,11 +43,12 @@ class _BurstShape(LoadTestShape):
     def tick(self) -> tuple[int, float, list[type]] | None:
         # the pattern comes from --pp-burst when given (headless runs pick their burst with it); the master
         # copies the active shape's pattern into the options workers get, so their pacers follow the same curve
-        rate = BurstUser.effective_rate()
-        t = self.get_run_time() * RUN.time_scale
-        if rate.duration is not None and t >= rate.duration:
+        run = ScenarioRun.of(self.runner.environment)
+        schedule = run.schedule_of(BurstUser)
+        t = self.get_run_time() * run.time_scale
+        if schedule.end is not None and t >= schedule.end:
             return None
-        users = max(1, math.ceil(rate.at(t) * self.users_per_rps))
+        users = max(1, math.ceil(schedule.rate_at(t) * self.users_per_rps))
         return users, 100, [BurstUser]
 
 

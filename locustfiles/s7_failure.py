@@ -23,7 +23,6 @@ from typing import Any
 from locust import task
 
 from pushpop_load.payloads import make_item
-from pushpop_load.rates import Constant
 from pushpop_load.scenario import BalancedUser
 
 INVALID_ITEMS: list[Any] = ["not an object", 42, 3.5, [1, 2, 3], None, True]
@@ -40,7 +39,7 @@ def _descriptive(response: Any) -> str | None:
 
 class _ValidationUser(BalancedUser):
     abstract = True
-    rate = Constant(20)
+    rate = "constant:rate=20"
     priorities = (0, 1, 2)
 
     def expect_rejection(self, method: str, path: str, name: str, **kwargs: Any) -> None:
@@ -94,7 +93,7 @@ class DrillUser(BalancedUser):
     """S7d/S7e: steady balanced traffic while a drill restarts PostgreSQL or the API process."""
 
     scenario = "S7-drill"
-    rate = Constant(50)
+    rate = "constant:rate=50"
     priorities = (0, 1, 2)
     network_timeout = 5.0
     connection_timeout = 2.0

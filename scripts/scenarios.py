@@ -157,9 +157,8 @@ def summarize(scenario: Scenario, prefix: str, code: int) -> dict[str, Any]:
         # every request name of the scenario together: merge the histograms, then read the percentiles
         stats = HdrStats()
         entries = [{**entry, "method": "ALL", "name": "ALL"} for entry in document["histograms"]["entries"]]
-        stats.merge_report_json(json.dumps({"total": {"version": 1, "unit": "us", "entries": entries},
-                                            "intervals": []}))
-        summaries = json.loads(stats.summaries_json())
+        stats.absorb_json(json.dumps({"total": {"version": 1, "unit": "us", "entries": entries}, "intervals": []}))
+        summaries = stats.summaries()
         if summaries:
             merged = summaries[0]
             row.update(requests=merged["count"], failures=merged["failures"])

@@ -51,7 +51,7 @@ def main() -> None:
     ledger = _native.IntegrityLedger()
     producers = [ledger.new_producer() for _ in range(100)]
     queues = [f"load-test-{n:08d}" for n in range(10)]
-    markers: list[tuple[str, list[int]]] = []
+    markers: list[tuple[str, object]] = []
     plan = [(queues[n % 10], producers[n % 100], (n % 10) % 3) for n in range(CALLS)]
 
     def make_markers() -> None:
@@ -62,13 +62,13 @@ def main() -> None:
     def ack_all() -> None:
         acked = ledger.acked
         for queue, marker in markers:
-            acked(queue, marker[0], marker[1])
+            acked(queue, marker.producer, marker.seq)
 
     results = [per_call("marker (10 queues, 100 producers)", CALLS, make_markers)]
     results.append(per_call("acked", CALLS, ack_all))
     by_queue: dict[str, list[list[int]]] = {queue: [] for queue in queues}
     for queue, marker in markers:
-        by_queue[queue].append(marker)
+        by_queue[queue].append(marker.wire())
     bodies = [
         (queue, json.dumps({"items": [seed_item(m) for m in items[i:i + DEPTH]], "count": len(items[i:i + DEPTH])}).encode())
         for queue, items in by_queue.items()
@@ -83,7 +83,7 @@ def main() -> None:
             check(queue, body, t, t + 50)
 
     results.append(per_call(f"check_pop, {DEPTH} small items", len(bodies), check_all))
-    report = json.loads(ledger.report_json(True))
+    report = ledger.report(True)
     if not report["ok"] or report["popped"] != CALLS:
         fail(f"the benchmark's own run is not clean: {ledger.summary_text(True)}")
     start = time.perf_counter_ns()

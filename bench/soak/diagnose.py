@@ -4,7 +4,7 @@ Every DIAGNOSE_EVERY seconds (30) it appends to $SOAK_DIAGNOSE_OUT.csv: the proc
 tracemalloc traces (started at import, one frame per trace: the soak's Python CPU rises by a fraction, so a
 diagnosed run is not the soak's measurement); gc-tracked objects; Locust's in-memory history (`stats.history`
 and the per-second request counters of every stats entry); and what the exact statistics keep per second in Rust —
-seconds, (second, name) entries and histogram buckets, counted from a report taken and merged straight back
+seconds, (second, name) entries and histogram buckets, counted from a delta taken and absorbed straight back
 (the merge is exact). At test stop it writes $SOAK_DIAGNOSE_OUT_top.txt: the tracemalloc sites and object types
 that grew most since the first sample at or after WARMUP seconds.
 """
@@ -39,13 +39,14 @@ def _rss_kib() -> int:
     return 0
 
 
-def _native_intervals() -> tuple[int, int, int]:
-    from pushpop_load.stats import exact_stats
+def _native_intervals(environment: Any) -> tuple[int, int, int]:
+    from pushpop_load.stats import ExactStats
 
-    report = exact_stats.report_json()
-    exact_stats.merge_report_json(report)
+    recorder = ExactStats.of(environment).recorder
+    delta = recorder.take_delta_json()
+    recorder.absorb_json(delta)
     # recent seconds as histograms; older ones are rows only and hold no buckets
-    intervals = json.loads(report)["intervals"]["recent"]
+    intervals = json.loads(delta)["intervals"]["recent"]
     entries = sum(len(snapshot["entries"]) for _, snapshot in intervals)
     buckets = sum(len(entry["counts"]) for _, snapshot in intervals for entry in snapshot["entries"])
     return len(intervals), entries, buckets
@@ -58,7 +59,7 @@ def _types() -> Counter[str]:
 def _sample(environment: Any, started: float, writer: Any, handle: Any) -> None:
     stats = environment.runner.stats
     entries = [*stats.entries.values(), stats.total]
-    seconds, interval_entries, buckets = _native_intervals()
+    seconds, interval_entries, buckets = _native_intervals(environment)
     elapsed = time.monotonic() - started
     writer.writerow({
         "elapsed_s": round(elapsed, 1), "rss_kib": _rss_kib(),

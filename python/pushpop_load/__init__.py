@@ -11,7 +11,8 @@ if TYPE_CHECKING:
     from typing import Any as _Any
 
     from pushpop_load.client import Client
-    from pushpop_load.http import HttpStatusError, NativeHttpSession, NativeHttpUser, NativeResponse
+    from pushpop_load.nativehttp import NativeHttpSession, NativeHttpUser, NativeResponse
+    from pushpop_load.transport import HttpStatusError
     from pushpop_load.scenario import ScenarioUser
     from pushpop_load.users import PushPopUser
     from pushpop_load._native import PrepopulateError, PrepopulateReport, prepopulate
@@ -33,8 +34,9 @@ __all__ = [
     "prepopulate_gevent",
 ]
 
-_LAZY = {"Client": "client", "HttpStatusError": "http", "NativeHttpSession": "http", "NativeHttpUser": "http", "NativeResponse": "http",
-         "PushPopUser": "users", "ScenarioUser": "scenario"}
+_LAZY = {"Client": "client", "HttpStatusError": "transport", "NativeHttpSession": "nativehttp",
+         "NativeHttpUser": "nativehttp", "NativeResponse": "nativehttp", "PushPopUser": "users",
+         "ScenarioUser": "scenario"}
 _LAZY.update({"PrepopulateError": "_native", "PrepopulateReport": "_native", "prepopulate": "_native",
               "prepopulate_gevent": "prepopulation"})
 

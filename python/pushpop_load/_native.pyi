@@ -1,12 +1,13 @@
 """The Rust core of pushpop-load (``pushpop_load._native``). Import from ``pushpop_load`` instead."""
 
-from typing import Callable, Final, Literal, Mapping, Sequence, final
+from typing import Any, Callable, Final, Literal, Mapping, Sequence, TypedDict, final
 
 __all__ = [
     "HdrStats",
     "HttpResult",
     "IntegrityLedger",
     "InvalidResponseError",
+    "Marker",
     "MonitorError",
     "OpenModel",
     "PrepopulateError",
@@ -14,6 +15,7 @@ __all__ = [
     "PushpopError",
     "RequestOptions",
     "ResourceMonitor",
+    "Schedule",
     "__version__",
     "build_profile",
     "http_cancel",
@@ -25,6 +27,11 @@ __all__ = [
     "http_request_blocking",
     "http_submit",
     "json_dumps",
+    "parse_count",
+    "parse_interval",
+    "parse_pids",
+    "parse_priorities",
+    "parse_switch",
     "prepopulate",
     "run_cli",
 ]
@@ -48,6 +55,45 @@ def run_cli(argv: list[str], default_sigint: bool = False) -> int:
     ``default_sigint`` (the console command) first restores SIGINT's default action, so that Python's handler does
     not raise KeyboardInterrupt once the call returns.
     """
+
+def parse_count(text: str) -> int:
+    """An item count: ``10000``, ``10_000``, ``10k``, ``1.5M``, ``2G`` (decimal multiples). ValueError says why not."""
+
+def parse_priorities(text: str) -> list[int]:
+    """A priority list: ``0,1,2``, ``0-4`` or ``0,3-5``, in the order written. ValueError says why not."""
+
+def parse_interval(text: str) -> float:
+    """A duration in seconds: ``1s``, ``100ms``, ``0.5``, ``2m``. ValueError says why not."""
+
+def parse_pids(text: str) -> list[int]:
+    """Process ids: ``1234`` or ``1234,5678``. ValueError says why not."""
+
+def parse_switch(text: str) -> bool:
+    """``on``/``off`` (also ``true``/``false``, ``yes``/``no``, ``1``/``0``). ValueError says why not."""
+
+@final
+class Schedule:
+    """A request rate over a run's time: ``constant:rate=R``, ``ramp:from=A,to=B,over=D``,
+    ``steps:rates=R1/R2,every=D``, ``sine:mean=M,amplitude=A,period=D`` (from its low point),
+    ``square:low=L,high=H,period=D[,duty=F]``, ``spike:base=B,peak=P,at=T,for=D``, each with an optional ``end=D``;
+    or a preset's name (``presets()``). The open model's driver and the scenarios' pacer both run on it."""
+
+    def __new__(cls, spec: str) -> Schedule:
+        """Raises ValueError (saying what is wrong) for a spec that does not parse."""
+    @staticmethod
+    def presets() -> list[str]:
+        """The presets' names: the seed's S1a and S6 rate targets."""
+    def rate_at(self, t: float) -> float:
+        """Requests per second due ``t`` seconds into the run (0 from ``end`` on)."""
+    @property
+    def peak(self) -> float:
+        """The highest rate of the curve."""
+    @property
+    def end(self) -> float | None:
+        """Seconds after which the schedule is over; None: never."""
+    def scaled_to(self, peak: float) -> Schedule:
+        """The same curve with every rate scaled so that its peak is ``peak``. ValueError unless ``peak`` > 0."""
+    def __eq__(self, value: object, /) -> bool: ...
 
 @final
 class HttpResult:
@@ -85,13 +131,13 @@ class RequestOptions:
     """How requests are sent, made once per session: whole-request ``timeout`` and ``connect_timeout`` in seconds
     (None: no limit / the engine's 60 s), redirects to follow, and https without certificate checks."""
 
-    def __init__(
-        self,
+    def __new__(
+        cls,
         timeout: float | None = None,
         max_redirects: int = 30,
         insecure: bool = False,
         connect_timeout: float | None = None,
-    ) -> None:
+    ) -> RequestOptions:
         """Raises ValueError for a timeout that is not a positive number of seconds."""
 
 def http_submit(
@@ -193,6 +239,29 @@ class PrepopulateReport:
     def size(self) -> str: ...
     def to_json(self) -> str:
         """The report as JSON, as ``pushpop-load prepopulate --json`` writes it."""
+    def to_dict(self) -> PrepopulateReportDict:
+        """The same as a dict."""
+
+class PrepopulateReportDict(TypedDict):
+    """``PrepopulateReport`` as a dict (``pushpop-load prepopulate --json`` writes the same, its keys as strings)."""
+
+    host: str
+    queues: list[str]
+    items_per_queue: int
+    requested: int
+    pushed: int
+    per_queue: dict[str, int]
+    by_priority: dict[int, int]
+    retried: int
+    uncertain: dict[str, list[int]]
+    elapsed: float
+    rate: float
+    verified: bool
+    verification: Literal["stats", "acknowledged"]
+    depths: dict[str, int] | None
+    producer: int
+    size: str
+    connections: int
 
 def prepopulate(
     host: str,
@@ -222,12 +291,54 @@ def prepopulate(
     push, retries exhausted, depths that do not match), KeyboardInterrupt on Ctrl-C (in-flight pushes finish).
     """
 
+class Summary(TypedDict):
+    """One (method, name) entry of ``HdrStats.summaries``; times in ms, exact to the HDR precision."""
+
+    method: str
+    name: str
+    count: int
+    failures: int
+    items: int
+    min_ms: float
+    mean_ms: float
+    max_ms: float
+    percentiles: list[tuple[float, float]]
+    """(percentile, ms) at Locust's CSV percentiles: 50, 66, 75, 80, 90, 95, 98, 99, 99.9, 99.99, 100."""
+
+class IntervalRow(TypedDict):
+    """One (second, method, name) row of ``HdrStats.intervals``; times in ms."""
+
+    second: int
+    """Unix time of the second's start."""
+    method: str
+    name: str
+    count: int
+    failures: int
+    items: int
+    p50_ms: float
+    p95_ms: float
+    p99_ms: float
+    max_ms: float
+
+class SnapshotEntry(TypedDict):
+    method: str
+    name: str
+    failures: int
+    items: int
+    counts: list[tuple[int, int]]
+    """(value in µs, count) for every recorded bucket."""
+
+class Snapshot(TypedDict):
+    version: int
+    unit: Literal["us"]
+    entries: list[SnapshotEntry]
+
 @final
 class HdrStats:
     """Response times per (method, name) in an HDR histogram each (microsecond resolution, 3 significant digits),
     for the whole run and per second. Thread-safe."""
 
-    def __init__(self) -> None: ...
+    def __new__(cls) -> HdrStats: ...
     def record(self, method: str, name: str, milliseconds: float, failed: bool) -> None:
         """Records one response time in milliseconds, in the run's total and in the current second."""
     def on_request(
@@ -247,32 +358,49 @@ class HdrStats:
         no ``response_time`` is skipped."""
     def record_items(self, method: str, name: str, count: int) -> None:
         """Adds ``count`` queue items to an entry (what a pop returned)."""
-    def report_json(self) -> str:
-        """The samples since the last report, as JSON, and a fresh start: what a worker sends its master."""
-    def merge_report_json(self, report: str) -> None:
-        """Adds a report made by ``report_json`` in another process. Raises PushpopError for a malformed one."""
-    def snapshot_json(self) -> str:
-        """Everything recorded in all, as a JSON snapshot (sparse histograms)."""
-    def summaries_json(self) -> str:
-        """Exact figures per (method, name) as JSON: count, failures, items, min/mean/max and Locust's
-        percentiles (ms)."""
-    def intervals_json(self) -> str:
-        """The per-second timeline as JSON rows: second, method, name, count, failures, items, p50/p95/p99/max."""
+    def take_delta_json(self) -> str:
+        """The samples since the last delta, as JSON (opaque: what a worker sends its master), and a fresh start."""
+    def absorb_json(self, delta: str) -> None:
+        """Adds a delta made by ``take_delta_json`` in another process. Raises ValueError for one that cannot be
+        read."""
+    def snapshot(self) -> Snapshot:
+        """Everything recorded in all (the recorded buckets only)."""
+    def summaries(self) -> list[Summary]:
+        """Exact figures per (method, name), in the order method, then name."""
+    def intervals(self) -> list[IntervalRow]:
+        """The per-second timeline, by second, then method and name."""
     def clear(self) -> None:
         """Forgets everything recorded."""
+
+@final
+class Marker:
+    """The ``"_pp"`` field of a pushed item: who pushed it, as which of their items, at which priority, and when."""
+
+    @property
+    def producer(self) -> int: ...
+    @property
+    def seq(self) -> int:
+        """The item's number among its producer's pushes to its queue: 0, 1, 2, ..."""
+    @property
+    def priority(self) -> int: ...
+    @property
+    def push_us(self) -> int:
+        """Unix time of the push, in microseconds."""
+    def wire(self) -> list[int]:
+        """``[producer, seq, priority, push_us]``: the value of the item's ``"_pp"`` field."""
 
 @final
 class IntegrityLedger:
     """The queue integrity checker of one process (thread-safe): markers for pushed items, acknowledgements, checked
     pops, and a report of lost, duplicated, out-of-order and foreign items. Report format: docs/INTEGRITY.md."""
 
-    def __init__(self) -> None: ...
+    def __new__(cls) -> IntegrityLedger: ...
     @staticmethod
     def new_producer() -> int:
         """A producer id unique across processes and machines (random high bits and a counter), below 2**53."""
-    def marker(self, queue: str, producer: int, priority: int) -> list[int]:
-        """``[producer, seq, priority, push_us]``, the item's ``"_pp"`` field: seqs run 0, 1, 2, ... per (queue,
-        producer), and the item counts as sent."""
+    def marker(self, queue: str, producer: int, priority: int) -> Marker:
+        """The next item's marker, stamped now: seqs run 0, 1, 2, ... per (queue, producer), and the item counts as
+        sent."""
     def acked(self, queue: str, producer: int, seq: int) -> None:
         """The push succeeded: the item is stored."""
     def rejected(self, queue: str, producer: int, seq: int) -> None:
@@ -301,14 +429,15 @@ class IntegrityLedger:
     def queues(self) -> list[str]:
         """Queues this process pushed to, sorted: what the drain at test stop empties."""
     def take_delta_json(self) -> str:
-        """The mergeable state since the last call, as JSON, and a fresh start for it (seq counters and order
-        trackers stay): what a worker sends its master."""
+        """The mergeable state since the last call, as JSON (opaque: what a worker sends its master), and a fresh
+        start for it (seq counters and order trackers stay)."""
     def absorb_json(self, delta: str) -> None:
         """Merges a delta from ``take_delta_json`` of another process. Raises ValueError for one that cannot be
         read (and merges nothing)."""
-    def report_json(self, drained: bool) -> str:
-        """The report as JSON (``"version": 1``). ``drained``: the queues were emptied at the end, so an
-        acknowledged item never popped is lost; otherwise ``lost`` is null and ``unpopped`` counts them."""
+    def report(self, drained: bool) -> dict[str, Any]:
+        """The report (``"version": 1``; every key in docs/INTEGRITY.md). ``drained``: the queues were emptied at
+        the end, so an acknowledged item never popped is lost; otherwise ``lost`` is None and ``unpopped`` counts
+        them."""
     def summary_text(self, drained: bool) -> str:
         """The report as a few lines for a terminal."""
     def clear(self) -> None:
@@ -326,17 +455,17 @@ class ResourceMonitor:
     sampled again when it returns. Columns are ``"<source> <metric>"``, e.g. ``"pid:1234 cpu_pct"``,
     ``"postgres:app commits_per_s"``; docs/MONITOR.md lists them."""
 
-    def __init__(self) -> None: ...
+    def __new__(cls) -> ResourceMonitor: ...
     def start(
         self,
         *,
         interval: float | str | None = None,
-        pids: Sequence[int] = (),
-        processes: Sequence[str] = (),
-        cmdlines: Sequence[str] = (),
-        cgroups: Sequence[str] = (),
-        containers: Sequence[str] = (),
-        postgres: Sequence[str] = (),
+        pids: Sequence[int] = ...,
+        processes: Sequence[str] = ...,
+        cmdlines: Sequence[str] = ...,
+        cgroups: Sequence[str] = ...,
+        containers: Sequence[str] = ...,
+        postgres: Sequence[str] = ...,
         generator: int | None = None,
         docker_host: str | None = None,
         csv: str | None = None,
@@ -372,22 +501,54 @@ class ResourceMonitor:
     def take_notes(self) -> list[tuple[float, str]]:
         """Notes since the last call, ``(unix, text)``: a source went away, came back, cannot be read in part."""
 
-    def stop(self) -> dict[str, object]:
+    def stop(self) -> dict[str, Any]:
         """Stops sampling, renames the CSV into place, writes the JSON summary and returns it: ``samples``,
         ``columns``, ``metrics`` (``[{"column", "source", "metric", "peak", "mean", "samples", "gaps"}]``),
         ``generator`` (``{"pid", "peak_cpu_pct", "mean_cpu_pct", "threshold_pct", "saturated_samples",
-        "saturated"}`` or None), ``notes``. ``ValueError`` when not running."""
+        "saturated"}`` or None), ``notes`` (docs/MONITOR.md). ``ValueError`` when not running."""
 
-    def stop_json(self) -> str:
-        """``stop`` returning the summary as JSON text."""
+class LocustEntry(TypedDict):
+    """One request name's results since the last drain, in the shape of Locust's ``StatsEntry`` (times in ms, from
+    when each request was due)."""
 
+    method: str
+    name: str
+    count: int
+    failures: int
+    total_ms: float
+    min_ms: float | None
+    max_ms: float
+    content_length: int
+    response_times: dict[int, int]
+    """Locust's rounded response time (ms) -> how many."""
+    per_second: dict[int, int]
+    """Unix second -> requests."""
+    failures_per_second: dict[int, int]
+    errors: dict[str, int]
+    """Failure message (as Locust's failures table shows it) -> how many."""
+    first: float
+    """Unix time of the first request's end."""
+    last: float
+
+class Counters(TypedDict):
+    """How a driver kept its schedule since it started."""
+
+    scheduled: int
+    started: int
+    late: int
+    dropped: int
+    completed: int
+    in_flight: int
+    max_lag_us: int
+
+@final
 class OpenModel:
     """Starts pushes and pops on an arrival-rate schedule from its own thread (``pushpop_load.openmodel``)."""
 
-    def __init__(
-        self,
+    def __new__(
+        cls,
         base_url: str,
-        schedule: str,
+        schedule: Schedule,
         *,
         share: float = 1.0,
         duration: float | None = None,
@@ -395,28 +556,29 @@ class OpenModel:
         push_weight: int = 1,
         pop_weight: int = 1,
         item_bytes: int = 100,
-        priorities: list[int] = [0],
+        priorities: list[int] = ...,
         pop_depth: int = 1,
         queues: list[str],
         timeout: float = 60.0,
         connect_timeout: float = 60.0,
         late_after: float = 0.005,
         insecure: bool = True,
-        push_name: str = "/queue/[id]/push",
-        pop_name: str = "/queue/[id]/pop",
+        push_name: str = ...,
+        pop_name: str = ...,
         ledger: IntegrityLedger | None = None,
         producer: int = 0,
-    ) -> None: ...
-    @staticmethod
-    def check_schedule(schedule: str) -> None:
-        """Raises ``ValueError`` (saying why) unless ``schedule`` is a schedule the driver runs."""
+    ) -> OpenModel:
+        """Checks the settings and starts at once (``priorities`` default ``[0]``, ``push_name``
+        ``"/queue/[id]/push"``, ``pop_name`` ``"/queue/[id]/pop"``). Raises ValueError for a bad setting, OSError
+        when the thread cannot start."""
     def stop(self) -> None:
         """Starts no more requests; those in flight finish or time out."""
     def running(self) -> bool:
         """Whether requests are still being started or waited for."""
     def join(self, timeout: float) -> bool:
         """Waits up to ``timeout`` seconds for the driver to end; whether it did."""
-    def drain_into(self, stats: HdrStats) -> str:
-        """Moves the records since the last call into ``stats`` and returns Locust's aggregates as JSON."""
-    def counters_json(self) -> str:
-        """scheduled, started, late, dropped, completed, in_flight, max_lag_us, as JSON."""
+    def drain_into(self, stats: HdrStats) -> list[LocustEntry]:
+        """Moves the records since the last call into ``stats`` (exact histograms, corrected and ``(raw)``) and
+        returns Locust's aggregates per request name."""
+    def counters(self) -> Counters:
+        """How the schedule was kept so far."""

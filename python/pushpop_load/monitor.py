@@ -1,4 +1,4 @@
-"""The resource monitor as a Locust plugin: processes, cgroups, containers and PostgreSQL on Locust's timeline.
+"""The resource monitor in a Locust run: processes, cgroups, containers and PostgreSQL on Locust's timeline.
 
 Any run whose locustfile uses pushpop_load's users has these options (``locust -f FILE --pp-help`` lists them):
 
@@ -23,20 +23,19 @@ line and exit code 2, before any load is sent.
 
 from __future__ import annotations
 
-import argparse
 import datetime
-import json
 import logging
+import os
 import sys
 from typing import Any
 
-from locust import events
-from locust.runners import WorkerRunner
-
+from pushpop_load import _native
 from pushpop_load._native import MonitorError, ResourceMonitor
+from pushpop_load.options import argument_type
+from pushpop_load.swarm import SwarmPart
 from pushpop_load.webui import add_tab
 
-__all__ = ["TAB_KEY", "current", "panel_rows"]
+__all__ = ["TAB_KEY", "Monitor"]
 
 logger = logging.getLogger("pushpop_load.monitor")
 
@@ -54,112 +53,6 @@ _SOURCES = {
 }
 
 
-def _pid_list(text: str) -> list[int]:
-    pids = []
-    for part in filter(None, (p.strip() for p in text.split(","))):
-        try:
-            pid = int(part)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"not a process id: {part!r}") from None
-        if pid < 1:
-            raise argparse.ArgumentTypeError(f"not a process id: {part!r}")
-        pids.append(pid)
-    return pids
-
-
-def _interval(text: str) -> str:
-    # checked again in Rust; this catches the obvious at parse time, as one line
-    value = text.strip().lower()
-    number = value[:-2] if value.endswith("ms") else value.rstrip("sm")
-    try:
-        float(number)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a duration: {text!r} (e.g. 1s, 100ms, 0.5)") from None
-    return text
-
-
-@events.init_command_line_parser.add_listener
-def _add_options(parser: Any) -> None:
-    # not on the web UI's start form: what to watch is fixed for the process, and a URL may carry a password
-    add = parser.add_argument
-    add("--monitor-pid", type=_pid_list, action="append", env_var="PUSHPOP_MONITOR_PID", metavar="PID",
-        include_in_web_ui=False, help="resource monitor: a process by PID (repeatable, or comma-separated)")
-    add("--monitor-process", action="append", env_var="PUSHPOP_MONITOR_PROCESS", metavar="NAME",
-        include_in_web_ui=False, help="resource monitor: processes by name as ps shows it, summed (repeatable)")
-    add("--monitor-cmdline", action="append", env_var="PUSHPOP_MONITOR_CMDLINE", metavar="PATTERN",
-        include_in_web_ui=False, help="resource monitor: processes whose command line contains PATTERN (repeatable)")
-    add("--monitor-cgroup", action="append", env_var="PUSHPOP_MONITOR_CGROUP", metavar="PATH",
-        include_in_web_ui=False, help="resource monitor: a cgroup v2 directory (repeatable)")
-    add("--monitor-container", action="append", env_var="PUSHPOP_MONITOR_CONTAINER", metavar="NAME",
-        include_in_web_ui=False,
-        help="resource monitor: a Docker container by name or id, via $DOCKER_HOST or /var/run/docker.sock "
-             "(repeatable)")
-    add("--monitor-postgres", action="append", env_var="PUSHPOP_MONITOR_POSTGRES", metavar="URL",
-        include_in_web_ui=False,
-        help="resource monitor: a PostgreSQL database, postgres://user:password@host:port/db; pg_monitor is enough "
-             "(repeatable)")
-    add("--monitor-interval", type=_interval, env_var="PUSHPOP_MONITOR_INTERVAL", default="1s", metavar="DURATION",
-        include_in_web_ui=False, help="resource monitor: time between samples, e.g. 1s or 100ms (default: 1s)")
-
-
-class _State:
-    environment: Any = None
-    settings: dict[str, Any] | None = None
-    monitor: ResourceMonitor | None = None
-    notes_greenlet: Any = None
-    last_summary: dict[str, Any] | None = None
-    last_sample: dict[str, Any] | None = None
-
-
-_state = _State()
-
-
-def current() -> ResourceMonitor | None:
-    """The monitor of the test running in this process, if any."""
-    return _state.monitor
-
-
-def _settings(options: Any) -> dict[str, Any] | None:
-    """The ResourceMonitor.start keywords the options ask for; None when no source is named."""
-    settings: dict[str, Any] = {}
-    for dest, keyword in _SOURCES.items():
-        values = getattr(options, dest, None) or []
-        if dest == "monitor_pid":
-            values = [pid for group in values for pid in (group if isinstance(group, list) else _pid_list(str(group)))]
-        if values:
-            settings[keyword] = list(values)
-    if not settings:
-        return None
-    settings["interval"] = getattr(options, "monitor_interval", None) or "1s"
-    return settings
-
-
-def _is_worker(environment: Any) -> bool:
-    return isinstance(environment.runner, WorkerRunner)
-
-
-@events.init.add_listener
-def _on_init(environment: Any, **_: Any) -> None:
-    _state.environment = environment
-    if _is_worker(environment) or environment.parsed_options is None:
-        return
-    settings = _settings(environment.parsed_options)
-    if settings is None:
-        return
-    # bad input ends the run here, before any load: a PID that is not there, a URL that does not connect
-    probe = ResourceMonitor()
-    try:
-        probe.start(**settings)
-        probe.stop_json()
-    except (ValueError, MonitorError) as error:
-        sys.stderr.write(f"pushpop-load monitor: error: {error}\n")
-        sys.stderr.flush()
-        raise SystemExit(2) from None
-    _state.settings = settings
-    if environment.web_ui:
-        _add_panel(environment.web_ui)
-
-
 def _in_threadpool(function: Any, *args: Any, **kwargs: Any) -> Any:
     """Runs a call that releases the GIL on gevent's thread pool: this greenlet waits, the hub does not."""
     import gevent
@@ -167,86 +60,160 @@ def _in_threadpool(function: Any, *args: Any, **kwargs: Any) -> Any:
     return gevent.get_hub().threadpool.apply(function, args, kwargs)
 
 
-def _csv_prefix(environment: Any) -> str | None:
-    options = environment.parsed_options
-    return getattr(options, "csv_prefix", None) if options is not None else None
+class Monitor(SwarmPart):
+    """The environment's resource monitor: sampling while a test runs, on the master or the single process."""
 
+    def __init__(self, environment: Any) -> None:
+        super().__init__(environment)
+        self.monitor: ResourceMonitor | None = None
+        """The monitor of the test running now, if any."""
+        self.settings: dict[str, Any] | None = None
+        self.last_sample: dict[str, Any] | None = None
+        self.last_summary: dict[str, Any] | None = None
+        self._notes_greenlet: Any = None
+        if self.is_worker or environment.parsed_options is None:
+            return
+        settings = self._settings()
+        if settings is None:
+            return
+        # bad input ends the run here, before any load: a PID that is not there, a URL that does not connect
+        probe = ResourceMonitor()
+        try:
+            probe.start(**settings)
+            probe.stop()
+        except (ValueError, MonitorError) as error:
+            sys.stderr.write(f"pushpop-load monitor: error: {error}\n")
+            sys.stderr.flush()
+            raise SystemExit(2) from None
+        self.settings = settings
+        if environment.web_ui:
+            add_tab(environment.web_ui, TAB_KEY, "Resources",
+                    [("source", "Source"), ("metric", "Metric"), ("value", "Latest")], self.panel_rows)
 
-@events.test_start.add_listener
-def _on_test_start(environment: Any, **_: Any) -> None:
-    if _state.settings is None or _is_worker(environment):
-        return
-    _stop(environment, quiet=True)
-    import os
+    @classmethod
+    def add_arguments(cls, parser: Any) -> None:
+        # not on the web UI's start form: what to watch is fixed for the process, and a URL may carry a password
+        add = parser.add_argument
+        add("--monitor-pid", type=argument_type(_native.parse_pids), action="append", env_var="PUSHPOP_MONITOR_PID",
+            metavar="PID", include_in_web_ui=False,
+            help="resource monitor: a process by PID (repeatable, or comma-separated)")
+        add("--monitor-process", action="append", env_var="PUSHPOP_MONITOR_PROCESS", metavar="NAME",
+            include_in_web_ui=False, help="resource monitor: processes by name as ps shows it, summed (repeatable)")
+        add("--monitor-cmdline", action="append", env_var="PUSHPOP_MONITOR_CMDLINE", metavar="PATTERN",
+            include_in_web_ui=False,
+            help="resource monitor: processes whose command line contains PATTERN (repeatable)")
+        add("--monitor-cgroup", action="append", env_var="PUSHPOP_MONITOR_CGROUP", metavar="PATH",
+            include_in_web_ui=False, help="resource monitor: a cgroup v2 directory (repeatable)")
+        add("--monitor-container", action="append", env_var="PUSHPOP_MONITOR_CONTAINER", metavar="NAME",
+            include_in_web_ui=False,
+            help="resource monitor: a Docker container by name or id, via $DOCKER_HOST or /var/run/docker.sock "
+                 "(repeatable)")
+        add("--monitor-postgres", action="append", env_var="PUSHPOP_MONITOR_POSTGRES", metavar="URL",
+            include_in_web_ui=False,
+            help="resource monitor: a PostgreSQL database, postgres://user:password@host:port/db; pg_monitor is "
+                 "enough (repeatable)")
+        add("--monitor-interval", type=argument_type(_native.parse_interval), env_var="PUSHPOP_MONITOR_INTERVAL",
+            default=1.0, metavar="DURATION", include_in_web_ui=False,
+            help="resource monitor: time between samples, e.g. 1s or 100ms (default: 1s)")
 
-    settings = dict(_state.settings, generator=os.getpid())
-    prefix = _csv_prefix(environment)
-    if prefix:
-        settings.update(csv=f"{prefix}_resources.csv", json=f"{prefix}_resources.json")
-    monitor = ResourceMonitor()
-    try:
-        _in_threadpool(monitor.start, **settings)
-    except (ValueError, MonitorError) as error:
-        logger.error("pushpop-load monitor: not sampling this test: %s", error)
-        return
-    _state.monitor = monitor
-    _state.last_summary = None
-    import gevent
+    def _settings(self) -> dict[str, Any] | None:
+        """The ResourceMonitor.start keywords the options ask for; None when no source is named."""
+        settings: dict[str, Any] = {}
+        for dest, keyword in _SOURCES.items():
+            values = self.option(dest) or []
+            if dest == "monitor_pid":
+                # each --monitor-pid is a list; a value from the environment variable arrives as its text
+                values = [pid for group in values
+                          for pid in (group if isinstance(group, list) else _native.parse_pids(str(group)))]
+            if values:
+                settings[keyword] = list(values)
+        if not settings:
+            return None
+        interval = self.option("monitor_interval", 1.0)
+        settings["interval"] = interval if isinstance(interval, float) else _native.parse_interval(str(interval))
+        return settings
 
-    _state.notes_greenlet = gevent.spawn(_log_notes, monitor)
+    def test_start(self) -> None:
+        if self.settings is None or self.is_worker:
+            return
+        self._stop(quiet=True)
+        settings = dict(self.settings, generator=os.getpid())
+        prefix = self.csv_prefix
+        if prefix:
+            settings.update(csv=f"{prefix}_resources.csv", json=f"{prefix}_resources.json")
+        monitor = ResourceMonitor()
+        try:
+            _in_threadpool(monitor.start, **settings)
+        except (ValueError, MonitorError) as error:
+            logger.error("pushpop-load monitor: not sampling this test: %s", error)
+            return
+        self.monitor = monitor
+        self.last_summary = None
+        import gevent
 
+        self._notes_greenlet = gevent.spawn(self._log_notes, monitor)
 
-def _log_notes(monitor: ResourceMonitor) -> None:
-    import gevent
+    @staticmethod
+    def _log_notes(monitor: ResourceMonitor) -> None:
+        import gevent
 
-    while monitor.running:
+        while monitor.running:
+            for _, text in monitor.take_notes():
+                logger.warning("pushpop-load monitor: %s", text)
+            gevent.sleep(0.5)
+
+    def test_stop(self) -> None:
+        if not self.is_worker:
+            self._stop()
+
+    def finish(self) -> None:
+        self._stop()
+
+    def _stop(self, quiet: bool = False) -> None:
+        monitor, self.monitor = self.monitor, None
+        if monitor is None:
+            return
+        if self._notes_greenlet is not None:
+            self._notes_greenlet.kill(block=False)
+            self._notes_greenlet = None
         for _, text in monitor.take_notes():
             logger.warning("pushpop-load monitor: %s", text)
-        gevent.sleep(0.5)
+        self.last_sample = monitor.latest()
+        try:
+            summary = _in_threadpool(monitor.stop)
+        except MonitorError as error:
+            logger.error("pushpop-load monitor: %s", error)
+            return
+        self.last_summary = summary
+        if quiet:
+            return
+        generator = summary.get("generator") or {}
+        line = f"pushpop-load monitor: {summary['samples']} sample(s)"
+        if summary.get("csv"):
+            line += f" in {summary['csv']}"
+        if generator.get("peak_cpu_pct") is not None:
+            line += f"; load generator CPU peak {generator['peak_cpu_pct']:.0f}%"
+        logger.info(line)
+        if generator.get("saturated"):
+            logger.warning(
+                "pushpop-load monitor: the load generator was above %.0f%% CPU in %d sample(s): those figures "
+                "measure the generator as much as the service (add workers: --processes or --worker)",
+                generator["threshold_pct"], generator["saturated_samples"])
 
-
-def _stop(environment: Any, quiet: bool = False) -> None:
-    monitor, _state.monitor = _state.monitor, None
-    if monitor is None:
-        return
-    if _state.notes_greenlet is not None:
-        _state.notes_greenlet.kill(block=False)
-        _state.notes_greenlet = None
-    for _, text in monitor.take_notes():
-        logger.warning("pushpop-load monitor: %s", text)
-    _state.last_sample = monitor.latest()
-    try:
-        summary = json.loads(_in_threadpool(monitor.stop_json))
-    except MonitorError as error:
-        logger.error("pushpop-load monitor: %s", error)
-        return
-    _state.last_summary = summary
-    if quiet:
-        return
-    generator = summary.get("generator") or {}
-    line = f"pushpop-load monitor: {summary['samples']} sample(s)"
-    if summary.get("csv"):
-        line += f" in {summary['csv']}"
-    if generator.get("peak_cpu_pct") is not None:
-        line += f"; load generator CPU peak {generator['peak_cpu_pct']:.0f}%"
-    logger.info(line)
-    if generator.get("saturated"):
-        logger.warning(
-            "pushpop-load monitor: the load generator was above %.0f%% CPU in %d sample(s): those figures measure the "
-            "generator as much as the service (add workers: --processes or --worker)",
-            generator["threshold_pct"], generator["saturated_samples"])
-
-
-@events.test_stop.add_listener
-def _on_test_stop(environment: Any, **_: Any) -> None:
-    if not _is_worker(environment):
-        _stop(environment)
-
-
-@events.quit.add_listener
-def _on_quit(**_: Any) -> None:
-    if _state.environment is not None:
-        _stop(_state.environment)
+    def panel_rows(self) -> list[dict[str, str]]:
+        """The web UI tab's rows: one per column of the latest sample (empty cells are gaps)."""
+        monitor = self.monitor
+        latest = monitor.latest() if monitor is not None else self.last_sample
+        if latest is None:
+            state = "waiting for the first sample" if monitor is not None else "not sampling (no test running)"
+            return [{"source": "monitor", "metric": "state", "value": state}]
+        when = datetime.datetime.fromtimestamp(latest["unix"], datetime.timezone.utc).strftime("%H:%M:%S UTC")
+        status = "sampled at" if monitor is not None else "last sample (test stopped)"
+        rows = [{"source": "monitor", "metric": status, "value": when}]
+        for column, value in latest["values"].items():
+            source, _, metric = column.rpartition(" ")
+            rows.append({"source": source, "metric": metric, "value": _format(value)})
+        return rows
 
 
 def _format(value: float | None) -> str:
@@ -255,25 +222,3 @@ def _format(value: float | None) -> str:
     if float(value).is_integer() and abs(value) < 1e15:
         return f"{int(value):,}"
     return f"{value:,.3f}".rstrip("0").rstrip(".")
-
-
-def panel_rows() -> list[dict[str, str]]:
-    """The web UI tab's rows: one per column of the latest sample (empty cells are gaps)."""
-    monitor = _state.monitor
-    latest = monitor.latest() if monitor is not None else _state.last_sample
-    if latest is None:
-        state = "waiting for the first sample" if monitor is not None else "not sampling (no test running)"
-        return [{"source": "monitor", "metric": "state", "value": state}]
-    when = datetime.datetime.fromtimestamp(latest["unix"], datetime.timezone.utc).strftime("%H:%M:%S UTC")
-    status = "sampled at" if monitor is not None else "last sample (test stopped)"
-    rows = [{"source": "monitor", "metric": status, "value": when}]
-    for column, value in latest["values"].items():
-        source, _, metric = column.rpartition(" ")
-        rows.append({"source": source, "metric": metric, "value": _format(value)})
-    return rows
-
-
-def _add_panel(web_ui: Any) -> None:
-    """The "Resources" tab, with the latest sample."""
-    add_tab(web_ui, TAB_KEY, "Resources", [("source", "Source"), ("metric", "Metric"), ("value", "Latest")],
-            panel_rows)

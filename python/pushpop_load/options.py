@@ -1,4 +1,8 @@
-"""``--pp-help``, for every Locust run that uses pushpop-load's users (``http.py`` imports this module).
+"""pushpop-load's Locust options: the Rust grammars as argparse types, and ``--pp-help``.
+
+Each rule has one parser, in Rust (``pushpop_load._native.parse_count``, ``parse_priorities``, ``parse_switch``,
+``Schedule`` …), the same one the ``pushpop-load`` command uses; an argparse type only turns its ``ValueError``
+into argparse's error, so Locust prints it as one line and exits 2.
 
 Locust answers ``--help`` before it imports a locustfile, so its help cannot list the options a locustfile's imports
 add (the scenario knobs, integrity, drain, the resource monitor); ``--pp-help`` is parsed after the import and
@@ -8,15 +12,43 @@ lists them all, with their environment variables.
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from typing import Any, Callable, TypeVar
 
-from locust import events
+__all__ = ["HelpAction", "argument_type", "bounded"]
 
-__all__: list[str] = []
+T = TypeVar("T")
 
 
-class _OptionsHelp(argparse.Action):
-    """Prints the pushpop-load options and exits."""
+def argument_type(parse: Callable[[str], T], name: str | None = None) -> Callable[[str], T]:
+    """``parse`` as an argparse type: its ``ValueError`` becomes argparse's error, with the parser's own message."""
+
+    def convert(text: str) -> T:
+        try:
+            return parse(text)
+        except ValueError as error:
+            raise argparse.ArgumentTypeError(str(error)) from None
+
+    convert.__name__ = name or getattr(parse, "__name__", "value")
+    return convert
+
+
+def bounded(parse: Callable[[str], int], low: int, high: int | None = None) -> Callable[[str], int]:
+    """``parse`` as an argparse type whose value must lie in ``low..high``."""
+
+    def convert(text: str) -> int:
+        value = argument_type(parse)(text)
+        if value < low:
+            raise argparse.ArgumentTypeError(f"must be at least {low} (got {text!r})")
+        if high is not None and value > high:
+            raise argparse.ArgumentTypeError(f"must be at most {high} (got {text!r})")
+        return value
+
+    convert.__name__ = getattr(parse, "__name__", "value")
+    return convert
+
+
+class HelpAction(argparse.Action):
+    """``--pp-help``: prints the pushpop-load options and exits."""
 
     def __init__(self, option_strings: list[str], dest: str, **kwargs: Any) -> None:
         super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kwargs)
@@ -30,9 +62,3 @@ class _OptionsHelp(argparse.Action):
                 lines.append(f"  {action.option_strings[0]:<20} {action.help}" + (f" [env {env}]" if env else ""))
         print("\n".join(lines))
         parser.exit(0)
-
-
-@events.init_command_line_parser.add_listener
-def _add_help(parser: Any) -> None:
-    parser.add_argument("--pp-help", action=_OptionsHelp, include_in_web_ui=False,
-                        help="list the pushpop-load options (scenario knobs, integrity, drain, monitor) and exit")

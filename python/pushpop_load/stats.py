@@ -1,17 +1,17 @@
-"""Exact response-time statistics for any Locust run that imports pushpop_load's users.
+"""Exact response-time statistics for any Locust run that uses pushpop_load's users.
 
 Every sample reported to ``events.request`` (by any client, Locust's own included) goes into an HDR histogram per
 (method, name) in Rust: microsecond resolution, 3 significant digits, none of Locust's rounding. Workers send
-their new samples to the master with each report (``report_to_master``), and the master merges them
-(``worker_report``), so the master's figures are exact for the whole swarm. When Locust exits, the master (or the
-single process) prints an exact percentile table and, with ``--csv PREFIX``, writes ``PREFIX_hdr.json``:
+their new samples to the master with each report, and the master absorbs them, so the master's figures are exact
+for the whole swarm. When Locust exits, the master (or the single process) prints an exact percentile table and,
+with ``--csv PREFIX``, writes ``PREFIX_hdr.json``:
 
     {"format": "pushpop-load-hdr", "version": 1, "unit": "us",
      "duration_s": <first request to last>,
      "summaries": [{"method", "name", "count", "failures", "items", "min_ms", "mean_ms", "max_ms",
                     "percentiles": [[50.0, ms], [66.0, ms], ...]}],          # Locust's CSV percentiles
      "histograms": {"version": 1, "unit": "us",
-                    "entries": [{"method", "name", "failures", "counts": [[value_us, count], ...]}]}}
+                    "entries": [{"method", "name", "failures", "items", "counts": [[value_us, count], ...]}]}}
 
 ``items`` counts the queue items pops returned (``PushPopUser.pop_items``), so items/s = items / duration_s.
 ``histograms`` holds every recorded bucket, so any percentile can be recomputed and runs can be merged.
@@ -35,155 +35,129 @@ import logging as _logging
 import time as _time
 from typing import IO, Any
 
-from locust import events
-from locust.runners import HEARTBEAT_INTERVAL, HEARTBEAT_LIVENESS, STATE_MISSING, MasterRunner, WorkerRunner
+from locust.runners import HEARTBEAT_INTERVAL, HEARTBEAT_LIVENESS, STATE_MISSING
 
-from pushpop_load._files import write_atomically as _write_atomically
-from pushpop_load.client import exact_stats
+from pushpop_load import _native
+from pushpop_load._files import write_atomically
+from pushpop_load.swarm import SwarmPart
 from pushpop_load.webui import add_tab
 
-__all__ = ["TAB_KEY", "exact_stats", "format_table", "panel_rows", "write_hdr_file", "write_intervals_csv"]
+__all__ = ["INTERVAL_COLUMNS", "TAB_KEY", "ExactStats", "format_table", "write_hdr_file", "write_intervals_csv"]
 
-_REPORT_KEY = "pushpop_hdr"
-
-_environment: Any = None
 _logger = _logging.getLogger(__name__)
-
-
-class _Workers:
-    """On a master: the workers that reported in this run, when each was last heard from, and those lost."""
-
-    reporting: set[str] = set()
-    heard: dict[str, float] = {}
-    lost: list[str] = []
-
-
-@events.init.add_listener
-def _on_init(environment: Any, **_: Any) -> None:
-    global _environment
-    _environment = environment
-    if environment.web_ui:
-        add_tab(environment.web_ui, TAB_KEY, "Exact percentiles",
-                [("name", "Name"), ("requests", "# requests"), ("failures", "# failures"), ("p50", "50%ile (ms)"),
-                 ("p95", "95%ile (ms)"), ("p99", "99%ile (ms)"), ("p999", "99.9%ile (ms)"), ("max", "Max (ms)"),
-                 ("items", "Items")],
-                panel_rows)
-
 
 TAB_KEY = "pushpop-exact"
 """The key of the web UI tab (``?tab=pushpop-exact``)."""
-
-
-def panel_rows() -> list[dict[str, str]]:
-    """The web UI tab's rows: one per (method, name), exact to the HDR precision, in milliseconds."""
-    rows = []
-    for summary in _json.loads(exact_stats.summaries_json()):
-        percentiles = dict((p, v) for p, v in summary["percentiles"])
-        rows.append({
-            "name": f"{summary['method']} {summary['name']}",
-            "requests": str(summary["count"]),
-            "failures": str(summary["failures"]),
-            **{key: f"{percentiles[p]:.3f}" for key, p in (("p50", 50.0), ("p95", 95.0), ("p99", 99.0),
-                                                           ("p999", 99.9)) if p in percentiles},
-            "max": f"{summary['max_ms']:.3f}",
-            "items": str(summary["items"]) if summary["items"] else "",
-        })
-    return rows
-
-
-# a native listener: a Python one would cost every request a call that collects Locust's keywords into a dict
-events.request.add_listener(exact_stats.on_request)
-
-
-@events.test_start.add_listener
-def _on_test_start(environment: Any, **_: Any) -> None:
-    if not isinstance(environment.runner, WorkerRunner):
-        exact_stats.clear()
-    _Workers.reporting, _Workers.lost = set(), []
-
-
-@events.heartbeat_sent.add_listener
-def _on_heartbeat(client_id: str, **_: Any) -> None:
-    # fired on the master for every heartbeat a worker sent (and the master answered)
-    _Workers.heard[client_id] = _time.monotonic()
-
-
-@events.test_stop.add_listener
-def _on_test_stop(environment: Any, **_: Any) -> None:
-    runner = environment.runner
-    if not isinstance(runner, MasterRunner):
-        return
-    # Locust marks a worker missing after HEARTBEAT_LIVENESS silent beats and forgets it a minute later: either
-    # way, a worker that reported in this run and has been silent that long is gone
-    limit = HEARTBEAT_LIVENESS * HEARTBEAT_INTERVAL + 1
-    now = _time.monotonic()
-    silent = {worker for worker, heard in _Workers.heard.items() if now - heard > limit}
-    missing = {client.id for client in runner.clients.all if client.state == STATE_MISSING}
-    _Workers.lost = sorted((silent | missing) & _Workers.reporting)
-
-
-@events.report_to_master.add_listener
-def _on_report_to_master(client_id: str, data: dict, **_: Any) -> None:
-    data[_REPORT_KEY] = exact_stats.report_json()
-
-
-@events.worker_report.add_listener
-def _on_worker_report(client_id: str, data: dict, **_: Any) -> None:
-    _Workers.reporting.add(client_id)
-    _Workers.heard[client_id] = _time.monotonic()
-    report = data.get(_REPORT_KEY)
-    if report:
-        exact_stats.merge_report_json(report)
-
-
-@events.quit.add_listener
-def _on_quit(**_: Any) -> None:
-    # quit fires after the master has collected its workers' last reports
-    environment = _environment
-    if environment is None or isinstance(environment.runner, WorkerRunner):
-        return
-    summaries = _json.loads(exact_stats.summaries_json())
-    if not summaries:
-        return
-    total = environment.runner.stats.total
-    duration = max(0.0, (total.last_request_timestamp or total.start_time) - total.start_time)
-    print(format_table(summaries, duration), flush=True)
-    workers = None
-    if isinstance(environment.runner, MasterRunner):
-        workers = {"reporting": len(_Workers.reporting), "lost": _Workers.lost}
-        if _Workers.lost:
-            _logger.warning("%d of %d workers were lost during the run (%s): these figures lack their samples after "
-                            "their last report", len(_Workers.lost), len(_Workers.reporting), ", ".join(_Workers.lost))
-    prefix = getattr(environment.parsed_options, "csv_prefix", None) if environment.parsed_options else None
-    if prefix:
-        write_hdr_file(f"{prefix}_hdr.json", duration, summaries, workers)
-        write_intervals_csv(f"{prefix}_hdr_intervals.csv")
-
-
-def write_hdr_file(path: str, duration_s: float, summaries: list[dict] | None = None,
-                   workers: dict[str, Any] | None = None) -> None:
-    """Writes the exact statistics to ``path`` (via a temporary file: never a half-written result)."""
-    document = {
-        "format": "pushpop-load-hdr",
-        "version": 1,
-        "unit": "us",
-        "duration_s": duration_s,
-        "summaries": summaries if summaries is not None else _json.loads(exact_stats.summaries_json()),
-        "histograms": _json.loads(exact_stats.snapshot_json()),
-    }
-    if workers is not None:
-        document["workers"] = workers
-    _write_atomically(path, lambda out: _json.dump(document, out))
-
 
 INTERVAL_COLUMNS = ["Timestamp", "Type", "Name", "Requests", "Failures", "Items", "p50 ms", "p95 ms", "p99 ms",
                     "Max ms"]
 
 
-def write_intervals_csv(path: str) -> None:
+class ExactStats(SwarmPart):
+    """The environment's exact statistics (``recorder``), fed by every ``events.request`` of the environment."""
+
+    key = "pushpop_hdr"
+
+    def __init__(self, environment: Any) -> None:
+        super().__init__(environment)
+        self.recorder = _native.HdrStats()
+        # a native listener: a Python one would cost every request a call that collects Locust's keywords into a dict
+        environment.events.request.add_listener(self.recorder.on_request)
+        # on a master: the workers that reported in this run, when each was last heard from, and those lost
+        self.reporting: set[str] = set()
+        self.heard: dict[str, float] = {}
+        self.lost: list[str] = []
+        environment.events.heartbeat_sent.add_listener(self._on_heartbeat)
+        if environment.web_ui:
+            add_tab(environment.web_ui, TAB_KEY, "Exact percentiles",
+                    [("name", "Name"), ("requests", "# requests"), ("failures", "# failures"),
+                     ("p50", "50%ile (ms)"), ("p95", "95%ile (ms)"), ("p99", "99%ile (ms)"),
+                     ("p999", "99.9%ile (ms)"), ("max", "Max (ms)"), ("items", "Items")],
+                    self.panel_rows)
+
+    def _on_heartbeat(self, client_id: str, **_: Any) -> None:
+        # fired on the master for every heartbeat a worker sent (and the master answered)
+        self.heard[client_id] = _time.monotonic()
+
+    def test_start(self) -> None:
+        if not self.is_worker:
+            self.recorder.clear()
+        self.reporting, self.lost = set(), []
+
+    def take_delta(self) -> str:
+        return self.recorder.take_delta_json()
+
+    def absorb(self, delta: str, worker: str) -> None:
+        self.reporting.add(worker)
+        self.heard[worker] = _time.monotonic()
+        if delta:
+            self.recorder.absorb_json(delta)
+
+    def test_stop(self) -> None:
+        if not self.is_master:
+            return
+        # Locust marks a worker missing after HEARTBEAT_LIVENESS silent beats and forgets it a minute later: either
+        # way, a worker that reported in this run and has been silent that long is gone
+        limit = HEARTBEAT_LIVENESS * HEARTBEAT_INTERVAL + 1
+        now = _time.monotonic()
+        silent = {worker for worker, heard in self.heard.items() if now - heard > limit}
+        missing = {client.id for client in self.environment.runner.clients.all if client.state == STATE_MISSING}
+        self.lost = sorted((silent | missing) & self.reporting)
+
+    def finish(self) -> None:
+        summaries = self.recorder.summaries()
+        if not summaries:
+            return
+        total = self.environment.runner.stats.total
+        duration = max(0.0, (total.last_request_timestamp or total.start_time) - total.start_time)
+        print(format_table(summaries, duration), flush=True)
+        workers = None
+        if self.is_master:
+            workers = {"reporting": len(self.reporting), "lost": self.lost}
+            if self.lost:
+                _logger.warning("%d of %d workers were lost during the run (%s): these figures lack their samples "
+                                "after their last report", len(self.lost), len(self.reporting), ", ".join(self.lost))
+        prefix = self.csv_prefix
+        if prefix:
+            write_hdr_file(self.recorder, f"{prefix}_hdr.json", duration, workers)
+            write_intervals_csv(self.recorder, f"{prefix}_hdr_intervals.csv")
+
+    def panel_rows(self) -> list[dict[str, str]]:
+        """The web UI tab's rows: one per (method, name), exact to the HDR precision, in milliseconds."""
+        rows = []
+        for summary in self.recorder.summaries():
+            percentiles = dict((p, v) for p, v in summary["percentiles"])
+            rows.append({
+                "name": f"{summary['method']} {summary['name']}",
+                "requests": str(summary["count"]),
+                "failures": str(summary["failures"]),
+                **{key: f"{percentiles[p]:.3f}" for key, p in (("p50", 50.0), ("p95", 95.0), ("p99", 99.0),
+                                                               ("p999", 99.9)) if p in percentiles},
+                "max": f"{summary['max_ms']:.3f}",
+                "items": str(summary["items"]) if summary["items"] else "",
+            })
+        return rows
+
+
+def write_hdr_file(recorder: Any, path: str, duration_s: float, workers: dict[str, Any] | None = None) -> None:
+    """Writes ``recorder``'s figures to ``path`` (via a temporary file: never a half-written result)."""
+    document = {
+        "format": "pushpop-load-hdr",
+        "version": 1,
+        "unit": "us",
+        "duration_s": duration_s,
+        "summaries": recorder.summaries(),
+        "histograms": recorder.snapshot(),
+    }
+    if workers is not None:
+        document["workers"] = workers
+    write_atomically(path, lambda out: _json.dump(document, out))
+
+
+def write_intervals_csv(recorder: Any, path: str) -> None:
     """The per-second timeline: one row per second and (method, name), exact to the HDR precision, its unix
     timestamps on the clock of Locust's ``_stats_history.csv``."""
-    rows = _json.loads(exact_stats.intervals_json())
+    rows = recorder.intervals()
 
     def write(out: IO[str]) -> None:
         writer = _csv.writer(out)
@@ -193,7 +167,7 @@ def write_intervals_csv(path: str) -> None:
                              f"{row['p50_ms']:.3f}", f"{row['p95_ms']:.3f}", f"{row['p99_ms']:.3f}",
                              f"{row['max_ms']:.3f}"])
 
-    _write_atomically(path, write, newline="")
+    write_atomically(path, write, newline="")
 
 
 def format_table(summaries: list[dict], duration_s: float) -> str:

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
-from pushpop_load import integrity as _integrity
-from pushpop_load.http import NativeHttpUser
+from pushpop_load.integrity import Integrity
+from pushpop_load.nativehttp import NativeHttpUser
 from pushpop_load.payloads import POP_NAME, PUSH_NAME, PopShapeError, items_from_pop, make_item, make_queue_id
-from pushpop_load.stats import exact_stats
+from pushpop_load.stats import ExactStats
 
 __all__ = ["PushPopUser"]
 
@@ -18,7 +18,8 @@ class PushPopUser(NativeHttpUser):
     the item, a pop only when its answer has one of the two pop shapes. The items each pop returned are recorded
     beside its response time (``items`` in the exact statistics), so throughput is known in items as well as
     requests. Each user is one producer of the integrity checker (``pushpop_load.integrity``): the items it pushes
-    carry a marker, and every pop answer is checked against the ledger (``--pp-integrity off`` turns this off)."""
+    carry a marker, and every pop answer is checked against the environment's ledger (``--pp-integrity off`` turns
+    this off)."""
 
     abstract = True
 
@@ -34,7 +35,9 @@ class PushPopUser(NativeHttpUser):
         self.pushed = 0
         self.popped = 0
         self._depth: defaultdict[str, int] = defaultdict(int)
-        self.producer = _integrity.ledger.new_producer()
+        self._integrity = Integrity.of(environment)
+        self._exact = ExactStats.of(environment).recorder
+        self.producer = self._integrity.ledger.new_producer()
 
     def estimated_depth(self, queue_id: str | None = None) -> int:
         """What this user pushed to a queue minus what it popped from it: the queue's depth when the user is alone
@@ -57,12 +60,12 @@ class PushPopUser(NativeHttpUser):
         """Pushes ``item`` (default: a new item of ``size``, else ``item_size``); True when the service stored it.
         A dict item is sent with the integrity marker added (to a copy)."""
         queue = queue_id or self.queue_id
-        ledger = _integrity.ledger if _integrity.enabled() else None
+        ledger = self._integrity.ledger if self._integrity.enabled else None
         marker = ledger.marker(queue, self.producer, priority) if ledger is not None else None
         if item is None:
-            item = make_item(size or self.item_size, marker)
+            item = make_item(size or self.item_size, marker.wire() if marker is not None else None)
         elif marker is not None and isinstance(item, dict):
-            item = {**item, "_pp": marker}
+            item = {**item, "_pp": marker.wire()}
         else:
             marker = None
         body = {"item": item, "priority": priority}
@@ -71,7 +74,7 @@ class PushPopUser(NativeHttpUser):
             answer = self.client.post(f"/queue/{queue}/push", json=body, name=name or PUSH_NAME, catch_response=True)
         except BaseException:  # Locust stopped this user mid-push: the item may be stored or not
             if ledger is not None and marker is not None:
-                ledger.indeterminate(queue, self.producer, marker[1])
+                ledger.indeterminate(queue, self.producer, marker.seq)
             raise
         with answer as r:
             if r.status_code == 200:
@@ -85,11 +88,11 @@ class PushPopUser(NativeHttpUser):
                 r.failure(f"unexpected status {r.status_code}")
         if ledger is not None and marker is not None:
             if stored:
-                ledger.acked(queue, self.producer, marker[1])
+                ledger.acked(queue, self.producer, marker.seq)
             elif 400 <= r.status_code < 500:
-                ledger.rejected(queue, self.producer, marker[1])
+                ledger.rejected(queue, self.producer, marker.seq)
             else:  # a timeout, a reset, a 5xx: the item may be stored or not
-                ledger.indeterminate(queue, self.producer, marker[1])
+                ledger.indeterminate(queue, self.producer, marker.seq)
         if stored:
             self.pushed += 1
             self._depth[queue] += 1
@@ -102,8 +105,8 @@ class PushPopUser(NativeHttpUser):
         try:
             answer = self.client.post(f"/queue/{queue}/pop", params={"depth": depth}, name=name, catch_response=True)
         except BaseException:  # Locust stopped this user mid-pop: what the service handed over is never seen
-            if _integrity.enabled():
-                _integrity.ledger.interrupted_pop(queue, depth)
+            if self._integrity.enabled:
+                self._integrity.ledger.interrupted_pop(queue, depth)
             raise
         with answer as r:
             if r.status_code != 200:
@@ -117,13 +120,13 @@ class PushPopUser(NativeHttpUser):
                 return None
             if len(items) > depth:
                 r.failure(f"pop of depth {depth} returned {len(items)} items")
-            if _integrity.enabled():
+            if self._integrity.enabled:
                 meta = r.request_meta or {}
                 start_us = int(meta.get("start_time", 0.0) * 1e6)
-                _integrity.ledger.check_pop(queue, r.content, start_us, start_us + int(r.elapsed_ms * 1000))
+                self._integrity.ledger.check_pop(queue, r.content, start_us, start_us + int(r.elapsed_ms * 1000))
             if len(items) > depth:
                 return None
-        exact_stats.record_items("POST", name, len(items))
+        self._exact.record_items("POST", name, len(items))
         self.popped += len(items)
         self._depth[queue] -= len(items)
         return items

@@ -5,12 +5,12 @@ use std::time::{Duration, Instant};
 
 use clap::Args;
 
-use crate::monitor::{format_duration, parse_interval, Monitor, MonitorConfig};
+use crate::monitor::{format_duration, parse_interval, parse_pid_list, Monitor, MonitorConfig};
 
 /// Values are taken as text and parsed in `into_config`, so that a bad one is a single line naming the flag.
 #[derive(Debug, Args)]
 pub struct MonitorArgs {
-    /// A process to sample by PID; repeat for several
+    /// A process to sample by PID; repeat for several, or list them: 1234,5678
     #[arg(long = "pid", value_name = "PID", allow_hyphen_values = true)]
     pub pid: Vec<String>,
     /// Processes by name (as ps shows it, e.g. postgres), summed; repeat for several
@@ -57,14 +57,6 @@ pub struct MonitorArgs {
     pub quiet: bool,
 }
 
-fn pid(flag: &str, text: &str) -> Result<u32, String> {
-    text.trim()
-        .parse::<u32>()
-        .ok()
-        .filter(|pid| *pid > 0)
-        .ok_or_else(|| format!("{flag} must be a process id, a whole number above 0 (got '{text}')"))
-}
-
 impl MonitorArgs {
     /// The monitor's settings and the run's length (`None`: until Ctrl-C).
     pub fn into_config(self) -> Result<(MonitorConfig, Option<Duration>), String> {
@@ -88,8 +80,9 @@ impl MonitorArgs {
             pids: self
                 .pid
                 .iter()
-                .map(|text| pid("--pid", text))
-                .collect::<Result<_, _>>()?,
+                .map(|text| parse_pid_list(text).map_err(|err| format!("--pid: {err}")))
+                .collect::<Result<Vec<_>, _>>()?
+                .concat(),
             processes: self.process,
             cmdlines: self.cmdline,
             cgroups: self.cgroup,
@@ -98,8 +91,12 @@ impl MonitorArgs {
             generator: self
                 .generator
                 .as_deref()
-                .map(|text| pid("--generator", text))
-                .transpose()?,
+                .map(|text| match parse_pid_list(text)?.as_slice() {
+                    [pid] => Ok(*pid),
+                    _ => Err(format!("'{text}' is not one process id")),
+                })
+                .transpose()
+                .map_err(|err| format!("--generator: {err}"))?,
             docker_host: None,
             csv: Some(self.out),
             json: Some(json),
@@ -227,8 +224,11 @@ mod tests {
     #[test]
     fn bad_values_are_one_line() {
         for (args, expected) in [
-            (&["--pid", "abc", "--out", "r.csv"][..], "--pid must be a process id"),
-            (&["--pid", "-3", "--out", "r.csv"], "--pid must be a process id"),
+            (
+                &["--pid", "abc", "--out", "r.csv"][..],
+                "--pid: 'abc' is not a process id",
+            ),
+            (&["--pid", "-3", "--out", "r.csv"], "--pid: '-3' is not a process id"),
             (&["--pid", "1", "--interval", "fast", "--out", "r.csv"], "--interval"),
             (
                 &["--pid", "1", "--interval", "1ms", "--out", "r.csv"],

@@ -29,10 +29,10 @@ pub struct PrepopulateArgs {
     /// Prefix of the ids made by --queues
     #[arg(long, value_name = "P", default_value = "load-test")]
     pub queue_prefix: String,
-    /// Items per queue: 10000, 10k, 100K, 1M
+    /// Items per queue: 10000, 10k, 1.5M
     #[arg(long, value_name = "N", allow_hyphen_values = true)]
     pub items: String,
-    /// Priorities used in turn, e.g. 0,1,2 [default: 0]
+    /// Priorities used in turn, e.g. 0,1,2 or 0-4 [default: 0]
     #[arg(
         long,
         value_name = "LIST",

@@ -6,6 +6,7 @@ mod fuzz_config;
 mod json_text;
 mod seconds;
 mod size;
+mod switch;
 mod url;
 
 pub use chain::error_chain;
@@ -14,4 +15,5 @@ pub(crate) use fuzz_config::fuzz_config;
 pub use json_text::{json_float, json_string};
 pub use seconds::parse_seconds;
 pub use size::parse_byte_size;
+pub use switch::parse_switch;
 pub use url::redact_url;

@@ -16,7 +16,7 @@ use hdrhistogram::Histogram;
 
 use super::error::{IntegrityError, Result};
 use super::order::OrderTracker;
-use super::pop::parse_pop;
+use super::pop::{parse_pop, Marker};
 use super::report::{Examples, Latency, Report, REPORT_VERSION};
 use super::seqset::SeqSet;
 use super::snapshot::{
@@ -244,16 +244,21 @@ impl Ledger {
         self.queue(queue).tally.producers.entry(producer).or_default()
     }
 
-    /// The marker of the next item `producer` pushes to `queue` at `priority`: `[producer, seq, priority, now_us]`.
-    /// Seqs run 0, 1, 2, … per (queue, producer); the item counts as sent from here on.
-    pub fn marker(&mut self, queue: &str, producer: u64, priority: u64) -> [u64; 4] {
+    /// The marker of the next item `producer` pushes to `queue` at `priority`, stamped now. Seqs run 0, 1, 2, … per
+    /// (queue, producer); the item counts as sent from here on.
+    pub fn marker(&mut self, queue: &str, producer: u64, priority: u64) -> Marker {
         let state = self.queue(queue);
         state.pushed = true;
         let next = state.next_seq.entry(producer).or_insert(0);
         let seq = *next;
         *next += 1;
         state.tally.producers.entry(producer).or_default().sent.insert(seq);
-        [producer, seq, priority, now_us()]
+        Marker {
+            producer,
+            seq,
+            priority,
+            push_us: now_us(),
+        }
     }
 
     /// The push was answered with success: the item is stored.
@@ -698,8 +703,8 @@ mod tests {
         (0..n)
             .map(|_| {
                 let marker = ledger.marker(queue, producer, priority);
-                ledger.acked(queue, producer, marker[1]);
-                marker
+                ledger.acked(queue, producer, marker.seq);
+                marker.values()
             })
             .collect()
     }
@@ -726,11 +731,11 @@ mod tests {
         assert_ne!(p, q);
         let before = now_us();
         let first = ledger.marker("a", p, 2);
-        assert_eq!(first[..3], [p, 0, 2]);
-        assert!(first[3] >= before && first[3] <= now_us());
-        assert_eq!(ledger.marker("a", p, 0)[1], 1);
-        assert_eq!(ledger.marker("b", p, 0)[1], 0);
-        assert_eq!(ledger.marker("a", q, 0)[1], 0);
+        assert_eq!((first.producer, first.seq, first.priority), (p, 0, 2));
+        assert!(first.push_us >= before && first.push_us <= now_us());
+        assert_eq!(ledger.marker("a", p, 0).seq, 1);
+        assert_eq!(ledger.marker("b", p, 0).seq, 0);
+        assert_eq!(ledger.marker("a", q, 0).seq, 0);
         assert_eq!(ledger.queues(), ["a", "b"]);
     }
 
@@ -870,7 +875,7 @@ mod tests {
     #[test]
     fn indeterminate_rejected_and_retried_pushes() {
         let mut ledger = Ledger::new();
-        let m: Vec<[u64; 4]> = (0..6).map(|_| ledger.marker("q", 7, 0)).collect();
+        let m: Vec<[u64; 4]> = (0..6).map(|_| ledger.marker("q", 7, 0).values()).collect();
         ledger.acked("q", 7, 0);
         ledger.indeterminate("q", 7, 1); // stored after all
         ledger.indeterminate("q", 7, 2); // never stored
@@ -905,7 +910,7 @@ mod tests {
     fn acked_range_counts_as_sent_and_acked() {
         let mut ledger = Ledger::new();
         ledger.acked_range("pre", 9, 0, 1000).unwrap();
-        assert_eq!(ledger.marker("pre", 9, 0)[1], 1000);
+        assert_eq!(ledger.marker("pre", 9, 0).seq, 1000);
         let popped: Vec<[u64; 4]> = (0..999).map(|seq| [9, seq, 0, 1]).collect();
         for (n, chunk) in popped.chunks(100).enumerate() {
             let t = n as u64 * 10;
@@ -1020,7 +1025,7 @@ mod tests {
             let producer = producers[n % 3];
             let queue = if n % 5 == 0 { "b" } else { "a" };
             let ledger = &mut ledgers[if split { n % 3 } else { 0 }];
-            let m = ledger.marker(queue, producer, (n % 3) as u64);
+            let m = ledger.marker(queue, producer, (n % 3) as u64).values();
             match n % 97 {
                 1 => ledger.indeterminate(queue, producer, m[1]),
                 2 => ledger.rejected(queue, producer, m[1]),
@@ -1109,7 +1114,7 @@ mod tests {
         pop(&mut ledger, "q", &[m[2]], 10, 20);
         let delta = ledger.take_delta();
         assert_eq!(delta.queues[0].producers[0].popped, vec![(2, 3)]);
-        assert_eq!(ledger.marker("q", 7, 0)[1], 3, "seq counters stay");
+        assert_eq!(ledger.marker("q", 7, 0).seq, 3, "seq counters stay");
         pop(&mut ledger, "q", &[m[0]], 30, 40);
         assert_eq!(ledger.report(false).out_of_order, 1, "trackers stay");
         assert_eq!(ledger.queues(), ["q"]);
@@ -1122,7 +1127,7 @@ mod tests {
         assert_eq!((report.acknowledged, report.duplicated, report.out_of_order), (3, 1, 1));
         ledger.clear();
         assert!(ledger.queues().is_empty());
-        assert_eq!(ledger.marker("q", 7, 0)[1], 0);
+        assert_eq!(ledger.marker("q", 7, 0).seq, 0);
     }
 
     #[test]

@@ -104,6 +104,19 @@ pub fn parse_interval(text: &str) -> std::result::Result<Duration, String> {
     Ok(Duration::from_secs_f64(seconds))
 }
 
+/// Process ids as `--pid` and `--monitor-pid` take them: `1234`, or a comma-separated list `1234,5678`.
+pub fn parse_pid_list(text: &str) -> std::result::Result<Vec<u32>, String> {
+    text.split(',')
+        .map(str::trim)
+        .map(|part| {
+            part.parse::<u32>()
+                .ok()
+                .filter(|pid| *pid > 0)
+                .ok_or_else(|| format!("'{part}' is not a process id (a whole number above 0)"))
+        })
+        .collect()
+}
+
 /// `1s`, `100ms`, `1.5s`.
 #[must_use]
 pub fn format_duration(duration: Duration) -> String {

@@ -14,7 +14,7 @@ mod procfs;
 mod run;
 mod sample;
 
-pub use config::{format_duration, parse_interval, MonitorConfig};
+pub use config::{format_duration, parse_interval, parse_pid_list, MonitorConfig};
 pub use docker::{parse_answer, socket_path, DockerStats};
 pub use error::{MonitorError, Result};
 pub use output::format_value;

@@ -19,7 +19,7 @@ use super::timer::{precise_wakeups, Timer};
 use crate::http::h1::Pool;
 use crate::http::{tls, HttpError};
 use crate::integrity::{now_us, parse_pop, Ledger};
-use crate::stats::{Intervals, Recorder, Seconds, Snapshot};
+use crate::stats::{Delta, Intervals, Recorder};
 
 /// What to run, and against what.
 #[derive(Debug, Clone)]
@@ -126,9 +126,9 @@ fn locust_rounded(milliseconds: f64) -> u64 {
 #[derive(Debug)]
 pub struct Drained {
     pub entries: Vec<LocustEntry>,
-    /// Exact histograms: corrected times under each name, raw ones under `<name> (raw)`; pops count their items.
-    pub exact: Snapshot,
-    pub intervals: Seconds,
+    /// Exact histograms, in all and per second: corrected times under each name, raw ones under `<name> (raw)`;
+    /// pops count their items.
+    pub exact: Delta,
 }
 
 /// How the schedule was kept, since the start.
@@ -293,8 +293,10 @@ impl Driver {
             .collect();
         Drained {
             entries,
-            exact: batch.exact.take(),
-            intervals: batch.intervals.take(),
+            exact: Delta {
+                total: batch.exact.take_delta(),
+                intervals: batch.intervals.take_delta(),
+            },
         }
     }
 }
@@ -450,7 +452,10 @@ fn prepare(
     });
     let stamp = marker.map_or_else(
         || format!(r#""seq":{arrival},"timestamp":{}"#, now_us()),
-        |[producer, seq, priority, pushed]| format!(r#""_pp":[{producer},{seq},{priority},{pushed}]"#),
+        |marker| {
+            let [producer, seq, priority, pushed] = marker.values();
+            format!(r#""_pp":[{producer},{seq},{priority},{pushed}]"#)
+        },
     );
     // sized as make_item sizes them: the padding makes the item about `item_bytes` of JSON
     let frame = format!(r#"{{"id":"{arrival:012x}",{stamp},"data":""}}"#);
@@ -461,7 +466,7 @@ fn prepare(
         queue,
         uri: push_uris[queue].clone(),
         body: Bytes::from(body),
-        seq: marker.map(|values| values[1]),
+        seq: marker.map(|marker| marker.seq),
     }
 }
 

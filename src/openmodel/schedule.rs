@@ -1,14 +1,16 @@
 //! Arrival-rate schedules: how many requests per second should start at each moment of a run, and when the next
-//! one is due. Written `kind:key=value,...` (durations as `500ms`, `30s`, `2m`, or seconds):
+//! one is due. The open model's driver starts requests on them; the scenarios' swarm pacer (Python) hands out the
+//! closed model's task slots on them. Written `kind:key=value,...` (durations as `500ms`, `30s`, `2m`, or seconds):
 //!
 //! - `constant:rate=1000`
 //! - `ramp:from=10,to=100,over=60s` (then holds `to`)
 //! - `steps:rates=100/200/400,every=10s` (then holds the last)
-//! - `sine:mean=500,amplitude=300,period=60s`
+//! - `sine:mean=500,amplitude=300,period=60s` (from its low point, `mean - amplitude`, up and back each period)
 //! - `square:low=100,high=500,period=20s[,duty=0.5]` (`high` for the first `duty` of each period)
 //! - `spike:base=100,peak=500,at=30s,for=10s`
 //!
-//! These are the shapes of the seed's S1a (ramp, steps) and S6 (spike, square, sine) targets.
+//! Any of them takes `end=D`: the schedule is over at `D` (no arrivals after it). These are the shapes of the seed's
+//! S1a (ramp, steps) and S6 (spike, square, sine) targets; [`Schedule::preset`] names the seed's own.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -23,8 +25,28 @@ const STEP_S: f64 = 0.001;
 /// Where the rate is zero, the search for where it rises again goes in coarser steps.
 const QUIET_STEP_S: f64 = 0.01;
 
+/// A rate curve over the run's time, ending at `end` when it has one.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Schedule {
+pub struct Schedule {
+    shape: Shape,
+    /// Seconds after which the schedule is over.
+    end: Option<f64>,
+}
+
+/// The seed's rate targets by name: S1a's ramp and S6's sine, square and spike (each five minutes long), also under
+/// the names `--pp-burst` takes.
+const PRESETS: [(&str, &str); 7] = [
+    ("s1a", "ramp:from=10,to=100,over=5m"),
+    ("s6a", "sine:mean=105,amplitude=95,period=5m,end=5m"),
+    ("s6b", "square:low=10,high=200,period=60s,end=5m"),
+    ("s6c", "spike:base=50,peak=500,at=4m,for=1m,end=5m"),
+    ("sine", "sine:mean=105,amplitude=95,period=5m,end=5m"),
+    ("square", "square:low=10,high=200,period=60s,end=5m"),
+    ("spike", "spike:base=50,peak=500,at=4m,for=1m,end=5m"),
+];
+
+#[derive(Debug, Clone, PartialEq)]
+enum Shape {
     Constant {
         rate: f64,
     },
@@ -57,9 +79,63 @@ pub enum Schedule {
 }
 
 impl Schedule {
-    /// Requests per second due at `t` seconds into the run (never negative).
+    /// The spec of a preset (`s1a`, `s6a`, `s6b`, `s6c`, or `sine`, `square`, `spike`), case-insensitive.
+    #[must_use]
+    pub fn preset(name: &str) -> Option<&'static str> {
+        let name = name.trim();
+        PRESETS
+            .iter()
+            .find(|(preset, _)| preset.eq_ignore_ascii_case(name))
+            .map(|(_, spec)| *spec)
+    }
+
+    /// The names [`Schedule::preset`] knows.
+    pub fn preset_names() -> impl Iterator<Item = &'static str> {
+        PRESETS.iter().map(|(name, _)| *name)
+    }
+
+    /// A preset's schedule, or `text` parsed as a spec.
+    pub fn parse_or_preset(text: &str) -> Result<Self> {
+        Self::preset(text).unwrap_or(text).parse()
+    }
+
+    /// Seconds after which the schedule is over; None: it never is.
+    #[must_use]
+    pub fn end(&self) -> Option<f64> {
+        self.end
+    }
+
+    /// Requests per second due at `t` seconds into the run (never negative; zero from `end` on).
     #[must_use]
     pub fn rate_at(&self, t: f64) -> f64 {
+        if self.end.is_some_and(|end| t >= end) {
+            return 0.0;
+        }
+        self.shape.rate_at(t)
+    }
+
+    /// The highest rate the curve reaches.
+    #[must_use]
+    pub fn peak(&self) -> f64 {
+        self.shape.rates().into_iter().fold(0.0, f64::max)
+    }
+
+    /// The same curve with every rate multiplied so that its peak is `peak` (a runner's `--rate`); a curve whose
+    /// peak is zero stays as it is.
+    #[must_use]
+    pub fn scaled_to(&self, peak: f64) -> Self {
+        let current = self.peak();
+        let mut scaled = self.clone();
+        if current > 0.0 {
+            let factor = peak / current;
+            scaled.shape.scale(factor);
+        }
+        scaled
+    }
+}
+
+impl Shape {
+    fn rate_at(&self, t: f64) -> f64 {
         let rate = match self {
             Self::Constant { rate } => *rate,
             Self::Ramp { from, to, over } => {
@@ -78,7 +154,7 @@ impl Schedule {
                 mean,
                 amplitude,
                 period,
-            } => mean + amplitude * (std::f64::consts::TAU * t / period).sin(),
+            } => mean - amplitude * (std::f64::consts::TAU * t / period).cos(),
             Self::Square {
                 low,
                 high,
@@ -102,21 +178,60 @@ impl Schedule {
         rate.max(0.0)
     }
 
+    /// Every rate the shape names (the sine's as its low and high points).
+    fn rates(&self) -> Vec<f64> {
+        match self {
+            Self::Constant { rate } => vec![*rate],
+            Self::Ramp { from, to, .. } => vec![*from, *to],
+            Self::Steps { rates, .. } => rates.clone(),
+            Self::Sine { mean, amplitude, .. } => vec![mean - amplitude, mean + amplitude],
+            Self::Square { low, high, .. } => vec![*low, *high],
+            Self::Spike { base, peak, .. } => vec![*base, *peak],
+        }
+    }
+
+    fn scale(&mut self, factor: f64) {
+        match self {
+            Self::Constant { rate } => *rate *= factor,
+            Self::Ramp { from, to, .. } => {
+                *from *= factor;
+                *to *= factor;
+            }
+            Self::Steps { rates, .. } => rates.iter_mut().for_each(|rate| *rate *= factor),
+            Self::Sine { mean, amplitude, .. } => {
+                *mean *= factor;
+                *amplitude *= factor;
+            }
+            Self::Square { low, high, .. } => {
+                *low *= factor;
+                *high *= factor;
+            }
+            Self::Spike { base, peak, .. } => {
+                *base *= factor;
+                *peak *= factor;
+            }
+        }
+    }
+}
+
+impl Schedule {
     /// When the arrival after one at `t` is due, for a process that makes `share` of the schedule's rate: when one
-    /// request's worth of the rate has passed, the rate taken as constant over each millisecond. None when the rate
-    /// stays zero from here on (as far as `HORIZON_S` ahead).
+    /// request's worth of the rate has passed, the rate taken as constant over each millisecond. None when the
+    /// schedule ends first, or its rate stays zero from here on (as far as `HORIZON_S` ahead).
     #[must_use]
     pub fn next_after(&self, t: f64, share: f64) -> Option<f64> {
         let mut owed = 1.0;
         let mut at = t;
-        while at < t + HORIZON_S {
+        let until = self.end.map_or(t + HORIZON_S, |end| end.min(t + HORIZON_S));
+        while at < until {
             let rate = self.rate_at(at) * share;
             if rate <= 0.0 {
                 at += QUIET_STEP_S;
                 continue;
             }
             if owed / rate <= STEP_S {
-                return Some(at + owed / rate);
+                let next = at + owed / rate;
+                return self.end.is_none_or(|end| next < end).then_some(next);
             }
             owed -= rate * STEP_S;
             at += STEP_S;
@@ -141,6 +256,16 @@ impl Schedule {
 }
 
 impl fmt::Display for Schedule {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.shape)?;
+        match self.end {
+            Some(end) => write!(f, ",end={end}s"),
+            None => Ok(()),
+        }
+    }
+}
+
+impl fmt::Display for Shape {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Constant { rate } => write!(f, "constant:rate={rate}"),
@@ -181,31 +306,32 @@ impl std::str::FromStr for Schedule {
             settings.keys.insert(key.trim(), value.trim());
         }
         let s = &mut settings;
-        let schedule = match kind {
-            "constant" => Self::Constant {
+        let end = s.optional("end", Value::Duration)?;
+        let shape = match kind {
+            "constant" => Shape::Constant {
                 rate: s.take("rate", Value::Rate)?,
             },
-            "ramp" => Self::Ramp {
+            "ramp" => Shape::Ramp {
                 from: s.take("from", Value::Rate)?,
                 to: s.take("to", Value::Rate)?,
                 over: s.take("over", Value::Duration)?,
             },
-            "steps" => Self::Steps {
+            "steps" => Shape::Steps {
                 rates: s.rates("rates")?,
                 every: s.take("every", Value::Duration)?,
             },
-            "sine" => Self::Sine {
+            "sine" => Shape::Sine {
                 mean: s.take("mean", Value::Rate)?,
                 amplitude: s.take("amplitude", Value::Rate)?,
                 period: s.take("period", Value::Duration)?,
             },
-            "square" => Self::Square {
+            "square" => Shape::Square {
                 low: s.take("low", Value::Rate)?,
                 high: s.take("high", Value::Rate)?,
                 period: s.take("period", Value::Duration)?,
                 duty: s.optional("duty", Value::Fraction)?.unwrap_or(0.5),
             },
-            "spike" => Self::Spike {
+            "spike" => Shape::Spike {
                 base: s.take("base", Value::Rate)?,
                 peak: s.take("peak", Value::Rate)?,
                 at: s.take("at", Value::Offset)?,
@@ -220,7 +346,7 @@ impl std::str::FromStr for Schedule {
         if let Some(extra) = settings.keys.keys().next() {
             return Err(settings.bad(&format!("unknown setting '{extra}' for {kind}")));
         }
-        Ok(schedule)
+        Ok(Self { shape, end })
     }
 }
 
@@ -313,8 +439,10 @@ mod tests {
             ],
             [100.0, 200.0, 400.0, 400.0]
         );
+        // from its low point up and back: S6a's 10 -> 200 -> 10
         let sine = parse("sine:mean=500,amplitude=300,period=60s");
-        assert!((sine.rate_at(15.0) - 800.0).abs() < 1e-6 && (sine.rate_at(45.0) - 200.0).abs() < 1e-6);
+        assert!((sine.rate_at(0.0) - 200.0).abs() < 1e-6 && (sine.rate_at(15.0) - 500.0).abs() < 1e-6);
+        assert!((sine.rate_at(30.0) - 800.0).abs() < 1e-6 && (sine.rate_at(60.0) - 200.0).abs() < 1e-6);
         let square = parse("square:low=0,high=500,period=20s,duty=0.25");
         assert_eq!(
             [square.rate_at(1.0), square.rate_at(6.0), square.rate_at(21.0)],
@@ -326,10 +454,41 @@ mod tests {
             [100.0, 500.0, 100.0]
         );
         assert_eq!(
-            parse("sine:mean=10,amplitude=30,period=1m").rate_at(45.0),
+            parse("sine:mean=10,amplitude=30,period=1m").rate_at(0.0),
             0.0,
             "never negative"
         );
+    }
+
+    #[test]
+    fn an_end_stops_the_arrivals() {
+        let ended = parse("constant:rate=100,end=2s");
+        assert_eq!(
+            (ended.end(), ended.rate_at(1.9), ended.rate_at(2.0)),
+            (Some(2.0), 100.0, 0.0)
+        );
+        assert!(ended.expected(10.0, 1.0).abs_diff(200) <= 1);
+        assert_eq!(ended.next_after(1.995, 1.0), None);
+        assert_eq!(parse("constant:rate=100").end(), None);
+    }
+
+    #[test]
+    fn peaks_scale_and_presets_name_the_seeds_targets() {
+        assert_eq!(parse("sine:mean=105,amplitude=95,period=5m").peak(), 200.0);
+        assert_eq!(parse("steps:rates=1/7/3,every=1s").peak(), 7.0);
+        let spike = parse("spike:base=50,peak=500,at=4m,for=1m,end=5m").scaled_to(1000.0);
+        assert_eq!(spike, parse("spike:base=100,peak=1000,at=4m,for=1m,end=5m"));
+        assert_eq!(parse("constant:rate=0").scaled_to(10.0), parse("constant:rate=0"));
+        for name in Schedule::preset_names() {
+            let schedule = Schedule::parse_or_preset(name).unwrap();
+            assert!(schedule.peak() > 0.0, "{name}");
+        }
+        // S6: five minutes long, 10 -> 200 -> 10 for the sine
+        let s6a = Schedule::parse_or_preset("S6A").unwrap();
+        assert_eq!(s6a, Schedule::parse_or_preset("sine").unwrap());
+        assert_eq!(s6a.end(), Some(300.0));
+        assert!((s6a.rate_at(0.0) - 10.0).abs() < 1e-9 && (s6a.rate_at(150.0) - 200.0).abs() < 1e-9);
+        assert_eq!(Schedule::preset("s9z"), None);
     }
 
     #[test]
@@ -360,6 +519,7 @@ mod tests {
             ("steps:rates=1/x,every=1s", "not a list of rates"),
             ("square:low=1,high=2,period=1s,duty=1.5", "duty=1.5 is not a fraction"),
             ("constant:rate", "'rate' is not key=value"),
+            ("constant:rate=1,end=0s", "end=0s is not a duration"),
         ] {
             let error = text.parse::<Schedule>().unwrap_err().to_string();
             assert!(error.contains(words), "{text}: {error}");
@@ -369,6 +529,7 @@ mod tests {
             "ramp:from=10,to=100,over=60s",
             "steps:rates=1/2,every=500ms",
             "spike:base=1,peak=5,at=0s,for=2s",
+            "sine:mean=5,amplitude=1,period=1m,end=2m",
         ] {
             let schedule = parse(text);
             assert_eq!(parse(&schedule.to_string()), schedule);

@@ -107,14 +107,9 @@ impl Priorities {
         Ok(Self { cycle })
     }
 
-    /// `0,1,2`: see [`Priorities::uniform`].
+    /// `0,1,2`, `0-4` or `0,3-5`: see [`parse_priority_list`] and [`Priorities::uniform`].
     pub fn parse_list(text: &str) -> Result<Self, String> {
-        let list = text
-            .split(',')
-            .map(|part| parse_priority(part.trim()))
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|err| format!("priorities '{text}': {err} (e.g. 0,1,2)"))?;
-        Self::uniform(&list)
+        Self::uniform(&parse_priority_list(text)?)
     }
 
     /// `0:5,1:3,2:2`: see [`Priorities::weighted`].
@@ -162,6 +157,31 @@ impl Default for Priorities {
     fn default() -> Self {
         Self { cycle: vec![0] }
     }
+}
+
+/// A priority list as every flag and knob takes it: `0,1,2`, a range `0-4`, or a mix `0,3-5`, in the order written
+/// (a repeated priority counts twice where the list is a cycle).
+pub fn parse_priority_list(text: &str) -> Result<Vec<u32>, String> {
+    let mut list = Vec::new();
+    for part in text.split(',').map(str::trim) {
+        let bounds = match part.split_once('-') {
+            // "-1" is a negative number, not a range
+            Some((low, high)) if !low.trim().is_empty() => parse_priority(low.trim()).and_then(|low| {
+                let high = parse_priority(high.trim())?;
+                if low > high {
+                    return Err(format!("the range {part} runs backwards"));
+                }
+                Ok((low, high))
+            }),
+            _ => parse_priority(part).map(|priority| (priority, priority)),
+        };
+        let (low, high) = bounds.map_err(|err| format!("priorities '{text}': {err} (e.g. 0,1,2 or 0-4)"))?;
+        if list.len() as u64 + u64::from(high - low) >= MAX_WEIGHT_SUM {
+            return Err(format!("priorities '{text}': more than {MAX_WEIGHT_SUM} entries"));
+        }
+        list.extend(low..=high);
+    }
+    Ok(list)
 }
 
 fn parse_priority(text: &str) -> Result<u32, String> {
@@ -409,9 +429,12 @@ mod tests {
             [(0, 334), (1, 333), (2, 333)]
         );
         assert_eq!(priorities.counts(0).len(), 0);
-        for bad in ["", "a", "-1", "0,,1", "1.5"] {
+        for bad in ["", "a", "-1", "0,,1", "1.5", "4-0", "0-", "-", "0-99999999", "1-2-3"] {
             assert!(Priorities::parse_list(bad).is_err(), "{bad}");
         }
+        assert_eq!(parse_priority_list("0-4").unwrap(), [0, 1, 2, 3, 4]);
+        assert_eq!(parse_priority_list(" 0, 3-5 ,1").unwrap(), [0, 3, 4, 5, 1]);
+        assert!(parse_priority_list("4-0").unwrap_err().contains("runs backwards"));
     }
 
     #[test]

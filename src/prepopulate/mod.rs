@@ -11,7 +11,7 @@ mod report;
 mod rng;
 mod run;
 
-pub use config::{generate_queue_ids, parse_count, ItemSize, PrepopulateConfig, Priorities};
+pub use config::{generate_queue_ids, parse_count, parse_priority_list, ItemSize, PrepopulateConfig, Priorities};
 pub use error::{PrepopulateError, Result};
 pub use item::{write_item, ItemFields, MARKER_LIMIT};
 pub use progress::{summary, thousands, ProgressDisplay, ProgressMode};

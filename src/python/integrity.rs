@@ -6,7 +6,47 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use pyo3::prelude::*;
 
 use super::errors::integrity_error;
-use crate::integrity::{Ledger, Snapshot};
+use super::json::to_python;
+use crate::integrity::{Ledger, Marker as Stamp, Snapshot};
+
+/// The `_pp` field of a pushed item: who pushed it, as which of their items, at which priority, and when.
+#[pyclass(frozen, module = "pushpop_load._native", name = "Marker")]
+pub struct Marker(Stamp);
+
+#[pymethods]
+impl Marker {
+    #[getter]
+    fn producer(&self) -> u64 {
+        self.0.producer
+    }
+
+    /// The item's number among its producer's pushes to its queue: 0, 1, 2, …
+    #[getter]
+    fn seq(&self) -> u64 {
+        self.0.seq
+    }
+
+    #[getter]
+    fn priority(&self) -> u64 {
+        self.0.priority
+    }
+
+    /// Unix time of the push, in microseconds.
+    #[getter]
+    fn push_us(&self) -> u64 {
+        self.0.push_us
+    }
+
+    /// `[producer, seq, priority, push_us]`: the item's `"_pp"` value as it goes on the wire.
+    fn wire(&self) -> [u64; 4] {
+        self.0.values()
+    }
+
+    fn __repr__(&self) -> String {
+        let [producer, seq, priority, push_us] = self.0.values();
+        format!("Marker(producer={producer}, seq={seq}, priority={priority}, push_us={push_us})")
+    }
+}
 
 /// Markers out, acknowledgements and pops in, a report at the end; see docs/INTEGRITY.md.
 #[pyclass(frozen, module = "pushpop_load._native", name = "IntegrityLedger")]
@@ -38,9 +78,9 @@ impl IntegrityLedger {
         Ledger::new_producer()
     }
 
-    /// `[producer, seq, priority, push_us]` for the next item `producer` pushes to `queue`.
-    fn marker(&self, queue: &str, producer: u64, priority: u64) -> [u64; 4] {
-        self.ledger().marker(queue, producer, priority)
+    /// The marker of the next item `producer` pushes to `queue`.
+    fn marker(&self, queue: &str, producer: u64, priority: u64) -> Marker {
+        Marker(self.ledger().marker(queue, producer, priority))
     }
 
     fn acked(&self, queue: &str, producer: u64, seq: u64) {
@@ -98,9 +138,10 @@ impl IntegrityLedger {
         self.ledger().absorb(&snapshot).map_err(|err| integrity_error(&err))
     }
 
-    fn report_json(&self, drained: bool) -> String {
+    /// The report (docs/INTEGRITY.md).
+    fn report<'py>(&self, py: Python<'py>, drained: bool) -> PyResult<Bound<'py, PyAny>> {
         let report = self.ledger().report(drained);
-        serde_json::to_string(&report).expect("a report is plain data")
+        to_python(py, &report)
     }
 
     fn summary_text(&self, drained: bool) -> String {

@@ -1,5 +1,6 @@
-//! `json=` bodies encoded in Rust: the same bytes `json.dumps` writes with its defaults, at a fraction of its
-//! cost (it was the largest single item of a request's Python-side time).
+//! JSON both ways across the boundary: `json=` bodies encoded in Rust (the same bytes `json.dumps` writes with its
+//! defaults, at a fraction of its cost: it was the largest single item of a request's Python-side time), and the
+//! core's serde results handed to Python as its own objects.
 
 use std::fmt::Write as _;
 
@@ -7,6 +8,12 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyBytes, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
 
 use crate::common::{json_float, json_string};
+
+/// A serde value (a report, a summary, counters) as Python objects: dicts, lists, numbers, strings, None; struct
+/// fields keep their order.
+pub fn to_python<'py>(py: Python<'py>, value: &impl serde::Serialize) -> PyResult<Bound<'py, PyAny>> {
+    pythonize::pythonize(py, value).map_err(PyErr::from)
+}
 
 /// Nesting deeper than this goes to `json.dumps`, which also reports circular references.
 const MAX_DEPTH: usize = 64;

@@ -1,6 +1,7 @@
 //! The only module that knows Python: `pushpop_load._native`.
 
 mod errors;
+mod grammar;
 mod http;
 mod integrity;
 mod json;
@@ -34,12 +35,14 @@ mod _native {
     use pyo3::prelude::*;
 
     #[pymodule_export]
+    use super::grammar::{parse_count, parse_interval, parse_pids, parse_priorities, parse_switch, Schedule};
+    #[pymodule_export]
     use super::http::{
         http_cancel, http_close_idle, http_drain, http_fileno, http_flush, http_in_flight, http_request_blocking,
         http_submit, HttpResult, RequestOptions,
     };
     #[pymodule_export]
-    use super::integrity::IntegrityLedger;
+    use super::integrity::{IntegrityLedger, Marker};
     #[pymodule_export]
     use super::json::json_dumps;
     #[pymodule_export]

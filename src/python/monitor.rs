@@ -176,20 +176,15 @@ impl ResourceMonitor {
             .unwrap_or_default()
     }
 
-    /// Stops sampling, writes the files and returns the summary as JSON text (what the ``json`` file holds).
-    fn stop_json(&self, py: Python<'_>) -> PyResult<String> {
+    /// Stops sampling, writes the files and returns the summary (what the ``json`` file holds): peak and mean per
+    /// column, the generator's verdict, the notes.
+    fn stop<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let monitor = self
             .monitor()
             .take()
             .ok_or_else(|| PyValueError::new_err("this monitor is not running"))?;
         let summary = py.detach(|| monitor.stop()).map_err(|err| monitor_error(&err))?;
-        Ok(summary.to_json())
-    }
-
-    /// Stops sampling, writes the files and returns the summary: peak and mean per column, the generator's
-    /// verdict, the notes.
-    fn stop<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        let text = self.stop_json(py)?;
-        py.import("json")?.call_method1("loads", (text,))
+        // through the file's JSON, whose nulls stand for the figures a source never gave (not NaN)
+        py.import("json")?.call_method1("loads", (summary.to_json(),))
     }
 }

@@ -7,9 +7,11 @@ use std::time::Duration;
 use pyo3::prelude::*;
 
 use super::errors::{openmodel_error, stats_error};
+use super::grammar::Schedule;
 use super::integrity::IntegrityLedger;
+use super::json::to_python;
 use super::stats::HdrStats;
-use crate::openmodel::{Driver, DriverConfig, Schedule};
+use crate::openmodel::{Driver, DriverConfig};
 
 /// Starts requests on an arrival-rate schedule in its own thread; see `pushpop_load.openmodel`.
 #[pyclass(frozen, module = "pushpop_load._native", name = "OpenModel")]
@@ -32,10 +34,10 @@ impl OpenModel {
         late_after=0.005, insecure=true, push_name="/queue/[id]/push".to_owned(),
         pop_name="/queue/[id]/pop".to_owned(), ledger=None, producer=0
     ))]
-    #[allow(clippy::too_many_arguments)] // keywords, each with its default
+    #[allow(clippy::too_many_arguments, clippy::needless_pass_by_value)] // keywords, each with its default; pyo3 owns the refs
     fn new(
         base_url: String,
-        schedule: &str,
+        schedule: PyRef<'_, Schedule>,
         share: f64,
         duration: Option<f64>,
         max_in_flight: usize,
@@ -54,10 +56,9 @@ impl OpenModel {
         ledger: Option<PyRef<'_, IntegrityLedger>>,
         producer: u64,
     ) -> PyResult<Self> {
-        let schedule: Schedule = schedule.parse().map_err(|err| openmodel_error(&err))?;
         let config = DriverConfig {
             base_url,
-            schedule,
+            schedule: schedule.0.clone(),
             share,
             duration: duration.map(|d| seconds(d, "duration")).transpose()?,
             max_in_flight,
@@ -77,15 +78,6 @@ impl OpenModel {
         let integrity = ledger.map(|ledger| (ledger.shared(), producer));
         let driver = Driver::start(config, integrity).map_err(|err| openmodel_error(&err))?;
         Ok(Self(Mutex::new(Some(driver))))
-    }
-
-    /// Raises `ValueError` (saying why) unless `schedule` is a schedule the driver runs.
-    #[staticmethod]
-    fn check_schedule(schedule: &str) -> PyResult<()> {
-        schedule
-            .parse::<Schedule>()
-            .map(drop)
-            .map_err(|err| openmodel_error(&err))
     }
 
     /// Starts no more requests; those in flight finish or time out.
@@ -114,25 +106,25 @@ impl OpenModel {
     }
 
     /// Moves the records since the last call into `stats` (exact histograms) and returns Locust's aggregates per
-    /// request name as JSON.
+    /// request name.
     #[allow(clippy::needless_pass_by_value)] // pyo3 hands over owned references
-    fn drain_into(&self, stats: PyRef<'_, HdrStats>) -> PyResult<String> {
+    fn drain_into<'py>(&self, py: Python<'py>, stats: PyRef<'_, HdrStats>) -> PyResult<Bound<'py, PyAny>> {
         let slot = self.0.lock().unwrap_or_else(PoisonError::into_inner);
-        let Some(driver) = slot.as_ref() else {
-            return Ok("[]".to_owned());
+        let entries = match slot.as_ref() {
+            Some(driver) => {
+                let drained = driver.drain();
+                stats.absorb(drained.exact).map_err(|err| stats_error(&err))?;
+                drained.entries
+            }
+            None => Vec::new(),
         };
-        let drained = driver.drain();
-        stats
-            .absorb(&drained.exact, drained.intervals)
-            .map_err(|err| stats_error(&err))?;
-        Ok(serde_json::to_string(&drained.entries).expect("plain data"))
+        to_python(py, &entries)
     }
 
     /// How the schedule was kept so far: `scheduled`, `started`, `late`, `dropped`, `completed`, `in_flight`,
     /// `max_lag_us`.
-    fn counters_json(&self) -> String {
+    fn counters<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let slot = self.0.lock().unwrap_or_else(PoisonError::into_inner);
-        let counters = slot.as_ref().map(Driver::counters).unwrap_or_default();
-        serde_json::to_string(&counters).expect("plain data")
+        to_python(py, &slot.as_ref().map(Driver::counters).unwrap_or_default())
     }
 }

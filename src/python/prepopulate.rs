@@ -9,6 +9,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyString};
 
 use super::errors::prepopulate_error;
+use super::json::to_python;
 use crate::prepopulate::{parse_count, ItemSize, PrepopulateConfig, Priorities, ProgressDisplay, ProgressMode, Report};
 
 /// What a finished prepopulation did.
@@ -94,8 +95,14 @@ impl PrepopulateReport {
         &self.0.size
     }
 
+    /// The report as `pushpop-load prepopulate --json` writes it.
     fn to_json(&self) -> String {
         self.0.to_json()
+    }
+
+    /// The same as a dict.
+    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        to_python(py, &self.0)
     }
 
     fn __repr__(&self) -> String {
@@ -141,6 +148,9 @@ fn priority_plan(priorities: Option<&Bound<'_, PyAny>>, weights: Option<&Bound<'
     match (priorities, weights) {
         (Some(_), Some(_)) => Err(bad("give priorities or weights, not both")),
         (Some(list), None) => {
+            if let Ok(text) = list.cast::<PyString>() {
+                return Priorities::parse_list(&text.to_cow()?).map_err(bad);
+            }
             let list: Vec<i64> = list
                 .extract()
                 .map_err(|_| bad("priorities must be a list of whole numbers >= 0"))?;

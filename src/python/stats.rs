@@ -1,57 +1,30 @@
-//! The exact-statistics recorder for Python; reports cross process boundaries as JSON text.
+//! The exact-statistics recorder for Python. Deltas cross process boundaries as JSON text (Locust's report dict
+//! carries them to the master); everything else is handed over as Python objects.
 
 use std::sync::{Mutex, MutexGuard, PoisonError};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
-use serde::{Deserialize, Serialize};
 
 use super::errors::stats_error;
-use crate::stats::{Intervals, Recorder, Seconds, Snapshot, StatsError};
-
-/// The whole run and its seconds.
-#[derive(Default)]
-struct Both {
-    total: Recorder,
-    intervals: Intervals,
-}
-
-/// What a worker sends its master: the samples since its last report, in all and per second.
-#[derive(Serialize, Deserialize)]
-struct Report {
-    total: Snapshot,
-    intervals: Seconds,
-}
+use super::json::to_python;
+use crate::stats::{Delta, ExactStats, StatsError};
 
 /// Response times per (method, name) in an HDR histogram each (microsecond resolution, 3 significant digits),
 /// for the whole run and per second.
 #[pyclass(frozen, module = "pushpop_load._native", name = "HdrStats")]
 #[derive(Default)]
-pub struct HdrStats(Mutex<Both>);
+pub struct HdrStats(Mutex<ExactStats>);
 
 impl HdrStats {
-    fn both(&self) -> MutexGuard<'_, Both> {
+    fn stats(&self) -> MutexGuard<'_, ExactStats> {
         self.0.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Adds samples recorded elsewhere in this process (the open-model driver's batches).
-    pub fn absorb(&self, total: &Snapshot, intervals: Seconds) -> Result<(), StatsError> {
-        let mut both = self.both();
-        both.total.merge(total)?;
-        both.intervals.merge(intervals);
-        Ok(())
+    pub fn absorb(&self, delta: Delta) -> Result<(), StatsError> {
+        self.stats().absorb(delta)
     }
-}
-
-fn now_second() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |since| since.as_secs())
-}
-
-fn to_json(value: &impl Serialize) -> String {
-    serde_json::to_string(value).expect("snapshots and summaries are plain data")
 }
 
 #[pymethods]
@@ -63,9 +36,7 @@ impl HdrStats {
 
     /// Records one response time in milliseconds, in the run's total and in the current second.
     fn record(&self, method: &str, name: &str, milliseconds: f64, failed: bool) {
-        let mut both = self.both();
-        both.total.record(method, name, milliseconds, failed);
-        both.intervals.record(now_second(), method, name, milliseconds, failed);
+        self.stats().record(method, name, milliseconds, failed);
     }
 
     /// `events.request`'s listener: records every request Locust is told about, by any client. Locust's keyword
@@ -100,47 +71,39 @@ impl HdrStats {
 
     /// Adds `count` queue items to an entry (what a pop returned).
     fn record_items(&self, method: &str, name: &str, count: u64) {
-        let mut both = self.both();
-        both.total.record_items(method, name, count);
-        both.intervals.record_items(now_second(), method, name, count);
+        self.stats().record_items(method, name, count);
     }
 
-    /// The samples since the last report, as JSON, and a fresh start: what a worker sends its master.
-    fn report_json(&self) -> String {
-        let mut both = self.both();
-        to_json(&Report {
-            total: both.total.take(),
-            intervals: both.intervals.take(),
-        })
+    /// The samples since the last delta, as JSON, and a fresh start: what a worker sends its master.
+    fn take_delta_json(&self) -> String {
+        serde_json::to_string(&self.stats().take_delta()).expect("a delta is plain data")
     }
 
-    /// Adds a report made by `report_json` in another process.
-    fn merge_report_json(&self, report: &str) -> PyResult<()> {
-        let report: Report =
-            serde_json::from_str(report).map_err(|err| stats_error(&StatsError::InvalidSnapshot(err.to_string())))?;
-        let mut both = self.both();
-        both.total.merge(&report.total).map_err(|err| stats_error(&err))?;
-        both.intervals.merge(report.intervals);
-        Ok(())
+    /// Adds a delta made by `take_delta_json` in another process; `ValueError` for one that cannot be read.
+    fn absorb_json(&self, delta: &str) -> PyResult<()> {
+        let delta: Delta =
+            serde_json::from_str(delta).map_err(|err| stats_error(&StatsError::InvalidSnapshot(err.to_string())))?;
+        self.absorb(delta).map_err(|err| stats_error(&err))
     }
 
-    /// Everything recorded in all, as a JSON snapshot (sparse histograms).
-    fn snapshot_json(&self) -> String {
-        to_json(&self.both().total.snapshot())
+    /// Everything recorded in all: `{"version", "unit", "entries": [{"method", "name", "failures", "items",
+    /// "counts": [[value_us, count], ...]}]}` (the recorded buckets only).
+    fn snapshot<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        to_python(py, &self.stats().snapshot())
     }
 
-    /// Exact figures per (method, name) as JSON: count, failures, items, min/mean/max and Locust's percentiles (ms).
-    fn summaries_json(&self) -> String {
-        to_json(&self.both().total.summaries())
+    /// Exact figures per (method, name): count, failures, items, min/mean/max and Locust's percentiles (ms).
+    fn summaries<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        to_python(py, &self.stats().summaries())
     }
 
-    /// The per-second timeline as JSON rows: second, method, name, count, failures, items, p50/p95/p99/max (ms).
-    fn intervals_json(&self) -> String {
-        to_json(&self.both().intervals.rows())
+    /// The per-second timeline: second, method, name, count, failures, items, p50/p95/p99/max (ms).
+    fn intervals<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        to_python(py, &self.stats().intervals())
     }
 
     /// Forgets everything recorded.
     fn clear(&self) {
-        *self.both() = Both::default();
+        self.stats().clear();
     }
 }

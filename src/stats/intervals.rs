@@ -49,7 +49,7 @@ impl IntervalRow {
     }
 }
 
-/// What `take` hands over: recent seconds as histograms, settled ones as rows. Read from a list of seconds too, as
+/// What `take_delta` hands over: recent seconds as histograms, settled ones as rows. Read from a list of seconds too, as
 /// reports were before seconds settled (scripts still write `"intervals": []`).
 #[derive(Debug, Default, Serialize, Deserialize)]
 #[serde(from = "SecondsWire")]
@@ -152,7 +152,7 @@ impl Intervals {
     }
 
     /// Everything recorded, per second; the intervals start afresh (a worker's report sends deltas).
-    pub fn take(&mut self) -> Seconds {
+    pub fn take_delta(&mut self) -> Seconds {
         let mut all = std::mem::take(&mut self.closed);
         for (second, recorder) in std::mem::take(&mut self.open) {
             all.entry(second)
@@ -166,7 +166,7 @@ impl Intervals {
     }
 
     /// Adds another process's seconds.
-    pub fn merge(&mut self, seconds: Seconds) {
+    pub fn absorb(&mut self, seconds: Seconds) {
         if let Some(newest) = seconds.recent.iter().map(|(second, _)| *second).max() {
             self.newest = self.newest.max(newest);
         }
@@ -234,9 +234,9 @@ mod tests {
             one.record_items(second, "POST", "pop", 2);
         }
         let mut master = Intervals::new();
-        master.merge(a.take());
-        master.merge(b.take());
-        assert!(a.take().recent.is_empty());
+        master.absorb(a.take_delta());
+        master.absorb(b.take_delta());
+        assert!(a.take_delta().recent.is_empty());
         let rows = master.rows();
         assert_eq!(rows, one.rows());
         let pushes: Vec<_> = rows.iter().filter(|row| row.name == "push").collect();
@@ -295,7 +295,7 @@ mod tests {
         });
         // a report of second 10 arriving now, long after it settled: its counts still add up
         worker.record(10, "POST", "push", 500.0, true);
-        long.merge(worker.take());
+        long.absorb(worker.take_delta());
         let second_10 = long
             .rows()
             .into_iter()
@@ -305,9 +305,9 @@ mod tests {
         assert!((second_10.max_ms - 500.0).abs() < 1.0);
         // settled rows travel in a report, and a master adds them; a report in the older shape still reads
         let mut master = Intervals::new();
-        let report = serde_json::to_string(&long.take()).unwrap();
-        master.merge(serde_json::from_str(&report).unwrap());
-        master.merge(serde_json::from_str::<Seconds>("[]").unwrap());
+        let report = serde_json::to_string(&long.take_delta()).unwrap();
+        master.absorb(serde_json::from_str(&report).unwrap());
+        master.absorb(serde_json::from_str::<Seconds>("[]").unwrap());
         assert_eq!(master.rows().iter().filter(|row| row.name == "push").count(), 600);
     }
 
@@ -323,7 +323,7 @@ mod tests {
         intervals.record(5, "GET", "x", 1.0, false);
         assert_eq!(
             intervals
-                .take()
+                .take_delta()
                 .recent
                 .iter()
                 .find(|(second, _)| *second == 5)

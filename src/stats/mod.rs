@@ -2,9 +2,11 @@
 //! rounding into Locust's buckets, mergeable across processes.
 
 mod error;
+mod exact;
 mod intervals;
 mod recorder;
 
 pub use error::{Result, StatsError};
+pub use exact::{Delta, ExactStats};
 pub use intervals::{IntervalRow, Intervals, Seconds, SETTLE_AFTER_S};
 pub use recorder::{EntrySummary, Recorder, Snapshot, SnapshotEntry, PERCENTILES};

@@ -220,14 +220,14 @@ impl Recorder {
     }
 
     /// Takes everything recorded so far and starts afresh: a worker sends deltas, so nothing is counted twice.
-    pub fn take(&mut self) -> Snapshot {
+    pub fn take_delta(&mut self) -> Snapshot {
         let snapshot = self.snapshot();
         self.entries.clear();
         snapshot
     }
 
-    /// Adds another process's snapshot.
-    pub fn merge(&mut self, snapshot: &Snapshot) -> Result<()> {
+    /// Adds another process's delta (or any snapshot).
+    pub fn absorb(&mut self, snapshot: &Snapshot) -> Result<()> {
         if snapshot.version != SNAPSHOT_VERSION {
             return Err(StatsError::UnsupportedVersion(snapshot.version));
         }
@@ -301,7 +301,7 @@ mod tests {
     }
 
     #[test]
-    fn merge_equals_recording_in_one_place() {
+    fn absorbing_deltas_equals_recording_in_one_place() {
         let (mut one, mut a, mut b) = (Recorder::new(), Recorder::new(), Recorder::new());
         for n in 0..5000u32 {
             let ms = f64::from(n % 977) * 0.37 + 0.05;
@@ -313,8 +313,8 @@ mod tests {
             part.record_items(method, name, u64::from(n % 7));
         }
         let mut merged = Recorder::new();
-        merged.merge(&a.take()).unwrap();
-        merged.merge(&b.snapshot()).unwrap();
+        merged.absorb(&a.take_delta()).unwrap();
+        merged.absorb(&b.snapshot()).unwrap();
         assert!(a.is_empty());
         assert_eq!(merged.summaries(), one.summaries());
         assert_eq!(merged.snapshot(), one.snapshot());
@@ -327,7 +327,7 @@ mod tests {
         let text = serde_json::to_string(&recorder.snapshot()).unwrap();
         let back: Snapshot = serde_json::from_str(&text).unwrap();
         let mut merged = Recorder::new();
-        merged.merge(&back).unwrap();
+        merged.absorb(&back).unwrap();
         assert_eq!(merged.summaries(), recorder.summaries());
     }
 
@@ -337,12 +337,12 @@ mod tests {
         let mut snapshot = Recorder::new().snapshot();
         snapshot.version = 9;
         assert!(matches!(
-            recorder.merge(&snapshot),
+            recorder.absorb(&snapshot),
             Err(StatsError::UnsupportedVersion(9))
         ));
         snapshot.version = 1;
         snapshot.unit = "ms".into();
-        assert!(recorder.merge(&snapshot).is_err());
+        assert!(recorder.absorb(&snapshot).is_err());
     }
 
     #[test]

@@ -29,6 +29,14 @@ def target(request: pytest.FixtureRequest) -> Iterator[Target]:
     assert running.stop() == 0, "".join(running.stderr_lines)
 
 
+@pytest.fixture(scope="module")
+def memory_target() -> Iterator[Target]:
+    """A running target on the memory store alone, for tests whose subject is not the store."""
+    running = Target().start()
+    yield running
+    assert running.stop() == 0, "".join(running.stderr_lines)
+
+
 @pytest.fixture()
 def http() -> Iterator[requests.Session]:
     with requests.Session() as session:

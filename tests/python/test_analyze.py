@@ -14,7 +14,6 @@ import subprocess
 import sys
 import xml.etree.ElementTree as ElementTree
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 
@@ -53,19 +52,10 @@ def out(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def memory_target() -> Iterator[Target]:
-    running = Target().start()
-    yield running
-    assert running.stop() == 0, "".join(running.stderr_lines)
-
-
-@pytest.fixture(scope="module")
 def runs(memory_target: Target, out: Path) -> dict[str, Path]:
-    """Bounded runs (every user stops after its rounds, seconds before Locust ends, so that Locust's _stats.csv,
-    rewritten once a second, holds the final figures)."""
-    # the users finish in well under a second; 6 s leaves Locust several rewrites of _stats.csv after that, even on a
-    # busy machine
-    bounded = ("-u", str(USERS), "-r", str(USERS), "-t", "6s")
+    """Bounded runs (every user stops after its rounds, and the run ends itself once Locust's _stats.csv holds the
+    final figures: see the workload)."""
+    bounded = ("-u", str(USERS), "-r", str(USERS), "-t", "60s")
     env = {"ANALYZE_ROUNDS": str(ROUNDS)}
     return {
         "failing": locust_run(memory_target, out, "failing", WORKLOAD, *bounded, env={**env, "ANALYZE_FAILING": "1"}),
@@ -365,7 +355,7 @@ def test_baseline_regression_and_improvement_between_stores(
     PostgreSQL by far more than noise."""
     target = Target("--store", postgres.url).start()
     try:
-        slow = locust_run(target, out, "postgres", WORKLOAD, "-u", str(USERS), "-r", str(USERS), "-t", "6s",
+        slow = locust_run(target, out, "postgres", WORKLOAD, "-u", str(USERS), "-r", str(USERS), "-t", "60s",
                           env={"ANALYZE_ROUNDS": str(ROUNDS), "ANALYZE_FAILING": "0"})
     finally:
         assert target.stop() == 0

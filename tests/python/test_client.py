@@ -12,7 +12,7 @@ import pytest
 
 from processes import ROOT, Target, free_port, queue_id
 from pushpop_load import Client
-from pushpop_load.client import HttpStatusError
+from pushpop_load.transport import HttpStatusError
 
 
 @pytest.fixture(scope="module")
@@ -160,7 +160,7 @@ def test_one_failing_waiter_does_not_strand_the_others(target: Target, caplog: p
     import select
 
     from pushpop_load import _native
-    from pushpop_load.client import drain_and_deliver
+    from pushpop_load.transport import drain_and_deliver
 
     delivered: list[int] = []
 
@@ -232,7 +232,7 @@ def test_the_native_request_listener_takes_locusts_keywords_and_any_others() -> 
     stats.on_request(response_time=2.5, exception=RuntimeError("HTTP 500"), **common, custom_tag="kept out")
     stats.on_request(response_time=None, exception=None, **common)  # no time: nothing to record
     stats.on_request("GET", "/health", 0.25)
-    summaries = {s["name"]: s for s in json.loads(stats.summaries_json())}
+    summaries = {s["name"]: s for s in stats.summaries()}
     push = summaries["/queue/[id]/push"]
     assert (push["count"], push["failures"]) == (2, 1), push
     assert push["min_ms"] == pytest.approx(1.5, rel=1e-3) and push["max_ms"] == pytest.approx(2.5, rel=1e-3), push

@@ -30,9 +30,9 @@ def now_us() -> int:
 def push_markered(client: Client, ledger: IntegrityLedger, queue: str, producer: int, priority: int) -> None:
     marker = ledger.marker(queue, producer, priority)
     item = make_item("small")
-    item["_pp"] = marker
+    item["_pp"] = marker.wire()
     client.push(queue, item, priority)  # raises on any failure: every push of these tests must succeed
-    ledger.acked(queue, producer, marker[1])
+    ledger.acked(queue, producer, marker.seq)
 
 
 def pop_checked(client: Client, ledger: IntegrityLedger, queue: str) -> int:
@@ -75,7 +75,7 @@ def push_from_threads(url: str, ledger: IntegrityLedger, queue: str, total: int,
 
 
 def report(ledger: IntegrityLedger, drained: bool = True) -> dict[str, Any]:
-    return json.loads(ledger.report_json(drained))
+    return ledger.report(drained)
 
 
 def test_clean_run_is_ok(target: Target) -> None:
@@ -227,7 +227,7 @@ def test_deltas_merge_in_another_process_shape() -> None:
     """What the Locust listener will do: workers ship deltas as JSON, the master absorbs them and reports."""
     pusher, popper, master = IntegrityLedger(), IntegrityLedger(), IntegrityLedger()
     producer = pusher.new_producer()
-    markers = [pusher.marker("q", producer, 0) for _ in range(5)]
+    markers = [pusher.marker("q", producer, 0).wire() for _ in range(5)]
     for marker in markers:
         pusher.acked("q", producer, marker[1])
     pusher.acked_range("pre", producer, 0, 100)
@@ -243,7 +243,7 @@ def test_deltas_merge_in_another_process_shape() -> None:
     assert pusher.queues() == ["pre", "q"] and popper.queues() == []
     assert json.loads(pusher.take_delta_json()) == {"version": 1}
     pusher.clear()
-    assert pusher.marker("q", producer, 0)[1] == 0
+    assert pusher.marker("q", producer, 0).seq == 0
 
 
 def test_benchmark_smoke() -> None:

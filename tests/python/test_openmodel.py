@@ -47,18 +47,22 @@ def percentile(summary: dict, wanted: float) -> float:
 def test_bad_schedules_and_settings_are_clear_errors() -> None:
     from pushpop_load import _native
 
-    for schedule, settings, words in (
-        ("zigzag:rate=1", {}, "unknown schedule 'zigzag'"),
-        ("ramp:from=1,to=2", {}, "needs over="),
-        ("constant:rate=-1", {}, "rate=-1 is not a rate"),
-        ("constant:rate=1", {"max_in_flight": 0}, "max_in_flight must be at least 1"),
-        ("constant:rate=1", {"queues": []}, "at least one queue"),
-        ("constant:rate=1", {"duration": -1.0}, "duration must be a positive number"),
+    for schedule, words in (
+        ("zigzag:rate=1", "unknown schedule 'zigzag'"),
+        ("ramp:from=1,to=2", "needs over="),
+        ("constant:rate=-1", "rate=-1 is not a rate"),
     ):
         with pytest.raises(ValueError, match=words):
-            _native.OpenModel("http://127.0.0.1:9", schedule, **{"queues": ["q"], **settings})
+            _native.Schedule(schedule)
+    for settings, words in (
+        ({"max_in_flight": 0}, "max_in_flight must be at least 1"),
+        ({"queues": []}, "at least one queue"),
+        ({"duration": -1.0}, "duration must be a positive number"),
+    ):
+        with pytest.raises(ValueError, match=words):
+            _native.OpenModel("http://127.0.0.1:9", _native.Schedule("constant:rate=1"), **{"queues": ["q"], **settings})
     with pytest.raises(ValueError, match="http:// or https://"):
-        _native.OpenModel("ftp://127.0.0.1:9", "constant:rate=1", queues=["q"])
+        _native.OpenModel("ftp://127.0.0.1:9", _native.Schedule("constant:rate=1"), queues=["q"])
 
 
 def test_an_arrival_rate_run_starts_every_request_on_time_and_counts_it(tmp_path: Path) -> None:

@@ -11,7 +11,7 @@ import threading
 from collections import defaultdict
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 import requests
@@ -19,13 +19,6 @@ import requests
 from processes import ROOT, Target
 
 SCENARIOS = [sys.executable, str(ROOT / "scripts" / "scenarios.py")]
-
-
-@pytest.fixture(scope="module")
-def memory_target() -> Iterator[Target]:
-    running = Target().start()
-    yield running
-    assert running.stop() == 0, "".join(running.stderr_lines)
 
 
 class Run:
@@ -243,8 +236,8 @@ def test_runner_rejects_bad_input(tmp_path: Path) -> None:
 def test_scenario_knobs_reject_bad_values(tmp_path: Path, memory_target: Target) -> None:
     from processes import LOCUST
 
-    for flag, value, message in (("--pp-pop-depth", "101", "at most 100"), ("--pp-priorities", "a,b", "priority list"),
-                                 ("--pp-time-scale", "0", "positive"), ("--pp-burst", "zigzag", "unknown burst")):
+    for flag, value, message in (("--pp-pop-depth", "101", "at most 100"), ("--pp-priorities", "a,b", "'a' is not a priority"),
+                                 ("--pp-time-scale", "0", "positive"), ("--pp-burst", "zigzag", "unknown schedule 'zigzag'")):
         done = subprocess.run([LOCUST, "-f", str(ROOT / "locustfiles" / "locustfile.py"), "--headless", "-t", "1s",
                                "--host", memory_target.url, flag, value], capture_output=True, text=True, timeout=60)
         assert done.returncode == 2 and message in done.stderr, (flag, done.stderr[-1000:])
@@ -325,3 +318,15 @@ def test_every_other_scenario_runs_clean_in_smoke_mode(scenario_id: str, tmp_pat
         assert integrity is None or integrity["acknowledged"] == 0
     else:
         assert integrity is not None and integrity["ok"] is True, integrity
+
+
+def test_a_prepopulation_that_fails_ends_the_run_with_its_reason(tmp_path: Path) -> None:
+    from processes import free_port, locust_headless
+
+    prefix = tmp_path / "refused"
+    done, _ = locust_headless(ROOT / "locustfiles" / "s2_pop_only.py", f"http://127.0.0.1:{free_port()}", prefix,
+                              "PopDepthTenUser", "-u", "2", "-r", "2", "-t", "30s", "--pp-prepopulate", "100")
+    assert done.returncode == 1, done.stderr[-3000:]
+    assert "prepopulation failed: cannot reach" in done.stderr, done.stderr[-3000:]
+    [note] = json.loads(Path(f"{prefix}_scenario.json").read_text())["notes"]
+    assert note["kind"] == "prepopulate_failed" and "connection refused" in note["text"], note

@@ -377,28 +377,48 @@ fn a_pooled_connection_the_server_closed_is_replaced_not_reported() {
     assert_eq!(accepted.load(Ordering::SeqCst), 4);
 }
 
+/// Requests to `/hold` that the server has read and not yet answered: each is held until three are, so that a
+/// burst of three is sure to be in flight at once, on three connections.
+static HELD: AtomicUsize = AtomicUsize::new(0);
+
 #[test]
 fn connections_idle_past_the_timeout_are_closed_while_others_stay_busy() {
-    let (addr, accepted, ended) =
-        scripted_server(|_| (b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok".to_vec(), false));
+    let (addr, accepted, ended) = scripted_server(|line| {
+        if line.contains("/hold") {
+            HELD.fetch_add(1, Ordering::SeqCst);
+            let deadline = Instant::now() + Duration::from_secs(30);
+            while HELD.load(Ordering::SeqCst) < 3 && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(1));
+            }
+        }
+        (b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok".to_vec(), false)
+    });
+    let idle_timeout = Duration::from_millis(200);
     let engine: Engine<usize> = Engine::new(&EngineConfig {
-        idle_timeout: Duration::from_millis(200),
+        idle_timeout,
         ..EngineConfig::default()
     })
     .unwrap();
     let url = format!("http://{addr}/");
-    // a burst: three connections, then idle in the pool
+    // a burst of three held requests: three connections, then idle in the pool (none idle before it started)
+    let burst = Instant::now();
     for token in 0..3 {
-        engine.submit(spec("GET", &url, "", None), token);
+        engine.submit(spec("GET", &format!("{url}hold"), "", None), token);
     }
     assert!(collect(&engine, 3).iter().all(|(_, outcome)| outcome.status == 200));
     assert_eq!(accepted.load(Ordering::SeqCst), 3);
-    // steady traffic keeps the newest connection busy; the two below it go past the timeout and are closed
-    for _ in 0..10 {
-        std::thread::sleep(Duration::from_millis(50));
+    // back-to-back traffic keeps the newest connection busy (its idle gaps are microseconds); the two below it go
+    // past the timeout and are closed
+    let deadline = burst + Duration::from_secs(30);
+    while ended.load(Ordering::SeqCst) < 2 {
+        assert!(Instant::now() < deadline, "the idle connections were not closed");
         assert_eq!(engine.block_on(spec("GET", &url, "", None)).status, 200);
     }
-    std::thread::sleep(Duration::from_millis(50));
+    assert!(
+        burst.elapsed() >= idle_timeout,
+        "closed before they were idle for the timeout"
+    );
+    assert_eq!(engine.block_on(spec("GET", &url, "", None)).status, 200);
     assert_eq!((accepted.load(Ordering::SeqCst), ended.load(Ordering::SeqCst)), (3, 2));
 }
 

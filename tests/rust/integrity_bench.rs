@@ -67,7 +67,7 @@ fn hot_path_costs() {
     for n in 0..CALLS {
         let (queue, producer) = (&queues[(n % 10) as usize], producers[(n % 100) as usize]);
         // one priority per queue, so that each answer below is a valid one
-        markers.push((queue, black_box(ledger.marker(queue, producer, (n % 10) % 3))));
+        markers.push((queue, black_box(ledger.marker(queue, producer, (n % 10) % 3)).values()));
     }
     per_call("marker (10 queues, 100 producers)", CALLS, started);
     let started = Instant::now();
@@ -132,7 +132,7 @@ fn thirty_minutes_at_20k() {
     for n in 0..ITEMS {
         let q = (n % 20) as usize;
         let (queue, producer, priority) = (&queues[q], producers[(n % 200) as usize], (n / 7) % 3);
-        let marker = local.marker(queue, producer, priority);
+        let marker = local.marker(queue, producer, priority).values();
         worker.marker(queue, producer, priority);
         // one indeterminate push in a thousand
         if n % 1000 == 999 {

@@ -1,86 +1,29 @@
-"""``NativeHttpUser``: a drop-in for Locust's ``FastHttpUser`` whose requests run in Rust.
+"""``NativeHttpUser``: a drop-in for Locust's ``FastHttpUser`` whose requests run in Rust (Locust's own is
+``locust.contrib.fasthttp``).
 
-A request is handed to the native engine (a tokio runtime in this process) and the calling greenlet waits on a
-``gevent.hub.Waiter``. One io watcher on the engine's eventfd, in the hub, drains every finished request in one
-native call and switches straight into each waiting greenlet, which then fires ``events.request`` itself, as
-Locust's clients do. ``response_time`` is the time the engine measured around the request: the greenlet's own
-wake-up delay, which grows with the load on the generator, stays out of it.
+A request goes through ``pushpop_load.transport``: the calling greenlet waits while the native engine runs it, and
+then fires ``events.request`` itself, as Locust's clients do. ``response_time`` is the time the engine measured
+around the request: the greenlet's own wake-up delay, which grows with the load on the generator, stays out of it.
+
+Creating a ``NativeHttpUser`` installs pushpop-load's parts in its environment (``pushpop_load.plugin``): exact
+statistics, the integrity checker, the resource monitor.
 """
 
 from __future__ import annotations
 
-import os as _os
 import time as _time
 from contextlib import contextmanager as _contextmanager
 from typing import Any, Iterator, Mapping
 
-import gevent as _gevent
-from gevent.hub import Waiter as _Waiter
 from gevent.lock import BoundedSemaphore as _BoundedSemaphore
-from locust import User, events
+from locust import User
 from locust.event import EventHook
 from locust.exception import CatchResponseError, LocustError, ResponseError, StopTest
 
-from pushpop_load import _native
-from pushpop_load import stats as _stats  # noqa: F401  (exact statistics for every run that uses these users)
-from pushpop_load import monitor as _monitor  # noqa: F401  (the resource monitor's options, likewise)
-from pushpop_load import options as _options  # noqa: F401  (--pp-help, which lists them)
-from pushpop_load.client import UNSET, HttpStatusError, RequestBuilder, RequestDefaults, Response, drain_and_deliver
+from pushpop_load import plugin as _plugin
+from pushpop_load.transport import UNSET, HttpStatusError, RequestBuilder, RequestDefaults, Response, wait_gevent
 
 __all__ = ["HttpStatusError", "NativeHttpSession", "NativeHttpUser", "NativeResponse", "ResponseContextManager"]
-
-class _Dispatch:
-    """This process's io watcher on the engine's eventfd, and how many greenlets wait on it."""
-
-    loop: Any = None
-    watcher: Any = None
-    waiting = 0
-
-
-def _forget_dispatch() -> None:
-    # after a fork the child gets a new hub loop and a new engine: the parent's watcher means nothing here
-    _Dispatch.loop = None
-    _Dispatch.watcher = None
-    _Dispatch.waiting = 0
-
-
-_os.register_at_fork(after_in_child=_forget_dispatch)
-
-
-@events.test_stop.add_listener
-def _close_idle_connections(**_kwargs: Any) -> None:
-    # a stopped run holds no sockets to its target: the web UI may start the next one much later, or never
-    _native.http_close_idle()
-
-
-def _perform(method: str, url: str, headers: list, body: bytes | None, options: Any) -> Any:
-    watcher = _Dispatch.watcher
-    if watcher is None:
-        _Dispatch.loop = _gevent.get_hub().loop
-        watcher = _Dispatch.loop.io(_native.http_fileno(), 1)
-        watcher.start(drain_and_deliver)
-        _Dispatch.watcher = watcher
-    waiter = _Waiter()
-    ticket, later = _native.http_submit(method, url, headers, body, options, waiter.switch)
-    if later:
-        # the engine started a batch moments ago: this one starts when the hub has run every greenlet that is
-        # ready, just before it polls again
-        _Dispatch.loop.run_callback(_native.http_flush)
-    # The watcher keeps the hub's loop alive only while someone waits on it; otherwise an idle process could
-    # never exit.
-    if _Dispatch.waiting == 0:
-        watcher.ref = True
-    _Dispatch.waiting += 1
-    try:
-        return waiter.get()
-    except BaseException:
-        # killed by Locust (GreenletExit), or a gevent.Timeout: the request is abandoned
-        _native.http_cancel(ticket)
-        raise
-    finally:
-        _Dispatch.waiting -= 1
-        if _Dispatch.waiting == 0:
-            watcher.ref = False
 
 
 class NativeResponse(Response):
@@ -196,12 +139,12 @@ class NativeHttpSession:
         """Sends a request and reports it to ``events.request``. Transport failures do not raise: the response has
         ``status_code`` 0 and ``error`` set, and the failure is reported."""
         method = method.upper()
-        built, header_list, body = self._builder.build(url, data, json, params, headers, auth)
-        options = self.defaults.for_call(timeout, allow_redirects)
+        request = self._builder.build(method, url, self.defaults.for_call(timeout, allow_redirects), data, json,
+                                      params, headers, auth)
 
         start_time = _time.time()
         with self._slots:
-            result = _perform(method, built, header_list, body, options)
+            result = wait_gevent(request)
         user_context = self.user.context() if self.user is not None else {}
         request_meta: dict[str, Any] = {
             "request_type": method,
@@ -211,7 +154,7 @@ class NativeHttpSession:
             "context": {**user_context, **(context or {})},
             "exception": None,
             "start_time": start_time,
-            "url": built,
+            "url": request.url,
         }
         if catch_response:
             response: NativeResponse = ResponseContextManager(result, method, self.request_event, request_meta)
@@ -276,6 +219,7 @@ class NativeHttpUser(User):
 
     def __init__(self, environment: Any) -> None:
         super().__init__(environment)
+        _plugin.install(environment)
         if self.host is None:
             raise StopTest(
                 "You must specify the base host. Either in the host attribute in the User class, or on the command "

@@ -1,0 +1,73 @@
+"""pushpop-load as a Locust plugin: which parts every run gets, in which order, and their command-line options.
+
+Importing the users (``NativeHttpUser``, ``PushPopUser``, the scenarios, ``ArrivalRateUser``) imports this module,
+which adds the options to Locust's command line and, when Locust sets up its environment (``init``), installs the
+parts on it (``environment.pushpop``, a ``pushpop_load.swarm.Swarm``). An environment made without Locust's
+command line (Locust's own tests make several in one process) gets them when its first user is created.
+
+The order of ``PARTS`` is the order in which they start, report and finish: the exact statistics are cleared before
+anything records; the monitor samples from before the scenarios prepopulate; the ledger is cleared before the
+scenarios record their prepopulated items in it; and at the end the exact table comes first, then the integrity
+verdict, the open model's counts and the scenario's notes.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import Any
+
+from locust import events
+
+from pushpop_load import _native
+from pushpop_load.integrity import Integrity
+from pushpop_load.monitor import Monitor
+from pushpop_load.openmodel_runs import OpenModelRuns
+from pushpop_load.options import HelpAction
+from pushpop_load.scenario_run import ScenarioRun
+from pushpop_load.stats import ExactStats
+from pushpop_load.swarm import Swarm, SwarmPart
+from pushpop_load.transport import close_idle_connections
+
+__all__ = ["PARTS", "install"]
+
+logger = logging.getLogger("pushpop_load")
+
+PARTS: tuple[type[SwarmPart], ...] = (ExactStats, Monitor, Integrity, OpenModelRuns, ScenarioRun)
+
+
+def install(environment: Any) -> Swarm:
+    """The environment's parts, made (once) in the order of ``PARTS``."""
+    swarm = getattr(environment, "pushpop", None)
+    if swarm is None:
+        swarm = environment.pushpop = Swarm(environment, PARTS)
+        environment.events.test_start.add_listener(_warn_about_a_debug_build)
+        environment.events.test_stop.add_listener(_close_idle_connections)
+    return swarm
+
+
+def _warn_about_a_debug_build(**_: Any) -> None:
+    # scripts/test.sh leaves a debug build in .venv: its requests cost several times a release build's CPU, so the
+    # generator saturates early and measures itself
+    if _native.build_profile != "release" and os.environ.get("PUSHPOP_ALLOW_DEBUG") != "1":
+        logger.warning("pushpop-load: this is a debug build of the native module (%s): requests cost several times "
+                       "the CPU of a release build, so the load generator saturates early; run `make build-prod` "
+                       "(or pip install the wheel) before measuring", _native.__file__)
+
+
+def _close_idle_connections(**_: Any) -> None:
+    # a stopped run holds no sockets to its target: the web UI may start the next one much later, or never
+    close_idle_connections()
+
+
+@events.init_command_line_parser.add_listener
+def _add_arguments(parser: Any) -> None:
+    for part in PARTS:
+        part.add_arguments(parser)
+    parser.add_argument("--pp-help", action=HelpAction, include_in_web_ui=False,
+                        help="list the pushpop-load options (scenario knobs, integrity, drain, monitor) and exit")
+
+
+@events.init.add_listener
+def _on_init(environment: Any, **_: Any) -> None:
+    install(environment)

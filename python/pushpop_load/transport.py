@@ -1,0 +1,378 @@
+"""The request path shared by ``NativeHttpUser``'s session and the scripting ``Client``: a call's arguments become a
+``PreparedRequest``, the native engine (a tokio runtime in this process) runs it, and the caller waits in one of
+three ways — a gevent greenlet (``wait_gevent``), an asyncio task (``wait_async``) or a plain thread
+(``wait_blocking``) — for a ``Response``.
+
+No Locust here: importing Locust monkey-patches the whole process for gevent, which a script must not pay for.
+gevent itself is imported only by the first gevent wait.
+
+The engine signals finished requests on one eventfd. In gevent, one io watcher on it in the hub drains every
+finished request in one native call and switches straight into each waiting greenlet; in asyncio, a reader on the
+loop resolves each request's future. The token a request carries is the callable that delivers its result, so
+either loop may drain for both.
+"""
+
+from __future__ import annotations
+
+import asyncio as _asyncio
+import json as _json
+import logging as _logging
+import os as _os
+import sys as _sys
+import weakref as _weakref
+from base64 import b64encode as _b64encode
+from typing import Any, Mapping
+from urllib.parse import urlencode as _urlencode
+
+from requests.structures import CaseInsensitiveDict
+
+from pushpop_load import _native
+
+__all__ = [
+    "UNSET",
+    "HttpStatusError",
+    "PreparedRequest",
+    "RequestBuilder",
+    "RequestDefaults",
+    "Response",
+    "close_idle_connections",
+    "drain_and_deliver",
+    "in_gevent",
+    "wait_async",
+    "wait_blocking",
+    "wait_gevent",
+]
+
+_logger = _logging.getLogger(__name__)
+
+USER_AGENT = f"pushpop-load/{_native.__version__}"
+_JSON_HEADERS = {"Content-Type": "application/json", "Accept": "application/json"}
+_FORM_HEADERS = {"Content-Type": "application/x-www-form-urlencoded"}
+
+UNSET: Any = object()
+"""A keyword not given (``None`` is a value: no timeout)."""
+
+
+class HttpStatusError(Exception):
+    """A response whose status says the request failed (400 and above)."""
+
+    def __init__(self, code: int) -> None:
+        super().__init__(code)
+        self.code = code
+
+    def __repr__(self) -> str:
+        # Locust's failure table groups by repr: the code only, never the URL
+        return f"HttpStatusError(code={self.code})"
+
+    def __str__(self) -> str:
+        return f"HTTP {self.code}"
+
+
+class PreparedRequest:
+    """A request as the engine takes it: method, full URL, header list, body and the native options."""
+
+    __slots__ = ("method", "url", "headers", "body", "options")
+
+    def __init__(self, method: str, url: str, headers: list[tuple[str, str]], body: bytes | None,
+                 options: Any) -> None:
+        self.method = method
+        self.url = url
+        self.headers = headers
+        self.body = body
+        self.options = options
+
+    def __repr__(self) -> str:
+        return f"<PreparedRequest [{self.method} {self.url}]>"
+
+
+class Response:
+    """What a request returned: a response with any status, or a transport failure (``status_code`` 0, ``error``
+    set). The body is copied out of Rust on first use."""
+
+    def __init__(self, result: Any, method: str) -> None:
+        self._result = result
+        self._content: bytes | None = None
+        self._headers: CaseInsensitiveDict | None = None
+        self.method = method
+        self.status_code: int = result.status
+        self.error: BaseException | None = result.error
+
+    @property
+    def url(self) -> str:
+        """The URL that answered: the request's, or the last redirect's target."""
+        return self._result.url
+
+    @property
+    def content(self) -> bytes:
+        if self._content is None:
+            self._content = self._result.content
+        return self._content
+
+    @property
+    def text(self) -> str:
+        return self.content.decode(self.encoding, errors="replace")
+
+    @property
+    def encoding(self) -> str:
+        content_type = self.headers.get("content-type", "")
+        for part in content_type.split(";")[1:]:
+            key, _, value = part.strip().partition("=")
+            if key.lower() == "charset" and value:
+                return value.strip('"')
+        return "utf-8"
+
+    def json(self) -> Any:
+        return _json.loads(self.content)
+
+    @property
+    def headers(self) -> CaseInsensitiveDict:
+        if self._headers is None:
+            headers: CaseInsensitiveDict = CaseInsensitiveDict()
+            for name, value in self._result.headers:
+                headers[name] = f"{headers[name]}, {value}" if name in headers else value
+            self._headers = headers
+        return self._headers
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None and self.status_code < 400
+
+    @property
+    def elapsed_ms(self) -> float:
+        """Start of the request to its last body byte, in milliseconds, as measured in Rust."""
+        return self._result.elapsed_ms
+
+    @property
+    def first_byte_ms(self) -> float:
+        return self._result.first_byte_ms
+
+    @property
+    def queued_ms(self) -> float:
+        """How long the request waited for the engine's thread before it started."""
+        return self._result.queued_ms
+
+    def failure_exception(self) -> BaseException | None:
+        """Why the request failed (the transport error, or an ``HttpStatusError`` for 400 and above), or None."""
+        if self.error is not None:
+            return self.error
+        if self.status_code >= 400:
+            return HttpStatusError(self.status_code)
+        return None
+
+    def raise_for_status(self) -> None:
+        failure = self.failure_exception()
+        if failure is not None:
+            raise failure
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} [{self.status_code}]>"
+
+
+class RequestDefaults:
+    """A session's request settings, and the native options object built from them once: a call passes that same
+    object unless it overrides the timeout or turns redirects off."""
+
+    def __init__(
+        self, timeout: float | None, max_redirects: int, insecure: bool, connect_timeout: float | None
+    ) -> None:
+        self.timeout = timeout
+        self.max_redirects = max_redirects
+        self.insecure = insecure
+        self.connect_timeout = connect_timeout
+        self.options = _native.RequestOptions(timeout, max_redirects, insecure, connect_timeout)
+
+    def for_call(self, timeout: float | None = UNSET, allow_redirects: bool = True) -> Any:
+        if timeout is UNSET and allow_redirects:
+            return self.options
+        return _native.RequestOptions(
+            self.timeout if timeout is UNSET else timeout,
+            self.max_redirects if allow_redirects else 0,
+            self.insecure,
+            self.connect_timeout,
+        )
+
+
+class RequestBuilder:
+    """Turns a call's arguments into a ``PreparedRequest``: the full URL, the header list and the body. The header
+    lists of the common cases are built once; merging dictionaries per request would cost more than the rest of
+    the Python side of a request."""
+
+    def __init__(self, base_url: str, default_headers: Mapping[str, str] | None = None) -> None:
+        self.base_url = base_url.rstrip("/")
+        base = {"User-Agent": USER_AGENT, **(default_headers or {})}
+        self._base = CaseInsensitiveDict(base)
+        self._plain = list(base.items())
+        self._json = self._merged(_JSON_HEADERS)
+        self._form = self._merged(_FORM_HEADERS)
+
+    def _merged(self, *layers: Mapping[str, str] | None) -> list[tuple[str, str]]:
+        merged = CaseInsensitiveDict(self._base)
+        for layer in layers:
+            merged.update(layer or {})
+        return list(merged.items())
+
+    def url(self, url: str) -> str:
+        if url.startswith(("http://", "https://")):
+            return url
+        return f"{self.base_url}{url if url.startswith('/') else '/' + url}"
+
+    def build(
+        self,
+        method: str,
+        url: str,
+        options: Any,
+        data: str | bytes | Mapping[str, Any] | None = None,
+        json: Any = None,
+        params: Mapping[str, Any] | list[tuple[str, Any]] | str | None = None,
+        headers: Mapping[str, str] | None = None,
+        auth: tuple[str, str] | None = None,
+    ) -> PreparedRequest:
+        built = self.url(url)
+        if params:
+            query = params if isinstance(params, str) else _urlencode(params, doseq=True)
+            built = f"{built}{'&' if '?' in built else '?'}{query}"
+        body: bytes | None = None
+        content_headers: Mapping[str, str] | None = None
+        header_list = self._plain
+        if data:
+            if isinstance(data, Mapping):
+                body = _urlencode(data, doseq=True).encode()
+                header_list, content_headers = self._form, _FORM_HEADERS
+            else:
+                body = data.encode() if isinstance(data, str) else bytes(data)
+        elif json is not None:
+            body = _native.json_dumps(json)
+            if body is None:  # what only json.dumps can encode, or refuse with its own error
+                body = _json.dumps(json).encode()
+            header_list, content_headers = self._json, _JSON_HEADERS
+        if headers or auth is not None:
+            basic = None
+            if auth is not None:
+                basic = {"Authorization": "Basic " + _b64encode(f"{auth[0]}:{auth[1]}".encode()).decode()}
+            header_list = self._merged(content_headers, basic, headers)
+        return PreparedRequest(method, built, header_list, body, options)
+
+
+def _submit(request: PreparedRequest, deliver: Any) -> tuple[int, bool]:
+    """Hands ``request`` to the engine; its ticket, and whether the caller must arrange one ``http_flush`` soon."""
+    return _native.http_submit(request.method, request.url, request.headers, request.body, request.options, deliver)
+
+
+def drain_and_deliver() -> None:
+    """Hands every finished request to its waiter (the callable its token is)."""
+    for deliver, result in _native.http_drain():
+        try:
+            deliver(result)
+        except Exception:  # noqa: BLE001
+            # one broken waiter must not strand the others of the batch, whose results are already taken
+            _logger.exception("pushpop-load: delivering a finished request failed")
+
+
+def close_idle_connections() -> int:
+    """Closes the engine's idle keep-alive connections (requests in flight keep theirs); how many it closed."""
+    return _native.http_close_idle()
+
+
+def in_gevent() -> bool:
+    """Whether this process runs gevent's monkey-patched sockets (Locust does): blocking waits must then be
+    greenlet waits, or they would stall every other greenlet."""
+    monkey = _sys.modules.get("gevent.monkey")
+    return monkey is not None and monkey.is_module_patched("socket")
+
+
+def wait_blocking(request: PreparedRequest) -> Any:
+    """Runs ``request`` and waits for it on this thread, the GIL released: for callers without gevent."""
+    return _native.http_request_blocking(request.method, request.url, request.headers, request.body,
+                                         request.options)
+
+
+class _GeventDispatch:
+    """This process's io watcher on the engine's eventfd, in the gevent hub, and how many greenlets wait on it."""
+
+    loop: Any = None
+    watcher: Any = None
+    waiting = 0
+    Waiter: Any = None
+
+    @classmethod
+    def start(cls) -> Any:
+        from gevent.hub import Waiter, get_hub
+
+        cls.Waiter = Waiter
+        cls.loop = get_hub().loop
+        cls.watcher = cls.loop.io(_native.http_fileno(), 1)
+        cls.watcher.start(drain_and_deliver)
+        return cls.watcher
+
+    @classmethod
+    def forget(cls) -> None:
+        # after a fork the child gets a new hub loop and a new engine: the parent's watcher means nothing here
+        cls.loop = None
+        cls.watcher = None
+        cls.waiting = 0
+
+
+def wait_gevent(request: PreparedRequest) -> Any:
+    """Runs ``request``; this greenlet waits, the others run. A greenlet killed meanwhile (``GreenletExit``, a
+    ``gevent.Timeout``) abandons its request."""
+    watcher = _GeventDispatch.watcher or _GeventDispatch.start()
+    waiter = _GeventDispatch.Waiter()
+    ticket, later = _submit(request, waiter.switch)
+    if later:
+        # the engine started a batch moments ago: this one starts when the hub has run every greenlet that is
+        # ready, just before it polls again
+        _GeventDispatch.loop.run_callback(_native.http_flush)
+    # The watcher keeps the hub's loop alive only while someone waits on it; otherwise an idle process could
+    # never exit.
+    if _GeventDispatch.waiting == 0:
+        watcher.ref = True
+    _GeventDispatch.waiting += 1
+    try:
+        return waiter.get()
+    except BaseException:
+        _native.http_cancel(ticket)
+        raise
+    finally:
+        _GeventDispatch.waiting -= 1
+        if _GeventDispatch.waiting == 0:
+            watcher.ref = False
+
+
+class _AsyncDispatch:
+    """Per event loop: a reader on the engine's eventfd that resolves each finished request's future."""
+
+    loops: _weakref.WeakSet = _weakref.WeakSet()
+
+    @classmethod
+    def ensure(cls, loop: _asyncio.AbstractEventLoop) -> None:
+        if loop not in cls.loops:
+            loop.add_reader(_native.http_fileno(), drain_and_deliver)
+            cls.loops.add(loop)
+
+    @classmethod
+    def forget(cls) -> None:
+        # a forked child has a new engine and eventfd: loops registered on the parent's fd must register again
+        cls.loops = _weakref.WeakSet()
+
+
+def _deliver_future(future: _asyncio.Future, result: Any) -> None:
+    if not future.done():  # cancelled meanwhile
+        future.set_result(result)
+
+
+async def wait_async(request: PreparedRequest) -> Any:
+    """Runs ``request``; this task waits, the event loop runs others. A cancelled task abandons its request."""
+    loop = _asyncio.get_running_loop()
+    _AsyncDispatch.ensure(loop)
+    future = loop.create_future()
+    ticket, later = _submit(request, lambda result: _deliver_future(future, result))
+    if later:
+        loop.call_soon(_native.http_flush)
+    try:
+        return await future
+    except BaseException:
+        _native.http_cancel(ticket)
+        raise
+
+
+_os.register_at_fork(after_in_child=lambda: (_GeventDispatch.forget(), _AsyncDispatch.forget()))
