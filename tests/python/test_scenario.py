@@ -330,3 +330,34 @@ def test_a_prepopulation_that_fails_ends_the_run_with_its_reason(tmp_path: Path)
     assert "prepopulation failed: cannot reach" in done.stderr, done.stderr[-3000:]
     [note] = json.loads(Path(f"{prefix}_scenario.json").read_text())["notes"]
     assert note["kind"] == "prepopulate_failed" and "connection refused" in note["text"], note
+
+
+@pytest.mark.parametrize(("items", "priorities", "count", "expected"), [
+    ("1.5k", "0-2", 1500, [0, 1, 2]),
+    ("2_000", "0,3-4", 2000, [0, 3, 4]),
+])
+def test_a_count_and_a_priority_list_mean_the_same_to_the_command_and_the_knobs(
+    items: str, priorities: str, count: int, expected: list[int], tmp_path: Path, memory_target: Target
+) -> None:
+    """One grammar per rule: `pushpop-load prepopulate --items/--priorities` and the scenario knobs
+    `--pp-prepopulate/--pp-priorities` take the same text and do the same with it."""
+    from processes import PUSHPOP, locust_headless, queue_id
+
+    queue = queue_id("grammar")
+    done = subprocess.run([PUSHPOP, "prepopulate", "--host", memory_target.url, "--queue", queue, "--items", items,
+                           "--priorities", priorities, "--quiet", "--json", str(tmp_path / "cli.json")],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    cli = json.loads((tmp_path / "cli.json").read_text())
+    assert cli["per_queue"] == {queue: count}, cli
+    assert sorted(int(p) for p in cli["by_priority"]) == expected, cli
+    prefix = tmp_path / "knobs"
+    done, _ = locust_headless(ROOT / "locustfiles" / "s2_pop_only.py", memory_target.url, prefix, "PopDepthTenUser",
+                              "-u", "1", "-r", "1", "-t", "1s", "--pp-prepopulate", items, "--pp-priorities",
+                              priorities, "--pp-drain", "off")
+    assert done.returncode == 0, done.stderr[-3000:]
+    scenario = json.loads(Path(f"{prefix}_scenario.json").read_text())
+    assert scenario["classes"]["PopDepthTenUser"]["priorities"] == expected, scenario
+    [note] = [n for n in scenario["notes"] if n.get("kind") == "prepopulated"]
+    assert sum(note["report"]["per_queue"].values()) == count, note
+    assert sorted(int(p) for p in note["report"]["by_priority"]) == expected, note
