@@ -35,7 +35,7 @@ wait_healthy() {
   local name=$1 url=$2 attempt reply
   for ((attempt = 1; attempt <= RETRIES; attempt++)); do
     reply=$(call GET "$url")
-    if [ "${reply%% *}" = 200 ]; then
+    if [ "${reply%% *}" -ge 200 ] 2>/dev/null && [ "${reply%% *}" -lt 300 ]; then
       echo "warmup: $name healthy ($url)"
       return 0
     fi

@@ -2,7 +2,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use super::analyze::AnalyzeArgs;
 use crate::common::parse_byte_size;
-use crate::reference_target::{InjectSpec, StoreSpec, TargetConfig};
+use crate::reference_target::{InjectSpec, PopShape, StoreSpec, TargetConfig};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -64,6 +64,10 @@ pub struct TargetArgs {
     // Parsed in into_config, so that a bad value is one line, as other start-up errors are.
     #[arg(long, value_name = "SPEC")]
     pub inject: Option<String>,
+    /// Pop answers: 'both' gives {"items": [...], "count": n}, plus the older {"item": ...} when a pop has no depth
+    /// (clients of either generation get their items); 'items' only the first; 'item' only the older, one item
+    #[arg(long, value_name = "both|items|item", default_value = "both", value_parser = str::parse::<PopShape>)]
+    pub pop_shape: PopShape,
 }
 
 impl TargetArgs {
@@ -86,6 +90,7 @@ impl TargetArgs {
                 .map(str::parse::<InjectSpec>)
                 .transpose()
                 .map_err(|err| err.to_string())?,
+            pop_shape: self.pop_shape,
         })
     }
 }

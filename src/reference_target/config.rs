@@ -98,6 +98,32 @@ impl FromStr for InjectSpec {
     }
 }
 
+/// How a pop answers: the service's two generations of clients read different shapes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum PopShape {
+    /// `{"items": [...], "count": n}`; a pop without `depth` also carries the older `"item"` (the first item or
+    /// null), so that a client of either generation gets its items.
+    #[default]
+    Both,
+    /// Always `{"items": [...], "count": n}`, as the contract's current answer.
+    Items,
+    /// Always `{"item": <object or null>}`, one item per pop whatever `depth` says, as older deployments answer.
+    Item,
+}
+
+impl std::str::FromStr for PopShape {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "both" => Ok(Self::Both),
+            "items" => Ok(Self::Items),
+            "item" => Ok(Self::Item),
+            _ => Err(format!("unknown pop shape '{text}' (use both, items or item)")),
+        }
+    }
+}
+
 /// Everything `pushpop-load target` is told on its command line.
 #[derive(Debug, Clone)]
 pub struct TargetConfig {
@@ -118,6 +144,7 @@ pub struct TargetConfig {
     pub shutdown_grace_secs: u64,
     /// Faults injected into pops (`--inject`); `None` serves the contract faithfully.
     pub inject: Option<InjectSpec>,
+    pub pop_shape: PopShape,
 }
 
 impl Default for TargetConfig {
@@ -132,6 +159,7 @@ impl Default for TargetConfig {
             pool_size: 32,
             shutdown_grace_secs: 10,
             inject: None,
+            pop_shape: PopShape::Both,
         }
     }
 }

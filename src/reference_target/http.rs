@@ -14,6 +14,7 @@ use axum::Router;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
+use super::config::PopShape;
 use super::error::StoreError;
 use super::store::Store;
 use super::validate::{check_item, parse_depth, parse_priority, validate_queue_id};
@@ -25,14 +26,23 @@ const SHAPE: &str = "body must be a JSON object {\"item\": {...}, \"priority\": 
 struct App {
     store: Store,
     max_body: usize,
+    pop_shape: PopShape,
 }
 
-/// The reference target's routes over `store`, with bodies limited to `max_body` bytes.
-pub fn router(store: Store, max_body: usize) -> Router {
-    let app = Arc::new(App { store, max_body });
+/// The reference target's routes over `store`, with bodies limited to `max_body` bytes and pops answered in
+/// `pop_shape`.
+pub fn router(store: Store, max_body: usize, pop_shape: PopShape) -> Router {
+    let app = Arc::new(App {
+        store,
+        max_body,
+        pop_shape,
+    });
     Router::new()
         .route("/health", get(health))
         .route("/ready", get(ready))
+        // the Dapr sidecar's health check, so that the seed's scripts (warmup.sh checks $DAPR_HOST) run unchanged
+        // against the target standing in for the whole stack
+        .route("/v1.0/healthz", get(dapr_healthz))
         .route("/queue/{queue_id}/push", post(push))
         .route("/queue/{queue_id}/pop", post(pop))
         .route("/queue/{queue_id}/stats", get(stats))
@@ -78,6 +88,11 @@ async fn health() -> Response {
         StatusCode::OK,
         format!(r#"{{"status":"healthy","service":"{SERVICE_NAME}"}}"#),
     )
+}
+
+/// As the sidecar answers: 204, no body.
+async fn dapr_healthz() -> StatusCode {
+    StatusCode::NO_CONTENT
 }
 
 async fn ready(State(app): State<Arc<App>>) -> Response {
@@ -147,23 +162,39 @@ async fn pop(State(app): State<Arc<App>>, Path(queue_id): Path<String>, RawQuery
         Ok(depth) => depth,
         Err(message) => return detail(StatusCode::BAD_REQUEST, &message),
     };
+    let (depth, shape) = match (app.pop_shape, depth_text.is_some()) {
+        (PopShape::Item, _) => (1, PopShape::Item),
+        (PopShape::Both, false) => (depth, PopShape::Both),
+        _ => (depth, PopShape::Items),
+    };
     match app.store.pop(&queue_id, depth).await {
-        Ok(items) => {
-            // The items are stored JSON text: splice them in rather than parse and re-serialise them.
-            let size = items.iter().map(|item| item.len() + 1).sum::<usize>() + 32;
-            let mut body = String::with_capacity(size);
-            body.push_str(r#"{"items":["#);
-            for (index, item) in items.iter().enumerate() {
-                if index > 0 {
-                    body.push(',');
-                }
-                body.push_str(item);
-            }
-            let _ = write!(body, r#"],"count":{}}}"#, items.len());
-            json_response(StatusCode::OK, body)
-        }
+        Ok(items) => json_response(StatusCode::OK, pop_answer(&items, shape)),
         Err(err) => store_failure(&err),
     }
+}
+
+/// The items are stored JSON text: they are spliced in rather than parsed and serialised again.
+fn pop_answer(items: &[Box<str>], shape: PopShape) -> String {
+    let size = items.iter().map(|item| item.len() + 1).sum::<usize>() + 32;
+    let mut body = String::with_capacity(size + items.first().map_or(4, |item| item.len()));
+    body.push('{');
+    if matches!(shape, PopShape::Item | PopShape::Both) {
+        let _ = write!(body, r#""item":{}"#, items.first().map_or("null", |item| item));
+        if shape == PopShape::Item {
+            body.push('}');
+            return body;
+        }
+        body.push(',');
+    }
+    body.push_str(r#""items":["#);
+    for (index, item) in items.iter().enumerate() {
+        if index > 0 {
+            body.push(',');
+        }
+        body.push_str(item);
+    }
+    let _ = write!(body, r#"],"count":{}}}"#, items.len());
+    body
 }
 
 async fn stats(State(app): State<Arc<App>>, Path(queue_id): Path<String>) -> Response {

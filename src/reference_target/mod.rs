@@ -10,7 +10,7 @@ mod server;
 mod store;
 mod validate;
 
-pub use config::{InjectSpec, StoreSpec, TargetConfig};
+pub use config::{InjectSpec, PopShape, StoreSpec, TargetConfig};
 pub use error::{Result, StoreError, TargetError};
 pub use http::router;
 pub use inject::{Fate, InjectCounts, Injector};

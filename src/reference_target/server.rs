@@ -63,7 +63,7 @@ pub async fn serve(config: &TargetConfig) -> Result<Running> {
     };
     Ok(Running {
         listener,
-        router: router(store, config.max_body),
+        router: router(store, config.max_body, config.pop_shape),
         addr,
         grace: Duration::from_secs(config.shutdown_grace_secs),
         max_connections: config.max_connections,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 
 import pytest
 import requests
@@ -131,7 +132,8 @@ def test_pop_depth_defaults_to_one_and_stops_at_100(target: Target, http: reques
     queue = queue_id()
     for n in range(105):
         assert push(http, target, queue, {"n": n}).status_code == 200
-    assert pop(http, target, queue).json() == {"items": [{"n": 0}], "count": 1}
+    # without depth, the answer also carries the older deployments' "item", so both generations of clients get it
+    assert pop(http, target, queue).json() == {"item": {"n": 0}, "items": [{"n": 0}], "count": 1}
     assert [item["n"] for item in popped(http, target, queue, 100)] == list(range(1, 101))
     assert [item["n"] for item in popped(http, target, queue, 100)] == list(range(101, 105))
 
@@ -191,3 +193,84 @@ def test_server_timing_on_every_answer(target: Target, http: requests.Session) -
         match = re.fullmatch(r"app;dur=(\d+\.\d+)", reply.headers["server-timing"])
         assert match, reply.headers
         assert 0 <= float(match.group(1)) < 5000
+
+
+def test_pop_without_depth_answers_both_generations_of_clients(target: Target, http: requests.Session) -> None:
+    queue = queue_id()
+    assert pop(http, target, queue).json() == {"item": None, "items": [], "count": 0}
+    push(http, target, queue, {"n": 1})
+    assert pop(http, target, queue, 1).json() == {"items": [{"n": 1}], "count": 1}  # with depth: the contract's
+
+
+@pytest.mark.parametrize(("shape", "without_depth", "with_depth"), [
+    ("items", {"items": [{"n": 0}], "count": 1}, {"items": [{"n": 1}, {"n": 2}], "count": 2}),
+    ("item", {"item": {"n": 0}}, {"item": {"n": 1}}),
+])
+def test_pop_shape_can_be_pinned(shape: str, without_depth: dict, with_depth: dict, http: requests.Session) -> None:
+    pinned = Target("--pop-shape", shape).start()
+    try:
+        queue = queue_id()
+        for n in range(3):
+            assert http.post(f"{pinned.url}/queue/{queue}/push", json={"item": {"n": n}}).status_code == 200
+        assert http.post(f"{pinned.url}/queue/{queue}/pop").json() == without_depth
+        assert http.post(f"{pinned.url}/queue/{queue}/pop", params={"depth": 2}).json() == with_depth
+    finally:
+        assert pinned.stop() == 0
+
+
+def test_the_dapr_sidecars_health_check_answers_as_the_sidecar(target: Target, http: requests.Session) -> None:
+    reply = http.get(f"{target.url}/v1.0/healthz")
+    assert reply.status_code == 204 and reply.content == b""
+
+
+SEED_USER = """
+import json, os
+import gevent
+from locust import FastHttpUser, events, task, constant
+from locust.exception import StopUser
+
+GOT, FAILED, DONE = [], [], []
+
+class SeedBaseUser(FastHttpUser):
+    # as the seed's base user: push, then pop without depth and read the older answer's "item"
+    wait_time = constant(0)
+
+    def on_start(self):
+        self.rounds = 0
+
+    @task
+    def push_then_pop(self):
+        if self.rounds == 20:
+            DONE.append(self)
+            if len(DONE) == self.environment.parsed_options.num_users:
+                gevent.spawn(self.environment.runner.quit)
+            raise StopUser()
+        self.rounds += 1
+        self.client.post(f"/queue/seed-{id(self)}/push", json={"item": {"n": self.rounds}, "priority": 0})
+        item = self.client.post(f"/queue/seed-{id(self)}/pop").json().get("item")
+        if item is not None:
+            GOT.append(item["n"])
+
+@events.request.add_listener
+def _failed(exception=None, **_):
+    if exception is not None:
+        FAILED.append(repr(exception))
+
+@events.quitting.add_listener
+def _write(**_):
+    with open(os.environ["SEED_OUT"], "w") as out:
+        json.dump({"got": GOT, "failed": FAILED}, out)
+"""
+
+
+def test_the_seeds_base_user_gets_its_items(target: Target, tmp_path: Path) -> None:
+    from processes import locust_headless
+
+    locustfile = tmp_path / "seed_user.py"
+    locustfile.write_text(SEED_USER)
+    out = tmp_path / "got.json"
+    done, _ = locust_headless(locustfile, target.url, tmp_path / "seed", "-u", "2", "-r", "2", "-t", "60s",
+                              env={"SEED_OUT": str(out)}, timeout=90)
+    assert done.returncode == 0, done.stderr[-3000:]
+    result = json.loads(out.read_text())
+    assert result["failed"] == [] and sorted(result["got"]) == sorted(list(range(1, 21)) * 2), result

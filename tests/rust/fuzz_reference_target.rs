@@ -7,7 +7,7 @@ mod common;
 
 use std::fmt::Write as _;
 
-use _native::reference_target::{router, MemoryStore, Store};
+use _native::reference_target::{router, MemoryStore, PopShape, Store};
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
 use axum::Router;
@@ -21,7 +21,7 @@ use tower::ServiceExt as _;
 const MAX_BODY: usize = 512;
 
 fn app() -> Router {
-    router(Store::Memory(MemoryStore::new()), MAX_BODY)
+    router(Store::Memory(MemoryStore::new()), MAX_BODY, PopShape::default())
 }
 
 fn runtime() -> tokio::runtime::Runtime {
