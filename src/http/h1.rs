@@ -61,6 +61,13 @@ impl AsyncWrite for Stream {
 /// Largest response head plus body this client reads.
 pub const MAX_RESPONSE: usize = 64 << 20;
 
+/// Largest response head (status line and headers): curl's limit for one header line, and above hyper's 100
+/// headers of typical size. A larger head is a failure rather than a megabyte of buffer per connection.
+pub const MAX_HEAD: usize = 100 << 10;
+
+/// Most headers one response head may have (hyper's default).
+const MAX_HEADERS: usize = 100;
+
 /// How a response's body ends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Framing {
@@ -70,20 +77,30 @@ pub enum Framing {
 }
 
 /// How the body of `response` (a parsed head) is framed, and whether the server closes the connection after it.
+/// As RFC 9112 §6.3 asks of a client: several `Content-Length` values that differ are an invalid answer; chunked
+/// transfer coding wins over a `Content-Length` beside it, and such a message (a smuggling pattern) ends its
+/// connection.
 pub fn framing(response: &httparse::Response<'_, '_>, head_request: bool) -> Result<(Framing, bool), String> {
     let status = response.code.unwrap_or(0);
-    let mut framing = Framing::UntilClose;
+    let mut length: Option<usize> = None;
+    let mut chunked = false;
     let mut close = response.version == Some(0);
     for header in response.headers.iter() {
         if header.name.eq_ignore_ascii_case("content-length") {
-            let text = std::str::from_utf8(header.value).unwrap_or_default().trim();
-            let value = text.parse().map_err(|_| format!("invalid content-length '{text}'"))?;
-            if framing != Framing::Chunked {
-                framing = Framing::Length(value);
+            let text = std::str::from_utf8(header.value).unwrap_or_default();
+            // a list ("5, 5") is several values in one line
+            for value in text.split(',').map(str::trim) {
+                let value = value
+                    .parse()
+                    .map_err(|_| format!("invalid content-length '{}'", text.trim()))?;
+                if length.is_some_and(|seen| seen != value) {
+                    return Err("several content-length values that differ".to_owned());
+                }
+                length = Some(value);
             }
         } else if header.name.eq_ignore_ascii_case("transfer-encoding") {
             if header.value.to_ascii_lowercase().ends_with(b"chunked") {
-                framing = Framing::Chunked;
+                chunked = true;
             }
         } else if header.name.eq_ignore_ascii_case("connection") {
             let value = header.value.to_ascii_lowercase();
@@ -94,9 +111,14 @@ pub fn framing(response: &httparse::Response<'_, '_>, head_request: bool) -> Res
             }
         }
     }
-    if head_request || status == 204 || status == 304 || (100..200).contains(&status) {
-        framing = Framing::Length(0);
-    }
+    let framing = if head_request || status == 204 || status == 304 || (100..200).contains(&status) {
+        Framing::Length(0)
+    } else if chunked {
+        close |= length.is_some();
+        Framing::Chunked
+    } else {
+        length.map_or(Framing::UntilClose, Framing::Length)
+    };
     Ok((framing, close))
 }
 
@@ -319,28 +341,77 @@ impl Pool {
         authority: &str,
         reused: bool,
     ) -> Result<Response, Failed> {
-        let sent = async {
-            connection.stream.write_all(request).await?;
-            connection.stream.flush().await
-        };
-        if let Err(err) = sent.await {
+        let head_request = *method == Method::HEAD;
+        let sent = send_request(&mut connection, request).await;
+        if let Err(err) = &sent {
+            // a server may answer (a 413, a 401) and close before the request's body is through: that answer, if it
+            // came, is the outcome, as curl and hyper report it; else the failure to send
+            let answered = !connection.buf.is_empty()
+                || matches!(err.kind(), io::ErrorKind::BrokenPipe | io::ErrorKind::ConnectionReset);
+            if let (true, Ok((response, _))) = (answered, read_response(&mut connection, head_request).await) {
+                return Ok(response);
+            }
             return Err(Failed {
-                stale: reused,
-                error: exchange_error(&err),
+                stale: reused && connection.buf.is_empty(),
+                error: exchange_error(err),
             });
         }
+        let answered_early = sent.unwrap_or(false);
         let (response, keep) =
-            read_response(&mut connection, *method == Method::HEAD)
+            read_response(&mut connection, head_request)
                 .await
                 .map_err(|(error, nothing_read)| Failed {
                     error,
                     stale: reused && nothing_read,
                 })?;
-        if keep {
+        // an answer before the whole request was sent leaves the rest of it unsent: the connection cannot go on
+        if keep && !answered_early {
             self.checkin(https, authority, connection);
         }
         Ok(response)
     }
+}
+
+/// Writes `request`, watching for an answer meanwhile: `Ok(true)` when the server began to answer before the whole
+/// request was written (a final answer to a large upload: the rest is not sent). A request that fits the socket's
+/// buffer is written in the first poll and never reads.
+async fn send_request(connection: &mut Connection, request: &[u8]) -> io::Result<bool> {
+    let mut written = 0;
+    let answered = std::future::poll_fn(|cx| {
+        while written < request.len() {
+            match Pin::new(&mut connection.stream).poll_write(cx, &request[written..]) {
+                Poll::Ready(Ok(0)) => return Poll::Ready(Err(io::ErrorKind::WriteZero.into())),
+                Poll::Ready(Ok(count)) => written += count,
+                Poll::Ready(Err(err)) => return Poll::Ready(Err(err)),
+                Poll::Pending => break,
+            }
+        }
+        if written == request.len() {
+            return Poll::Ready(Ok(false));
+        }
+        // the server is not taking the rest: has it answered?
+        if connection.buf.capacity() - connection.buf.len() < 4096 {
+            connection.buf.reserve(16384);
+        }
+        let spare = connection.buf.spare_capacity_mut();
+        let mut read = ReadBuf::uninit(spare);
+        match Pin::new(&mut connection.stream).poll_read(cx, &mut read) {
+            Poll::Ready(Ok(())) if read.filled().is_empty() => Poll::Ready(Err(io::ErrorKind::BrokenPipe.into())),
+            Poll::Ready(Ok(())) => {
+                let filled = read.filled().len();
+                // SAFETY: poll_read initialised and filled `filled` bytes of the spare capacity
+                unsafe { connection.buf.set_len(connection.buf.len() + filled) };
+                Poll::Ready(Ok(true))
+            }
+            Poll::Ready(Err(err)) => Poll::Ready(Err(err)),
+            Poll::Pending => Poll::Pending,
+        }
+    })
+    .await?;
+    if !answered {
+        connection.stream.flush().await?;
+    }
+    Ok(answered)
 }
 
 /// The request's head and body, for one write.
@@ -373,31 +444,68 @@ fn request_bytes(method: &Method, uri: &Uri, authority: &str, headers: &HeaderMa
     out
 }
 
+/// An answer's head, parsed.
+struct Head {
+    /// bytes the head takes in the buffer
+    length: usize,
+    status: u16,
+    headers: HeaderMap,
+    framing: Framing,
+    /// the server closes the connection after this answer
+    close: bool,
+}
+
+/// The answer's head, once the buffer holds all of it; None while it is partial.
+fn parse_head(buf: &[u8], head_request: bool) -> Result<Option<Head>, HttpError> {
+    if buf.is_empty() {
+        return Ok(None);
+    }
+    let mut slots = [httparse::EMPTY_HEADER; MAX_HEADERS];
+    let mut response = httparse::Response::new(&mut slots);
+    match response.parse(buf) {
+        Ok(httparse::Status::Complete(length)) => {
+            let (framing, close) = framing(&response, head_request).map_err(HttpError::Protocol)?;
+            let mut headers = HeaderMap::with_capacity(response.headers.len());
+            for header in response.headers.iter() {
+                let name = HeaderName::from_bytes(header.name.as_bytes());
+                let value = HeaderValue::from_bytes(header.value);
+                if let (Ok(name), Ok(value)) = (name, value) {
+                    headers.append(name, value);
+                }
+            }
+            Ok(Some(Head {
+                length,
+                status: response.code.unwrap_or(0),
+                headers,
+                framing,
+                close,
+            }))
+        }
+        Ok(httparse::Status::Partial) if buf.len() > MAX_HEAD => Err(HttpError::Protocol(format!(
+            "response head larger than {} KiB",
+            MAX_HEAD >> 10
+        ))),
+        Ok(httparse::Status::Partial) => Ok(None),
+        Err(httparse::Error::TooManyHeaders) => {
+            Err(HttpError::Protocol(format!("more than {MAX_HEADERS} response headers")))
+        }
+        Err(err) => Err(HttpError::Protocol(err.to_string())),
+    }
+}
+
 /// Reads one answer; whether the connection may carry another request. An error says whether any byte arrived.
 async fn read_response(connection: &mut Connection, head_request: bool) -> Result<(Response, bool), (HttpError, bool)> {
     let truncated = || HttpError::ConnectionReset(TRUNCATED.to_owned());
     loop {
-        let (head_length, status, headers, framing, close) = loop {
-            if !connection.buf.is_empty() {
-                let mut slots = [httparse::EMPTY_HEADER; 100];
-                let mut response = httparse::Response::new(&mut slots);
-                match response.parse(&connection.buf) {
-                    Ok(httparse::Status::Complete(length)) => {
-                        let (framing, close) =
-                            framing(&response, head_request).map_err(|reason| (HttpError::Protocol(reason), false))?;
-                        let mut headers = HeaderMap::with_capacity(response.headers.len());
-                        for header in response.headers.iter() {
-                            let name = HeaderName::from_bytes(header.name.as_bytes());
-                            let value = HeaderValue::from_bytes(header.value);
-                            if let (Ok(name), Ok(value)) = (name, value) {
-                                headers.append(name, value);
-                            }
-                        }
-                        break (length, response.code.unwrap_or(0), headers, framing, close);
-                    }
-                    Ok(httparse::Status::Partial) => {}
-                    Err(err) => return Err((HttpError::Protocol(err.to_string()), false)),
-                }
+        let Head {
+            length: head_length,
+            status,
+            headers,
+            framing,
+            close,
+        } = loop {
+            if let Some(head) = parse_head(&connection.buf, head_request).map_err(|error| (error, false))? {
+                break head;
             }
             let nothing_read = connection.buf.is_empty();
             match fill(connection).await {
@@ -557,6 +665,22 @@ mod tests {
             Ok((Framing::Length(0), false))
         );
         assert!(parsed(b"HTTP/1.1 200 OK\r\nContent-Length: x\r\n\r\n", false).is_err());
+        // RFC 9112 §6.3: lengths that differ are invalid, the same one repeated is one length
+        let twice = b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 7\r\n\r\n";
+        assert_eq!(
+            parsed(twice, false),
+            Err("several content-length values that differ".to_owned())
+        );
+        assert!(parsed(b"HTTP/1.1 200 OK\r\nContent-Length: 5, 7\r\n\r\n", false).is_err());
+        let same = b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 5, 5\r\n\r\n";
+        assert_eq!(parsed(same, false), Ok((Framing::Length(5), false)));
+        // chunked wins over a length beside it, in either order, and the connection ends with the message
+        for text in [
+            &b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n"[..],
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n",
+        ] {
+            assert_eq!(parsed(text, false), Ok((Framing::Chunked, true)));
+        }
     }
 
     fn decode_chunked(data: &[u8]) -> Result<Option<(usize, Vec<u8>)>, String> {

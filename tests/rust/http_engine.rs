@@ -447,3 +447,91 @@ fn broken_answers_are_errors() {
     let garbage = get("/garbage").error.unwrap();
     assert_eq!(garbage.to_string(), "invalid response: invalid HTTP version");
 }
+
+#[test]
+fn framing_is_strict_as_rfc_9112_asks() {
+    let (addr, accepted, _) = scripted_server(|line| match line.split(' ').nth(1).unwrap_or_default() {
+        "/two-lengths" => (
+            b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 4\r\n\r\nokok".to_vec(),
+            false,
+        ),
+        "/length-and-chunked" => (
+            b"HTTP/1.1 200 OK\r\nContent-Length: 99\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n".to_vec(),
+            false,
+        ),
+        "/huge-head" => {
+            let mut answer = b"HTTP/1.1 200 OK\r\nX-Big: ".to_vec();
+            answer.extend(std::iter::repeat_n(b'a', 1 << 20));
+            answer.extend_from_slice(b"\r\nContent-Length: 2\r\n\r\nok");
+            (answer, false)
+        }
+        _ => (b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok".to_vec(), false),
+    });
+    let engine: Engine<usize> = Engine::new(&EngineConfig::default()).unwrap();
+    let get = |path: &str| engine.block_on(spec("GET", &format!("http://{addr}{path}"), "", None));
+    assert_eq!(
+        get("/two-lengths").error,
+        Some(HttpError::Protocol(
+            "several content-length values that differ".to_owned()
+        ))
+    );
+    // chunked framing wins; the connection is not used again (the next request opens a new one)
+    let opened = accepted.load(Ordering::SeqCst);
+    let outcome = get("/length-and-chunked");
+    assert_eq!((outcome.status, &outcome.body[..]), (200, &b"ok"[..]));
+    assert_eq!(get("/plain").status, 200);
+    assert_eq!(accepted.load(Ordering::SeqCst), opened + 2);
+    assert_eq!(
+        get("/huge-head").error,
+        Some(HttpError::Protocol("response head larger than 100 KiB".to_owned()))
+    );
+}
+
+/// A server that reads a request's head, answers 413 at once and then either closes or holds the connection
+/// without reading the body.
+fn impatient_server(close: bool) -> SocketAddr {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for conn in listener.incoming().flatten() {
+            std::thread::spawn(move || {
+                let mut conn = conn;
+                let mut head = Vec::new();
+                let mut byte = [0u8; 1];
+                while !head.ends_with(b"\r\n\r\n") && conn.read(&mut byte).unwrap_or(0) == 1 {
+                    head.push(byte[0]);
+                }
+                let answer =
+                    b"HTTP/1.1 413 Payload Too Large\r\nContent-Length: 8\r\nConnection: close\r\n\r\ntoo big!";
+                let _ = conn.write_all(answer);
+                if !close {
+                    // holds the connection, reading nothing more, until the client goes away
+                    let _ = conn.set_read_timeout(Some(Duration::from_secs(60)));
+                    std::thread::sleep(Duration::from_secs(30));
+                }
+            });
+        }
+    });
+    addr
+}
+
+#[test]
+fn a_final_answer_before_the_body_is_sent_is_that_answer() {
+    let engine: Engine<usize> = Engine::new(&EngineConfig::default()).unwrap();
+    let upload = "x".repeat(32 << 20);
+    for close in [true, false] {
+        let addr = impatient_server(close);
+        let outcome = engine.block_on(spec(
+            "POST",
+            &format!("http://{addr}/upload"),
+            &upload,
+            Some(Duration::from_secs(20)),
+        ));
+        assert_eq!(
+            (outcome.status, &outcome.body[..], &outcome.error),
+            (413, &b"too big!"[..], &None),
+            "close: {close}"
+        );
+    }
+}
