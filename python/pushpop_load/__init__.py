@@ -11,7 +11,7 @@ if TYPE_CHECKING:
     from typing import Any as _Any
 
     from pushpop_load.client import Client
-    from pushpop_load.nativehttp import NativeHttpSession, NativeHttpUser, NativeResponse
+    from pushpop_load.nativehttp import ConnectionPool, NativeHttpSession, NativeHttpUser, NativeResponse
     from pushpop_load.transport import HttpStatusError
     from pushpop_load.scenario import ScenarioUser
     from pushpop_load.users import PushPopUser
@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Client",
+    "ConnectionPool",
     "HttpStatusError",
     "NativeHttpSession",
     "NativeHttpUser",
@@ -34,7 +35,7 @@ __all__ = [
     "prepopulate_gevent",
 ]
 
-_LAZY = {"Client": "client", "HttpStatusError": "transport", "NativeHttpSession": "nativehttp",
+_LAZY = {"Client": "client", "ConnectionPool": "nativehttp", "HttpStatusError": "transport", "NativeHttpSession": "nativehttp",
          "NativeHttpUser": "nativehttp", "NativeResponse": "nativehttp", "PushPopUser": "users",
          "ScenarioUser": "scenario"}
 _LAZY.update({"PrepopulateError": "_native", "PrepopulateReport": "_native", "prepopulate": "_native",

@@ -24,6 +24,7 @@ __all__ = [
     "http_fileno",
     "http_flush",
     "http_in_flight",
+    "http_release_pool",
     "http_request_blocking",
     "http_submit",
     "json_dumps",
@@ -109,6 +110,10 @@ class HttpResult:
     def length(self) -> int:
         """Body size in bytes."""
     @property
+    def attention(self) -> bool:
+        """Whether the headers need a session's look: ``Set-Cookie``, ``Content-Encoding``, or a redirect with a
+        ``Location``."""
+    @property
     def headers(self) -> list[tuple[str, str]]:
         """Response headers in order, repeated names kept."""
     @property
@@ -137,8 +142,10 @@ class RequestOptions:
         max_redirects: int = 30,
         insecure: bool = False,
         connect_timeout: float | None = None,
+        pool: int = 0,
     ) -> RequestOptions:
-        """Raises ValueError for a timeout that is not a positive number of seconds."""
+        """Raises ValueError for a timeout that is not a positive number of seconds. ``pool``: the connection pool
+        (0, the process's shared one; any other number, a pool of its own, released by ``http_release_pool``)."""
 
 def http_submit(
     method: str,
@@ -175,6 +182,9 @@ def http_in_flight() -> int:
 
 def http_close_idle() -> int:
     """Closes the engine's idle keep-alive connections (requests in flight keep theirs); how many it closed."""
+
+def http_release_pool(pool: int) -> int:
+    """Forgets connection pool ``pool`` of a session that ended, closing its idle connections; how many."""
 
 def http_fileno() -> int:
     """The eventfd (of this process) that turns readable when ``http_drain`` has results."""

@@ -20,8 +20,10 @@ import logging as _logging
 import os as _os
 import sys as _sys
 import weakref as _weakref
+import zlib as _zlib
 from base64 import b64encode as _b64encode
-from typing import Any, Mapping
+from http import HTTPStatus as _HTTPStatus
+from typing import Any, Iterable, Iterator, Mapping
 from urllib.parse import urlencode as _urlencode
 
 from requests.structures import CaseInsensitiveDict
@@ -36,8 +38,10 @@ __all__ = [
     "RequestDefaults",
     "Response",
     "close_idle_connections",
+    "decoded",
     "drain_and_deliver",
     "in_gevent",
+    "lines",
     "wait_async",
     "wait_blocking",
     "wait_gevent",
@@ -69,17 +73,33 @@ class HttpStatusError(Exception):
 
 
 class PreparedRequest:
-    """A request as the engine takes it: method, full URL, header list, body and the native options."""
+    """A request as the engine takes it: method, full URL, header list, body bytes (``content``) and the native
+    options. ``headers`` reads the list as a case-insensitive mapping and ``body`` gives the body as it was given
+    (text stays text), as ``response.request`` does on Locust's clients."""
 
-    __slots__ = ("method", "url", "headers", "body", "options")
+    __slots__ = ("method", "url", "header_list", "content", "options", "text")
 
-    def __init__(self, method: str, url: str, headers: list[tuple[str, str]], body: bytes | None,
-                 options: Any) -> None:
+    def __init__(self, method: str, url: str, header_list: list[tuple[str, str]], content: bytes | None,
+                 options: Any, text: bool = False) -> None:
         self.method = method
         self.url = url
-        self.headers = headers
-        self.body = body
+        self.header_list = header_list
+        self.content = content
         self.options = options
+        self.text = text
+
+    @property
+    def headers(self) -> CaseInsensitiveDict:
+        return CaseInsensitiveDict(self.header_list)
+
+    @property
+    def body(self) -> str | bytes | None:
+        if self.text and self.content is not None:
+            return self.content.decode()
+        return self.content
+
+    payload = body
+    """The body, under the name Locust's ``FastRequest`` also gives it."""
 
     def __repr__(self) -> str:
         return f"<PreparedRequest [{self.method} {self.url}]>"
@@ -87,13 +107,17 @@ class PreparedRequest:
 
 class Response:
     """What a request returned: a response with any status, or a transport failure (``status_code`` 0, ``error``
-    set). The body is copied out of Rust on first use."""
+    set, ``content`` and ``text`` None). The body is copied out of Rust on first use, and decoded when the server
+    sent it compressed (``Content-Encoding`` gzip, deflate or br); a body that does not decode raises that
+    decoder's error (``zlib.error``, ``brotli.error``) from ``content``."""
 
-    def __init__(self, result: Any, method: str) -> None:
+    def __init__(self, result: Any, method: str, request: PreparedRequest | None = None) -> None:
         self._result = result
         self._content: bytes | None = None
         self._headers: CaseInsensitiveDict | None = None
+        self._encoding: str | None = None
         self.method = method
+        self.request = request
         self.status_code: int = result.status
         self.error: BaseException | None = result.error
 
@@ -103,17 +127,34 @@ class Response:
         return self._result.url
 
     @property
-    def content(self) -> bytes:
+    def reason(self) -> str:
+        """The status's standard reason phrase (empty for a status without one, or no status)."""
+        try:
+            return _HTTPStatus(self.status_code).phrase
+        except ValueError:
+            return ""
+
+    @property
+    def content(self) -> bytes | None:
         if self._content is None:
-            self._content = self._result.content
+            if self.status_code == 0:
+                return None
+            raw = self._result.content
+            if self._result.attention:
+                raw = decoded(raw, self.headers.get("content-encoding"))
+            self._content = raw
         return self._content
 
     @property
-    def text(self) -> str:
-        return self.content.decode(self.encoding, errors="replace")
+    def text(self) -> str | None:
+        content = self.content
+        return None if content is None else content.decode(self.encoding, errors="replace")
 
     @property
     def encoding(self) -> str:
+        """The charset the ``Content-Type`` names, else utf-8; set it before reading ``text`` to read otherwise."""
+        if self._encoding is not None:
+            return self._encoding
         content_type = self.headers.get("content-type", "")
         for part in content_type.split(";")[1:]:
             key, _, value = part.strip().partition("=")
@@ -121,8 +162,30 @@ class Response:
                 return value.strip('"')
         return "utf-8"
 
+    @encoding.setter
+    def encoding(self, value: str) -> None:
+        self._encoding = value
+
     def json(self) -> Any:
-        return _json.loads(self.content)
+        return _json.loads(self.text if self._encoding is not None else self.content)  # type: ignore[arg-type]
+
+    def iter_content(self, chunk_size: int = 1024, decode_content: bool = True) -> Iterator[bytes | str]:
+        """The body in pieces of ``chunk_size`` bytes; with ``decode_content``, each piece that is valid UTF-8 as
+        text, as Locust's ``FastResponse.iter_content`` gives them."""
+        content = self.content or b""
+        for start in range(0, len(content), max(1, chunk_size)):
+            chunk = content[start:start + chunk_size]
+            if decode_content:
+                try:
+                    yield chunk.decode("utf-8")
+                    continue
+                except UnicodeDecodeError:
+                    pass
+            yield chunk
+
+    def iter_lines(self) -> Iterator[str]:
+        """The body's lines (without their ``\\n``), the last one even when no newline ends it."""
+        return lines(self.iter_content())
 
     @property
     def headers(self) -> CaseInsensitiveDict:
@@ -168,18 +231,54 @@ class Response:
         return f"<{type(self).__name__} [{self.status_code}]>"
 
 
+def decoded(body: bytes, content_encoding: str | None) -> bytes:
+    """``body`` with its ``Content-Encoding`` undone (gzip, deflate — zlib-wrapped or raw — and br); other codings,
+    and none, as they are."""
+    coding = (content_encoding or "").strip().lower()
+    if not body or coding in ("", "identity"):
+        return body
+    if coding in ("gzip", "x-gzip"):
+        return _zlib.decompress(body, 16 + _zlib.MAX_WBITS)
+    if coding == "deflate":
+        try:
+            return _zlib.decompress(body)
+        except _zlib.error:
+            # servers that send raw deflate without the zlib wrapper, which the name also covers in practice
+            return _zlib.decompress(body, -_zlib.MAX_WBITS)
+    if coding == "br":
+        import brotli  # geventhttpclient's dependency, so Locust's: present wherever a locustfile runs
+
+        return brotli.decompress(body)
+    return body
+
+
+def lines(chunks: Iterable[bytes | str]) -> Iterator[str]:
+    """The lines of a body given in pieces (bytes read as UTF-8), the last one even when no newline ends it."""
+    buffer = ""
+    for chunk in chunks:
+        buffer += chunk.decode("utf-8", errors="replace") if isinstance(chunk, bytes) else chunk
+        while "\n" in buffer:
+            line, buffer = buffer.split("\n", 1)
+            yield line
+    if buffer:
+        yield buffer
+
+
 class RequestDefaults:
     """A session's request settings, and the native options object built from them once: a call passes that same
-    object unless it overrides the timeout or turns redirects off."""
+    object unless it overrides the timeout or turns redirects off. ``pool`` names the connection pool (0: the
+    process's shared one)."""
 
     def __init__(
-        self, timeout: float | None, max_redirects: int, insecure: bool, connect_timeout: float | None
+        self, timeout: float | None, max_redirects: int, insecure: bool, connect_timeout: float | None,
+        pool: int = 0,
     ) -> None:
         self.timeout = timeout
         self.max_redirects = max_redirects
         self.insecure = insecure
         self.connect_timeout = connect_timeout
-        self.options = _native.RequestOptions(timeout, max_redirects, insecure, connect_timeout)
+        self.pool = pool
+        self.options = _native.RequestOptions(timeout, max_redirects, insecure, connect_timeout, pool)
 
     def for_call(self, timeout: float | None = UNSET, allow_redirects: bool = True) -> Any:
         if timeout is UNSET and allow_redirects:
@@ -189,6 +288,7 @@ class RequestDefaults:
             self.max_redirects if allow_redirects else 0,
             self.insecure,
             self.connect_timeout,
+            self.pool,
         )
 
 
@@ -232,6 +332,7 @@ class RequestBuilder:
             query = params if isinstance(params, str) else _urlencode(params, doseq=True)
             built = f"{built}{'&' if '?' in built else '?'}{query}"
         body: bytes | None = None
+        text = False
         content_headers: Mapping[str, str] | None = None
         header_list = self._plain
         if data:
@@ -239,8 +340,10 @@ class RequestBuilder:
                 body = _urlencode(data, doseq=True).encode()
                 header_list, content_headers = self._form, _FORM_HEADERS
             else:
-                body = data.encode() if isinstance(data, str) else bytes(data)
+                text = isinstance(data, str)
+                body = data.encode() if text else bytes(data)  # type: ignore[union-attr, arg-type]
         elif json is not None:
+            text = True
             body = _native.json_dumps(json)
             if body is None:  # what only json.dumps can encode, or refuse with its own error
                 body = _json.dumps(json).encode()
@@ -250,12 +353,13 @@ class RequestBuilder:
             if auth is not None:
                 basic = {"Authorization": "Basic " + _b64encode(f"{auth[0]}:{auth[1]}".encode()).decode()}
             header_list = self._merged(content_headers, basic, headers)
-        return PreparedRequest(method, built, header_list, body, options)
+        return PreparedRequest(method, built, header_list, body, options, text)
 
 
 def _submit(request: PreparedRequest, deliver: Any) -> tuple[int, bool]:
     """Hands ``request`` to the engine; its ticket, and whether the caller must arrange one ``http_flush`` soon."""
-    return _native.http_submit(request.method, request.url, request.headers, request.body, request.options, deliver)
+    return _native.http_submit(request.method, request.url, request.header_list, request.content, request.options,
+                               deliver)
 
 
 def drain_and_deliver() -> None:
@@ -282,7 +386,7 @@ def in_gevent() -> bool:
 
 def wait_blocking(request: PreparedRequest) -> Any:
     """Runs ``request`` and waits for it on this thread, the GIL released: for callers without gevent."""
-    return _native.http_request_blocking(request.method, request.url, request.headers, request.body,
+    return _native.http_request_blocking(request.method, request.url, request.header_list, request.content,
                                          request.options)
 
 

@@ -52,8 +52,9 @@ struct Completions {
 /// the caller's side (they never cross to runtime threads), so they may be interpreter objects.
 pub struct Engine<T> {
     runtime: tokio::runtime::Runtime,
-    /// One pooled client per (insecure, connect timeout) in use: the connect timeout is a connector setting.
-    clients: Mutex<HashMap<(bool, Duration), HttpClient>>,
+    /// One pooled client per (insecure, connect timeout, pool id) in use: the connect timeout is a connector
+    /// setting, the pool id the caller's choice (`RequestSpec::pool`).
+    clients: Mutex<HashMap<(bool, Duration, u64), HttpClient>>,
     /// TLS that verifies against the system's roots (loaded on first use), and TLS that accepts any certificate.
     verified_tls: std::sync::OnceLock<Result<rustls::ClientConfig, HttpError>>,
     unverified_tls: rustls::ClientConfig,
@@ -121,7 +122,7 @@ impl<T: Send + 'static> Engine<T> {
     /// The client for `spec`, or why https verification cannot be set up here.
     fn client_for(&self, spec: &RequestSpec) -> Result<HttpClient, HttpError> {
         let connect_timeout = spec.connect_timeout.unwrap_or(self.config.connect_timeout);
-        let key = (spec.insecure, connect_timeout);
+        let key = (spec.insecure, connect_timeout, spec.pool);
         if let Some(client) = locked(&self.clients).get(&key) {
             return Ok(client.clone());
         }
@@ -142,6 +143,18 @@ impl<T: Send + 'static> Engine<T> {
         // the sockets are registered with the runtime's reactor: closed from inside it
         let _inside = self.runtime.enter();
         pools.iter().map(|pool| pool.close_idle()).sum()
+    }
+
+    /// Forgets the pools of `pool` (a session that ended), closing their idle connections; how many it closed.
+    /// Connections of its requests still in flight close when those end.
+    pub fn release_pool(&self, pool: u64) -> usize {
+        let released: Vec<HttpClient> = {
+            let mut clients = locked(&self.clients);
+            let keys: Vec<_> = clients.keys().filter(|key| key.2 == pool).copied().collect();
+            keys.iter().filter_map(|key| clients.remove(key)).collect()
+        };
+        let _inside = self.runtime.enter();
+        released.iter().map(|client| client.close_idle()).sum()
     }
 
     /// The eventfd to watch: readable when `drain` has something to return.

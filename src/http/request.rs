@@ -24,6 +24,10 @@ pub struct RequestSpec {
     /// Limit on opening a connection; None: the engine's default. Requests with different limits use different
     /// connection pools.
     pub connect_timeout: Option<Duration>,
+    /// The connection pool the request uses: 0 is the process's shared pool; a Locust user has its own, as
+    /// `FastHttpUser`'s users each have theirs, so that N users hold N connections to the target as N real clients
+    /// would.
+    pub pool: u64,
 }
 
 impl RequestSpec {
@@ -61,6 +65,7 @@ impl RequestSpec {
             max_redirects,
             insecure: false,
             connect_timeout: None,
+            pool: 0,
         })
     }
 

@@ -5,6 +5,7 @@ use std::sync::{Arc, Mutex, Once, PoisonError};
 use std::time::Duration;
 
 use bytes::Bytes;
+use hyper::header::{CONTENT_ENCODING, LOCATION, SET_COOKIE};
 use pyo3::prelude::*;
 use pyo3::pybacked::PyBackedStr;
 use pyo3::types::PyBytes;
@@ -95,6 +96,17 @@ impl HttpResult {
             .map(|err| http_error(err).into_value(py).into_any())
     }
 
+    /// Whether a session must look at the headers: cookies to store, a body to decode, a redirect to follow. One
+    /// call instead of a header scan in Python on every response, so that sessions pay for cookies, decoding and
+    /// redirects only when an answer has them.
+    #[getter]
+    fn attention(&self) -> bool {
+        let headers = &self.0.headers;
+        headers.contains_key(SET_COOKIE)
+            || headers.contains_key(CONTENT_ENCODING)
+            || (matches!(self.0.status, 301 | 302 | 303 | 307 | 308) && headers.contains_key(LOCATION))
+    }
+
     /// Milliseconds from the start of the request to the last body byte (or the failure).
     #[getter]
     fn elapsed_ms(&self) -> f64 {
@@ -131,18 +143,26 @@ pub struct RequestOptions {
     max_redirects: u32,
     insecure: bool,
     connect_timeout: Option<Duration>,
+    pool: u64,
 }
 
 #[pymethods]
 impl RequestOptions {
     #[new]
-    #[pyo3(signature = (timeout=None, max_redirects=30, insecure=false, connect_timeout=None))]
-    fn new(timeout: Option<f64>, max_redirects: u32, insecure: bool, connect_timeout: Option<f64>) -> PyResult<Self> {
+    #[pyo3(signature = (timeout=None, max_redirects=30, insecure=false, connect_timeout=None, pool=0))]
+    fn new(
+        timeout: Option<f64>,
+        max_redirects: u32,
+        insecure: bool,
+        connect_timeout: Option<f64>,
+        pool: u64,
+    ) -> PyResult<Self> {
         Ok(Self {
             timeout: seconds(timeout, "timeout")?,
             max_redirects,
             insecure,
             connect_timeout: seconds(connect_timeout, "connect_timeout")?,
+            pool,
         })
     }
 }
@@ -160,6 +180,7 @@ fn spec(
         .map_err(|err| http_error(&err))?;
     spec.insecure = options.insecure;
     spec.connect_timeout = options.connect_timeout;
+    spec.pool = options.pool;
     Ok(spec)
 }
 
@@ -215,6 +236,17 @@ pub fn http_close_idle() -> usize {
     let slot = ENGINE.lock().unwrap_or_else(PoisonError::into_inner);
     match slot.as_ref() {
         Some((made_in, engine)) if *made_in == FORK_GENERATION.load(Ordering::SeqCst) => engine.close_idle(),
+        _ => 0,
+    }
+}
+
+/// Forgets the connection pool `pool` (`RequestOptions(pool=…)`) of a session that ended, closing its idle
+/// connections; how many it closed.
+#[pyfunction]
+pub fn http_release_pool(pool: u64) -> usize {
+    let slot = ENGINE.lock().unwrap_or_else(PoisonError::into_inner);
+    match slot.as_ref() {
+        Some((made_in, engine)) if *made_in == FORK_GENERATION.load(Ordering::SeqCst) => engine.release_pool(pool),
         _ => 0,
     }
 }

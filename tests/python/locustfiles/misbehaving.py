@@ -42,9 +42,10 @@ def before(**_kwargs) -> None:
     STATE["start"] = descriptors()
 
 
-@events.test_stop.add_listener
+@events.quitting.add_listener
 def after(**_kwargs) -> None:
-    # the users are stopped; requests they abandoned are dropped on the engine's thread a moment later
+    # after test_stop, whose listeners (pushpop-load's among them) close the idle connections of every user: the
+    # users are stopped; requests they abandoned are dropped on the engine's thread a moment later
     deadline = time.monotonic() + 3
     while descriptors() != STATE["start"] and time.monotonic() < deadline:
         time.sleep(0.05)

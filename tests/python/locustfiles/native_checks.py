@@ -106,6 +106,7 @@ class Checks(NativeHttpUser):
             started = time.monotonic()
             r = c.get(f"http://127.0.0.1:{silent.getsockname()[1]}/", timeout=0.3)
             RESULTS["timeout"] = {"status": r.status_code, "error": type(r.error).__name__,
+                                  "original": type(r.error.original).__name__, "cause": repr(r.error.__cause__),
                                   "waited": time.monotonic() - started, "events": events_since(mark)}
             silent.close()
 
@@ -124,7 +125,8 @@ class Checks(NativeHttpUser):
                                       network_timeout=10, connection_timeout=0.3)
             started = time.monotonic()
             r = short.get("/")
-            RESULTS["connect_timeout"] = {"error": repr(r.error), "waited": time.monotonic() - started}
+            RESULTS["connect_timeout"] = {"error": repr(r.error), "cause": repr(r.error.__cause__),
+                                          "waited": time.monotonic() - started}
             for sock in [*fillers, full]:
                 sock.close()
 
