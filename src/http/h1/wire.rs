@@ -1,0 +1,309 @@
+//! HTTP/1.1 messages as bytes: the request written in one piece, the answer's head parsed, how its body is
+//! framed, and a chunked body decoded as it arrives. No I/O here: the pool's connections and the prepopulator's
+//! both read answers with these.
+
+use bytes::Bytes;
+use hyper::header::{HeaderName, HeaderValue, CONTENT_LENGTH, HOST};
+use hyper::{HeaderMap, Method, Uri};
+
+use crate::http::error::HttpError;
+
+/// Largest response head plus body this client reads.
+pub const MAX_RESPONSE: usize = 64 << 20;
+
+/// Largest response head (status line and headers): curl's limit for one header line, and above hyper's 100
+/// headers of typical size. A larger head is a failure rather than a megabyte of buffer per connection.
+pub const MAX_HEAD: usize = 100 << 10;
+
+/// Most headers one response head may have (hyper's default).
+const MAX_HEADERS: usize = 100;
+
+/// How a response's body ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Framing {
+    Length(usize),
+    Chunked,
+    UntilClose,
+}
+
+/// How the body of `response` (a parsed head) is framed, and whether the server closes the connection after it.
+/// As RFC 9112 §6.3 asks of a client: several `Content-Length` values that differ are an invalid answer; chunked
+/// transfer coding wins over a `Content-Length` beside it, and such a message (a smuggling pattern) ends its
+/// connection.
+pub fn framing(response: &httparse::Response<'_, '_>, head_request: bool) -> Result<(Framing, bool), String> {
+    let status = response.code.unwrap_or(0);
+    let mut length: Option<usize> = None;
+    let mut chunked = false;
+    let mut close = response.version == Some(0);
+    for header in response.headers.iter() {
+        if header.name.eq_ignore_ascii_case("content-length") {
+            let text = std::str::from_utf8(header.value).unwrap_or_default();
+            // a list ("5, 5") is several values in one line
+            for value in text.split(',').map(str::trim) {
+                let value = value
+                    .parse()
+                    .map_err(|_| format!("invalid content-length '{}'", text.trim()))?;
+                if length.is_some_and(|seen| seen != value) {
+                    return Err("several content-length values that differ".to_owned());
+                }
+                length = Some(value);
+            }
+        } else if header.name.eq_ignore_ascii_case("transfer-encoding") {
+            if header.value.to_ascii_lowercase().ends_with(b"chunked") {
+                chunked = true;
+            }
+        } else if header.name.eq_ignore_ascii_case("connection") {
+            let value = header.value.to_ascii_lowercase();
+            if value.windows(5).any(|window| window == b"close") {
+                close = true;
+            } else if value.windows(10).any(|window| window == b"keep-alive") {
+                close = false;
+            }
+        }
+    }
+    let framing = if head_request || status == 204 || status == 304 || (100..200).contains(&status) {
+        Framing::Length(0)
+    } else if chunked {
+        close |= length.is_some();
+        Framing::Chunked
+    } else {
+        length.map_or(Framing::UntilClose, Framing::Length)
+    };
+    Ok((framing, close))
+}
+
+/// A chunked body decoded as it arrives: each chunk is taken once, so a long body costs one pass over its bytes
+/// (decoding from the start at every read would cost the square of its length).
+#[derive(Debug, Default)]
+pub struct Chunked {
+    /// Bytes of the body's framing consumed so far: whole chunks only.
+    parsed: usize,
+    body: Vec<u8>,
+}
+
+impl Chunked {
+    /// Goes on with `data`, everything received from the body's start (the same bytes as before, and more):
+    /// `Some(bytes used)` once the body and its trailers are complete.
+    pub fn decode(&mut self, data: &[u8]) -> Result<Option<usize>, String> {
+        loop {
+            let rest = &data[self.parsed..];
+            match httparse::parse_chunk_size(rest) {
+                Ok(httparse::Status::Complete((used, 0))) => {
+                    // trailers, then an empty line
+                    let mut position = used;
+                    loop {
+                        let Some(end) = rest[position..].windows(2).position(|window| window == b"\r\n") else {
+                            return Ok(None);
+                        };
+                        position += end + 2;
+                        if end == 0 {
+                            return Ok(Some(self.parsed + position));
+                        }
+                    }
+                }
+                Ok(httparse::Status::Complete((used, size))) => {
+                    let size = usize::try_from(size)
+                        .ok()
+                        .filter(|size| *size <= MAX_RESPONSE)
+                        .ok_or_else(|| format!("chunk of {size} bytes, more than the client's limit"))?;
+                    if rest.len() < used + size + 2 {
+                        return Ok(None);
+                    }
+                    if &rest[used + size..used + size + 2] != b"\r\n" {
+                        return Err("invalid chunked body".to_owned());
+                    }
+                    self.body.extend_from_slice(&rest[used..used + size]);
+                    self.parsed += used + size + 2;
+                }
+                Ok(httparse::Status::Partial) => return Ok(None),
+                Err(_) => return Err("invalid chunk size".to_owned()),
+            }
+        }
+    }
+
+    #[must_use]
+    pub fn into_body(self) -> Vec<u8> {
+        self.body
+    }
+}
+
+/// The request's head and body, for one write.
+pub(super) fn request_bytes(method: &Method, uri: &Uri, authority: &str, headers: &HeaderMap, body: &Bytes) -> Vec<u8> {
+    let path = uri.path_and_query().map_or("/", hyper::http::uri::PathAndQuery::as_str);
+    let mut out = Vec::with_capacity(256 + body.len());
+    out.extend_from_slice(method.as_str().as_bytes());
+    out.push(b' ');
+    out.extend_from_slice(path.as_bytes());
+    out.extend_from_slice(b" HTTP/1.1\r\n");
+    if !headers.contains_key(HOST) {
+        out.extend_from_slice(b"Host: ");
+        out.extend_from_slice(authority.as_bytes());
+        out.extend_from_slice(b"\r\n");
+    }
+    for (name, value) in headers {
+        out.extend_from_slice(name.as_str().as_bytes());
+        out.extend_from_slice(b": ");
+        out.extend_from_slice(value.as_bytes());
+        out.extend_from_slice(b"\r\n");
+    }
+    let needs_length = !body.is_empty() || matches!(*method, Method::POST | Method::PUT | Method::PATCH);
+    if needs_length && !headers.contains_key(CONTENT_LENGTH) {
+        out.extend_from_slice(b"Content-Length: ");
+        out.extend_from_slice(body.len().to_string().as_bytes());
+        out.extend_from_slice(b"\r\n");
+    }
+    out.extend_from_slice(b"\r\n");
+    out.extend_from_slice(body);
+    out
+}
+
+/// An answer's head, parsed.
+pub(super) struct Head {
+    /// bytes the head takes in the buffer
+    pub(super) length: usize,
+    pub(super) status: u16,
+    pub(super) headers: HeaderMap,
+    pub(super) framing: Framing,
+    /// the server closes the connection after this answer
+    pub(super) close: bool,
+}
+
+/// The answer's head, once the buffer holds all of it; None while it is partial.
+pub(super) fn parse_head(buf: &[u8], head_request: bool) -> Result<Option<Head>, HttpError> {
+    if buf.is_empty() {
+        return Ok(None);
+    }
+    let mut slots = [httparse::EMPTY_HEADER; MAX_HEADERS];
+    let mut response = httparse::Response::new(&mut slots);
+    match response.parse(buf) {
+        Ok(httparse::Status::Complete(length)) => {
+            let (framing, close) = framing(&response, head_request).map_err(HttpError::Protocol)?;
+            let mut headers = HeaderMap::with_capacity(response.headers.len());
+            for header in response.headers.iter() {
+                let name = HeaderName::from_bytes(header.name.as_bytes());
+                let value = HeaderValue::from_bytes(header.value);
+                if let (Ok(name), Ok(value)) = (name, value) {
+                    headers.append(name, value);
+                }
+            }
+            Ok(Some(Head {
+                length,
+                status: response.code.unwrap_or(0),
+                headers,
+                framing,
+                close,
+            }))
+        }
+        Ok(httparse::Status::Partial) if buf.len() > MAX_HEAD => Err(HttpError::Protocol(format!(
+            "response head larger than {} KiB",
+            MAX_HEAD >> 10
+        ))),
+        Ok(httparse::Status::Partial) => Ok(None),
+        Err(httparse::Error::TooManyHeaders) => {
+            Err(HttpError::Protocol(format!("more than {MAX_HEADERS} response headers")))
+        }
+        Err(err) => Err(HttpError::Protocol(err.to_string())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parsed(text: &[u8], head_request: bool) -> Result<(Framing, bool), String> {
+        let mut slots = [httparse::EMPTY_HEADER; 16];
+        let mut response = httparse::Response::new(&mut slots);
+        assert!(response.parse(text).unwrap().is_complete());
+        framing(&response, head_request)
+    }
+
+    #[test]
+    fn framings() {
+        let text = b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello";
+        assert_eq!(parsed(text, false), Ok((Framing::Length(5), false)));
+        assert_eq!(parsed(text, true), Ok((Framing::Length(0), false)));
+        let text = b"HTTP/1.1 503 x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n";
+        assert_eq!(parsed(text, false), Ok((Framing::Chunked, true)));
+        assert_eq!(
+            parsed(b"HTTP/1.0 200 OK\r\n\r\n", false),
+            Ok((Framing::UntilClose, true))
+        );
+        let text = b"HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nContent-Length: 0\r\n\r\n";
+        assert_eq!(parsed(text, false), Ok((Framing::Length(0), false)));
+        assert_eq!(
+            parsed(b"HTTP/1.1 204 No Content\r\n\r\n", false),
+            Ok((Framing::Length(0), false))
+        );
+        assert!(parsed(b"HTTP/1.1 200 OK\r\nContent-Length: x\r\n\r\n", false).is_err());
+        // RFC 9112 §6.3: lengths that differ are invalid, the same one repeated is one length
+        let twice = b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 7\r\n\r\n";
+        assert_eq!(
+            parsed(twice, false),
+            Err("several content-length values that differ".to_owned())
+        );
+        assert!(parsed(b"HTTP/1.1 200 OK\r\nContent-Length: 5, 7\r\n\r\n", false).is_err());
+        let same = b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 5, 5\r\n\r\n";
+        assert_eq!(parsed(same, false), Ok((Framing::Length(5), false)));
+        // chunked wins over a length beside it, in either order, and the connection ends with the message
+        for text in [
+            &b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n"[..],
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n",
+        ] {
+            assert_eq!(parsed(text, false), Ok((Framing::Chunked, true)));
+        }
+    }
+
+    fn decode_chunked(data: &[u8]) -> Result<Option<(usize, Vec<u8>)>, String> {
+        let mut chunked = Chunked::default();
+        Ok(chunked.decode(data)?.map(|used| (used, chunked.into_body())))
+    }
+
+    #[test]
+    fn chunked() {
+        let data = b"5\r\nhello\r\n6;ext=1\r\n world\r\n0\r\nX-Trailer: 1\r\n\r\nNEXT";
+        let (used, body) = decode_chunked(data).unwrap().unwrap();
+        assert_eq!(body, b"hello world");
+        assert_eq!(&data[used..], b"NEXT");
+        assert!(decode_chunked(b"5\r\nhel").unwrap().is_none());
+        assert!(decode_chunked(b"0\r\n").unwrap().is_none());
+        assert!(decode_chunked(b"zz\r\n").is_err());
+        assert!(decode_chunked(b"2\r\nabXY").is_err());
+        assert!(decode_chunked(b"ffffffffffff\r\n")
+            .unwrap_err()
+            .contains("more than the client's limit"));
+        // fed a byte at a time, as a trickling server sends it: the same body, and the same end
+        let mut chunked = Chunked::default();
+        let ends: Vec<Option<usize>> = (0..=data.len()).map(|n| chunked.decode(&data[..n]).unwrap()).collect();
+        assert_eq!(ends.iter().position(Option::is_some), Some(used));
+        assert_eq!(chunked.into_body(), b"hello world");
+    }
+
+    #[test]
+    fn request_heads() {
+        let uri: Uri = "http://example.test:8080/queue/a/push?x=1".parse().unwrap();
+        let mut headers = HeaderMap::new();
+        headers.insert("content-type", HeaderValue::from_static("application/json"));
+        let bytes = request_bytes(
+            &Method::POST,
+            &uri,
+            "example.test:8080",
+            &headers,
+            &Bytes::from_static(b"{}"),
+        );
+        assert_eq!(
+            bytes,
+            b"POST /queue/a/push?x=1 HTTP/1.1\r\nHost: example.test:8080\r\ncontent-type: application/json\r\n\
+              Content-Length: 2\r\n\r\n{}"
+        );
+        let bytes = request_bytes(&Method::POST, &uri, "h", &HeaderMap::new(), &Bytes::new());
+        assert!(bytes.ends_with(b"Content-Length: 0\r\n\r\n"));
+        let bytes = request_bytes(
+            &Method::GET,
+            &"http://h".parse().unwrap(),
+            "h",
+            &HeaderMap::new(),
+            &Bytes::new(),
+        );
+        assert_eq!(bytes, b"GET / HTTP/1.1\r\nHost: h\r\n\r\n");
+    }
+}
