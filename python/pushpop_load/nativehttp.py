@@ -137,7 +137,7 @@ class NativeResponse(Response):
 
     @property
     def ok(self) -> bool:
-        return self.status_code != 0 and self.status_code < 400
+        return self.status_code != 0 and self.status_code < 400 and not self._undecodable
 
     def __enter__(self) -> NativeResponse:
         # FastHttpUser's responses are context managers too; only success()/failure() need catch_response=True
@@ -285,7 +285,8 @@ class NativeHttpSession:
         self.max_redirects = max_redirects
         self.max_retries = max_retries
         base_url, self.auth_header = _without_credentials(base_url)
-        self._builder = RequestBuilder(base_url, {**_ACCEPT_ENCODING, **(default_headers or headers or {})})
+        self._builder = RequestBuilder(base_url, {**_ACCEPT_ENCODING, **(default_headers or headers or {})},
+                                       typed_bodies=True)
         self.base_url = self._builder.base_url
         self.request_event = request_event
         self.user = user
@@ -322,7 +323,7 @@ class NativeHttpSession:
         """Sends a request and reports it to ``events.request``. Transport failures do not raise: the response has
         ``status_code`` 0 and ``error`` set, and the failure is reported. Keywords this method does not name are
         sent as FastHttpSession sends them: form fields of a POST, query parameters of anything else."""
-        method = method.upper()
+        asked, method = method, method.upper()
         if extra:
             data, params = self._extra_fields(method, data, params, extra)
         if auth is None and self.auth_header is not None:
@@ -341,13 +342,12 @@ class NativeHttpSession:
         elif stream:
             response_length = 0
         elif result.attention and result.status:
-            try:
-                response_length = len(response.content or b"")
-            except Exception as decode_error:  # noqa: BLE001 - the decoder's error is the failure (zlib.error, …)
-                response.error = error = decode_error
-                response_length = 0
+            # the decoded length, as FastHttpUser reports it; a body that does not decode is the failure
+            content = response.content
+            response_length = 0 if content is None else len(content)
+            error = response.error
         request_meta: dict[str, Any] = {
-            "request_type": method,
+            "request_type": asked,  # as given, as FastHttpSession reports it
             "name": name or self.request_name or url,
             "response_time": elapsed_ms,
             "response_length": response_length,
@@ -398,6 +398,7 @@ class NativeHttpSession:
         jar = self.cookiejar
         if jar is not None and getattr(jar, "_cookies", True):
             add_cookies(jar, request)
+        first = request
         result = self._wait(request)
         elapsed_ms = result.elapsed_ms
         hops = 0
@@ -409,8 +410,9 @@ class NativeHttpSession:
             if not allow_redirects or result.status not in _REDIRECTS or not location:
                 break
             if hops == self.max_redirects:
-                error = _failures.RetriesExceeded(request.url, f"Redirection limit reached ({self.max_redirects})")
-                return _NoAnswer(request.url, error, elapsed_ms), request, elapsed_ms
+                # reported against the URL asked for, as FastHttpUser reports it
+                error = _failures.RetriesExceeded(first.url, f"Redirection limit reached ({self.max_redirects})")
+                return _NoAnswer(first.url, error, elapsed_ms), first, elapsed_ms
             hops += 1
             request = _redirected(request, result.status, location, request.options)
             if jar is not None:

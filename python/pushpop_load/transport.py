@@ -52,6 +52,10 @@ _logger = _logging.getLogger(__name__)
 USER_AGENT = f"pushpop-load/{_native.__version__}"
 _JSON_HEADERS = {"Content-Type": "application/json", "Accept": "application/json"}
 _FORM_HEADERS = {"Content-Type": "application/x-www-form-urlencoded"}
+# FastHttpUser's (geventhttpclient's) types for bodies sent without a Content-Type
+_TYPED_FORM_HEADERS = {"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"}
+_TYPED_TEXT_HEADERS = {"Content-Type": "text/plain; charset=utf-8"}
+_TYPED_BYTES_HEADERS = {"Content-Type": "application/octet-stream"}
 
 UNSET: Any = object()
 """A keyword not given (``None`` is a value: no timeout)."""
@@ -108,8 +112,8 @@ class PreparedRequest:
 class Response:
     """What a request returned: a response with any status, or a transport failure (``status_code`` 0, ``error``
     set, ``content`` and ``text`` None). The body is copied out of Rust on first use, and decoded when the server
-    sent it compressed (``Content-Encoding`` gzip, deflate or br); a body that does not decode raises that
-    decoder's error (``zlib.error``, ``brotli.error``) from ``content``."""
+    sent it compressed (``Content-Encoding`` gzip, deflate or br). A body that does not decode makes the response
+    a failure: ``content`` and ``text`` None, ``error`` the decoder's (``zlib.error``, ``brotli.error``)."""
 
     def __init__(self, result: Any, method: str, request: PreparedRequest | None = None) -> None:
         self._result = result
@@ -120,6 +124,7 @@ class Response:
         self.request = request
         self.status_code: int = result.status
         self.error: BaseException | None = result.error
+        self._undecodable = False
 
     @property
     def url(self) -> str:
@@ -141,7 +146,12 @@ class Response:
                 return None
             raw = self._result.content
             if self._result.attention:
-                raw = decoded(raw, self.headers.get("content-encoding"))
+                try:
+                    raw = decoded(raw, self.headers.get("content-encoding"))
+                except Exception as error:  # noqa: BLE001 - whatever the decoder raises (zlib.error, brotli.error)
+                    self.error = error
+                    self._undecodable = True
+                    return None
             self._content = raw
         return self._content
 
@@ -167,7 +177,8 @@ class Response:
         self._encoding = value
 
     def json(self) -> Any:
-        return _json.loads(self.text if self._encoding is not None else self.content)  # type: ignore[arg-type]
+        # the text, not the bytes: a charset other than UTF-8 is read as Content-Type says, as FastResponse does
+        return _json.loads(self.text)  # type: ignore[arg-type]
 
     def iter_content(self, chunk_size: int = 1024, decode_content: bool = True) -> Iterator[bytes | str]:
         """The body in pieces of ``chunk_size`` bytes; with ``decode_content``, each piece that is valid UTF-8 as
@@ -297,13 +308,19 @@ class RequestBuilder:
     lists of the common cases are built once; merging dictionaries per request would cost more than the rest of
     the Python side of a request."""
 
-    def __init__(self, base_url: str, default_headers: Mapping[str, str] | None = None) -> None:
+    def __init__(self, base_url: str, default_headers: Mapping[str, str] | None = None,
+                 typed_bodies: bool = False) -> None:
+        """``typed_bodies``: a body sent without a ``Content-Type`` gets FastHttpUser's (text, bytes, form)."""
         self.base_url = base_url.rstrip("/")
         base = {"User-Agent": USER_AGENT, **(default_headers or {})}
         self._base = CaseInsensitiveDict(base)
         self._plain = list(base.items())
         self._json = self._merged(_JSON_HEADERS)
-        self._form = self._merged(_FORM_HEADERS)
+        self._form_headers = _TYPED_FORM_HEADERS if typed_bodies else _FORM_HEADERS
+        self._form = self._merged(self._form_headers)
+        self._typed = typed_bodies
+        self._text = self._merged(_TYPED_TEXT_HEADERS)
+        self._bytes = self._merged(_TYPED_BYTES_HEADERS)
 
     def _merged(self, *layers: Mapping[str, str] | None) -> list[tuple[str, str]]:
         merged = CaseInsensitiveDict(self._base)
@@ -338,10 +355,16 @@ class RequestBuilder:
         if data:
             if isinstance(data, Mapping):
                 body = _urlencode(data, doseq=True).encode()
-                header_list, content_headers = self._form, _FORM_HEADERS
+                header_list, content_headers = self._form, self._form_headers
             else:
                 text = isinstance(data, str)
                 body = data.encode() if text else bytes(data)  # type: ignore[union-attr, arg-type]
+                if self._typed:
+                    header_list = self._text if text else self._bytes
+                    content_headers = _TYPED_TEXT_HEADERS if text else _TYPED_BYTES_HEADERS
+                    # FastRequest.body: the bytes sent when the type was added, the text as given when the caller
+                    # named one
+                    text = text and headers is not None and "content-type" in CaseInsensitiveDict(headers)
         elif json is not None:
             text = True
             body = _native.json_dumps(json)
