@@ -41,6 +41,19 @@ ensure_postgres() {
   install them (Debian: apt-get install postgresql) or set PUSHPOP_PG_BINDIR to their folder"
 }
 
+# The proxy tests run a real HTTP proxy: install Debian's tinyproxy when we can (its service is not needed: the
+# tests start their own on a free port).
+ensure_tinyproxy() {
+  if command -v tinyproxy >/dev/null 2>&1 || [ -x /usr/bin/tinyproxy ]; then return 0; fi
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    say "installing tinyproxy (Debian package tinyproxy) for the proxy tests"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq tinyproxy >/dev/null \
+      || die "apt-get could not install tinyproxy"
+  fi
+  command -v tinyproxy >/dev/null 2>&1 || [ -x /usr/bin/tinyproxy ] || die "tinyproxy not found and cannot be installed here:
+  install it (Debian: apt-get install tinyproxy) for tests/python/test_nativehttp_proxy.py"
+}
+
 # The package and its release build in .venv, made once; scripts that only run scenarios need nothing more.
 ensure_built() {
   if [ ! -x "$VENV/bin/pushpop-load" ] || ! "$VENV/bin/python" -c 'import pushpop_load' 2>/dev/null; then

@@ -1,5 +1,6 @@
 """The Rust core of pushpop-load (``pushpop_load._native``). Import from ``pushpop_load`` instead."""
 
+import os
 from typing import Any, Callable, Final, Literal, Mapping, Sequence, TypedDict, final
 
 __all__ = [
@@ -143,9 +144,18 @@ class RequestOptions:
         insecure: bool = False,
         connect_timeout: float | None = None,
         pool: int = 0,
+        proxy: str | None = None,
+        client_cert: str | os.PathLike[str] | None = None,
+        client_key: str | os.PathLike[str] | None = None,
+        ca_bundle: str | os.PathLike[str] | None = None,
     ) -> RequestOptions:
         """Raises ValueError for a timeout that is not a positive number of seconds. ``pool``: the connection pool
-        (0, the process's shared one; any other number, a pool of its own, released by ``http_release_pool``)."""
+        (0, the process's shared one; any other number, a pool of its own, released by ``http_release_pool``).
+        ``proxy``: an HTTP proxy as ``host:port`` (http in absolute form, https through a ``CONNECT`` tunnel).
+        ``client_cert``/``client_key``: PEM files for mutual TLS (the key from the certificate's file when None);
+        ``ca_bundle``: PEM roots trusted besides the system's (verifies whatever ``insecure`` says). The files are
+        read here: one that cannot be used raises ValueError naming it. Each proxy and set of files has its own
+        connections."""
 
 def http_submit(
     method: str,

@@ -263,25 +263,40 @@ class NativeHttpSession:
         default_headers: Mapping[str, str] | None = None,
         proxy_host: str | None = None,
         proxy_port: int | None = None,
+        client_cert: str | None = None,
+        client_key: str | None = None,
+        ca_bundle: str | None = None,
     ) -> None:
+        """``proxy_host``/``proxy_port``: an HTTP proxy for every request (http in absolute form, https through a
+        ``CONNECT`` tunnel), used when ``proxy_host`` is set, as FastHttpSession uses it. ``client_cert``,
+        ``client_key``, ``ca_bundle``: PEM files for mutual TLS and private CAs (see ``NativeHttpUser``); a file
+        that cannot be used raises ``LocustError`` here, naming it."""
         if concurrency < 1:
             raise ValueError(f"concurrency must be at least 1 (got {concurrency})")
         if ssl_context_factory is not None:
             raise LocustError(
                 "NativeHttpUser cannot use ssl_context_factory: an ssl.SSLContext cannot be handed to its TLS "
-                "engine. Verification is `insecure = False` (the system's roots); client certificates and private "
-                "CAs are not supported yet: use FastHttpUser for them"
+                "engine. Give the files instead: client_cert and client_key (PEM) for a client certificate, "
+                "ca_bundle (PEM) for a private CA; insecure = False verifies against the system's roots"
             )
-        if proxy_host is not None or proxy_port is not None:
-            raise LocustError("NativeHttpUser cannot send through a proxy (proxy_host/proxy_port) yet: use "
-                              "FastHttpUser for proxied targets")
+        proxy = None
+        if proxy_host is not None:
+            if proxy_port is None:
+                raise LocustError("proxy_host is set without proxy_port: set both to send through a proxy")
+            host = f"[{proxy_host}]" if ":" in proxy_host and not proxy_host.startswith("[") else proxy_host
+            proxy = f"{host}:{proxy_port}"
         if client_pool is not None and not isinstance(client_pool, ConnectionPool):
             client_pool = _pool_for(client_pool)
         self._slots = _BoundedSemaphore(concurrency)
         # Keeps the pool alive as long as this session; the engine forgets its connections after both are gone.
         self.client_pool = client_pool or ConnectionPool()
         # Redirects are followed here, not by the engine: a redirect's Set-Cookie must reach the jar first.
-        self.defaults = RequestDefaults(network_timeout, 0, insecure, connection_timeout, self.client_pool.id)
+        try:
+            self.defaults = RequestDefaults(network_timeout, 0, insecure, connection_timeout, self.client_pool.id,
+                                            proxy, client_cert=client_cert, client_key=client_key,
+                                            ca_bundle=ca_bundle)
+        except ValueError as error:
+            raise LocustError(str(error)) from error
         self.max_redirects = max_redirects
         self.max_retries = max_retries
         base_url, self.auth_header = _without_credentials(base_url)
@@ -489,13 +504,27 @@ class NativeHttpUser(User, RestMixin):
     """Connections shared by every user of the class (``ConnectionPool()``); None: each user has its own."""
 
     proxy_host: str | None = None
-    """Not supported yet: setting it stops the user with a clear error rather than bypassing the proxy."""
+    """An HTTP proxy every request goes through (with ``proxy_port``), as FastHttpUser's: http requests are sent
+    to it in absolute form, https ones through a ``CONNECT`` tunnel to the target (TLS end to end). A proxy that
+    refuses the tunnel makes the request fail with a ``ConnectionError`` naming the proxy and its status."""
 
     proxy_port: int | None = None
+    """The proxy's port; needed with ``proxy_host``."""
+
+    client_cert: str | None = None
+    """Path to a PEM file with the client's certificate chain (leaf first), presented to servers that ask for one
+    (mutual TLS). The key is read from ``client_key``, or from this file when that is None."""
+
+    client_key: str | None = None
+    """Path to a PEM file with ``client_cert``'s private key (PKCS#8, PKCS#1 or SEC1, unencrypted)."""
+
+    ca_bundle: str | None = None
+    """Path to a PEM file of CA certificates trusted for servers besides the system's roots (a private CA). Given,
+    servers are verified whatever ``insecure`` says."""
 
     ssl_context_factory: Callable[..., Any] | None = None
     """Not supported: an ``ssl.SSLContext`` cannot be handed to the native TLS engine; setting it stops the user
-    with a clear error."""
+    with a clear error naming ``client_cert``, ``client_key`` and ``ca_bundle``, which do what it is used for."""
 
     client: NativeHttpSession
 
@@ -522,5 +551,8 @@ class NativeHttpUser(User, RestMixin):
             default_headers=self.default_headers,
             proxy_host=self.proxy_host,
             proxy_port=self.proxy_port,
+            client_cert=self.client_cert,
+            client_key=self.client_key,
+            ca_bundle=self.ca_bundle,
         )
 

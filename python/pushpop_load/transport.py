@@ -278,18 +278,21 @@ def lines(chunks: Iterable[bytes | str]) -> Iterator[str]:
 class RequestDefaults:
     """A session's request settings, and the native options object built from them once: a call passes that same
     object unless it overrides the timeout or turns redirects off. ``pool`` names the connection pool (0: the
-    process's shared one)."""
+    process's shared one); ``tls`` holds the TLS files (``client_cert``, ``client_key``, ``ca_bundle``), read when
+    the options are made, so that a file that cannot be used raises ``ValueError`` here, naming it."""
 
     def __init__(
         self, timeout: float | None, max_redirects: int, insecure: bool, connect_timeout: float | None,
-        pool: int = 0,
+        pool: int = 0, proxy: str | None = None, **tls: str | None,
     ) -> None:
         self.timeout = timeout
         self.max_redirects = max_redirects
         self.insecure = insecure
         self.connect_timeout = connect_timeout
         self.pool = pool
-        self.options = _native.RequestOptions(timeout, max_redirects, insecure, connect_timeout, pool)
+        self.proxy = proxy
+        self.tls = tls
+        self.options = _native.RequestOptions(timeout, max_redirects, insecure, connect_timeout, pool, proxy, **tls)
 
     def for_call(self, timeout: float | None = UNSET, allow_redirects: bool = True) -> Any:
         if timeout is UNSET and allow_redirects:
@@ -300,6 +303,8 @@ class RequestDefaults:
             self.insecure,
             self.connect_timeout,
             self.pool,
+            self.proxy,
+            **self.tls,
         )
 
 

@@ -13,10 +13,14 @@ use super::error::HttpError;
 use super::h1::Pool;
 use super::outcome::{Outcome, Timings};
 use super::request::RequestSpec;
-use super::tls;
+use super::tls::{self, TlsFiles};
 use super::wakeup::Wakeup;
 
 type HttpClient = Arc<Pool>;
+
+/// What sets pooled clients apart: insecure, the connect timeout (a connector setting), the pool id (the caller's
+/// choice, `RequestSpec::pool`), the proxy and the TLS files.
+type ClientKey = (bool, Duration, u64, Option<Arc<str>>, Option<Arc<TlsFiles>>);
 
 /// How the engine's runtime and connection pool are set up.
 #[derive(Debug, Clone)]
@@ -52,12 +56,14 @@ struct Completions {
 /// the caller's side (they never cross to runtime threads), so they may be interpreter objects.
 pub struct Engine<T> {
     runtime: tokio::runtime::Runtime,
-    /// One pooled client per (insecure, connect timeout, pool id) in use: the connect timeout is a connector
-    /// setting, the pool id the caller's choice (`RequestSpec::pool`).
-    clients: Mutex<HashMap<(bool, Duration, u64), HttpClient>>,
+    /// One pooled client per `ClientKey` in use.
+    clients: Mutex<HashMap<ClientKey, HttpClient>>,
     /// TLS that verifies against the system's roots (loaded on first use), and TLS that accepts any certificate.
     verified_tls: std::sync::OnceLock<Result<rustls::ClientConfig, HttpError>>,
     unverified_tls: rustls::ClientConfig,
+    /// TLS set up from files (client certificates, private CAs), read once per set of files and `insecure`.
+    /// Failures are not kept: a file fixed meanwhile is read again.
+    file_tls: Mutex<HashMap<(Arc<TlsFiles>, bool), rustls::ClientConfig>>,
     config: EngineConfig,
     completions: Arc<Completions>,
     /// Submitted and not yet started: `flush` hands them to the runtime as one batch.
@@ -108,6 +114,7 @@ impl<T: Send + 'static> Engine<T> {
             clients: Mutex::default(),
             verified_tls: std::sync::OnceLock::new(),
             unverified_tls: tls::unverified(),
+            file_tls: Mutex::default(),
             config: config.clone(),
             completions,
             pending: Mutex::new(Queue {
@@ -122,18 +129,37 @@ impl<T: Send + 'static> Engine<T> {
     /// The client for `spec`, or why https verification cannot be set up here.
     fn client_for(&self, spec: &RequestSpec) -> Result<HttpClient, HttpError> {
         let connect_timeout = spec.connect_timeout.unwrap_or(self.config.connect_timeout);
-        let key = (spec.insecure, connect_timeout, spec.pool);
+        let key = (
+            spec.insecure,
+            connect_timeout,
+            spec.pool,
+            spec.proxy.clone(),
+            spec.tls_files.clone(),
+        );
         if let Some(client) = locked(&self.clients).get(&key) {
             return Ok(client.clone());
         }
-        let tls = if spec.insecure {
-            self.unverified_tls.clone()
-        } else {
-            self.verified_tls.get_or_init(tls::verified).clone()?
+        let tls = match &spec.tls_files {
+            Some(files) => self.tls_with_files(files, spec.insecure)?,
+            None if spec.insecure => self.unverified_tls.clone(),
+            None => self.verified_tls.get_or_init(tls::verified).clone()?,
         };
-        let client = Arc::new(Pool::new(tls, connect_timeout, self.config.idle_timeout));
+        let client =
+            Arc::new(Pool::new(tls, connect_timeout, self.config.idle_timeout).through_proxy(spec.proxy.clone()));
         locked(&self.clients).insert(key, client.clone());
         Ok(client)
+    }
+
+    /// The TLS setup `files` ask for, read on first use and kept; or why they cannot be used (the file named).
+    /// Callers may call it early, to report unusable files when a session is made rather than per request.
+    pub fn tls_with_files(&self, files: &Arc<TlsFiles>, insecure: bool) -> Result<rustls::ClientConfig, HttpError> {
+        let key = (Arc::clone(files), insecure);
+        if let Some(found) = locked(&self.file_tls).get(&key) {
+            return Ok(found.clone());
+        }
+        let made = tls::with_files(files, insecure)?;
+        locked(&self.file_tls).insert(key, made.clone());
+        Ok(made)
     }
 
     /// Closes the idle keep-alive connections of every pool; how many. Called when a run stops, so that a stopped
@@ -150,7 +176,7 @@ impl<T: Send + 'static> Engine<T> {
     pub fn release_pool(&self, pool: u64) -> usize {
         let released: Vec<HttpClient> = {
             let mut clients = locked(&self.clients);
-            let keys: Vec<_> = clients.keys().filter(|key| key.2 == pool).copied().collect();
+            let keys: Vec<_> = clients.keys().filter(|key| key.2 == pool).cloned().collect();
             keys.iter().filter_map(|key| clients.remove(key)).collect()
         };
         let _inside = self.runtime.enter();

@@ -30,6 +30,12 @@ pub enum HttpError {
     TooLarge(usize),
     #[error("more than {0} redirects")]
     TooManyRedirects(u32),
+    /// A client certificate, key or CA bundle that cannot be used; the text names the file.
+    #[error("unusable TLS file: {0}")]
+    TlsFile(String),
+    /// The proxy would not open a tunnel (`CONNECT`) to the target; the text names the proxy and its answer.
+    #[error("{0}")]
+    Proxy(String),
 }
 
 pub type Result<T, E = HttpError> = std::result::Result<T, E>;

@@ -1,3 +1,4 @@
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -5,6 +6,7 @@ use hyper::header::{HeaderName, HeaderValue};
 use hyper::{HeaderMap, Method, Uri};
 
 use super::error::{HttpError, Result};
+use super::tls::TlsFiles;
 
 /// One request, validated and ready to send (and to send again, to a redirect's target).
 #[derive(Debug, Clone)]
@@ -28,6 +30,11 @@ pub struct RequestSpec {
     /// `FastHttpUser`'s users each have theirs, so that N users hold N connections to the target as N real clients
     /// would.
     pub pool: u64,
+    /// An HTTP proxy, as `host:port`: http requests go to it in absolute form, https ones through a `CONNECT`
+    /// tunnel. Requests through different proxies (or none) use different connection pools.
+    pub proxy: Option<Arc<str>>,
+    /// Client certificate, key and CA bundle files; None: none of them. Each set has its connection pools.
+    pub tls_files: Option<Arc<TlsFiles>>,
 }
 
 impl RequestSpec {
@@ -66,6 +73,8 @@ impl RequestSpec {
             insecure: false,
             connect_timeout: None,
             pool: 0,
+            proxy: None,
+            tls_files: None,
         })
     }
 
@@ -77,6 +86,19 @@ impl RequestSpec {
         self.uri = uri;
         Some(())
     }
+}
+
+/// Checks a proxy address, `host:port` (an IPv6 host in brackets).
+pub fn check_proxy(proxy: &str) -> Result<()> {
+    let authority: hyper::http::uri::Authority = proxy
+        .parse()
+        .map_err(|_| HttpError::InvalidUrl(format!("invalid proxy {proxy:?}: expected host:port")))?;
+    if authority.host().is_empty() || authority.port_u16().is_none() || proxy.contains('@') {
+        return Err(HttpError::InvalidUrl(format!(
+            "invalid proxy {proxy:?}: expected host:port"
+        )));
+    }
+    Ok(())
 }
 
 fn parse_uri(url: &str) -> Result<Uri> {
@@ -129,5 +151,22 @@ mod tests {
             Err(HttpError::InvalidHeader(_))
         ));
         assert!(RequestSpec::new("G E T", "http://x/", [], Bytes::new(), None, 0).is_err());
+    }
+
+    #[test]
+    fn a_proxy_is_host_and_port() {
+        assert!(check_proxy("127.0.0.1:3128").is_ok());
+        assert!(check_proxy("[::1]:3128").is_ok());
+        assert!(check_proxy("proxy.example:8080").is_ok());
+        for bad in [
+            "127.0.0.1",
+            ":3128",
+            "http://proxy:1/",
+            "user@proxy:1",
+            "proxy:port",
+            "",
+        ] {
+            assert!(check_proxy(bad).is_err(), "{bad}");
+        }
     }
 }

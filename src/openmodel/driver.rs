@@ -583,9 +583,12 @@ fn locust_error(err: &HttpError) -> String {
         HttpError::ConnectionRefused => "ConnectionRefusedError",
         HttpError::ConnectionReset(_) => "ConnectionResetError",
         HttpError::Timeout(_) | HttpError::ConnectTimeout => "TimeoutError",
-        HttpError::Connect(_) | HttpError::Resolve(_) => "ConnectionError",
+        HttpError::Connect(_) | HttpError::Resolve(_) | HttpError::Proxy(_) => "ConnectionError",
         HttpError::Protocol(_) | HttpError::TooManyRedirects(_) | HttpError::TooLarge(_) => "InvalidResponseError",
-        HttpError::InvalidUrl(_) | HttpError::UnsupportedScheme(_) | HttpError::InvalidHeader(_) => "ValueError",
+        HttpError::InvalidUrl(_)
+        | HttpError::UnsupportedScheme(_)
+        | HttpError::InvalidHeader(_)
+        | HttpError::TlsFile(_) => "ValueError",
     };
     let message = err.to_string();
     // as Python's repr quotes a string

@@ -71,13 +71,14 @@ pub fn http_error(err: &HttpError) -> PyErr {
         HttpError::ConnectionRefused => PyConnectionRefusedError::new_err(message),
         HttpError::ConnectionReset(_) => PyConnectionResetError::new_err(message),
         HttpError::Timeout(_) | HttpError::ConnectTimeout => PyTimeoutError::new_err(message),
-        HttpError::Connect(_) | HttpError::Resolve(_) => PyConnectionError::new_err(message),
+        HttpError::Connect(_) | HttpError::Resolve(_) | HttpError::Proxy(_) => PyConnectionError::new_err(message),
         HttpError::Protocol(_) | HttpError::TooManyRedirects(_) | HttpError::TooLarge(_) => {
             InvalidResponseError::new_err(message)
         }
-        HttpError::InvalidUrl(_) | HttpError::UnsupportedScheme(_) | HttpError::InvalidHeader(_) => {
-            PyValueError::new_err(message)
-        }
+        HttpError::InvalidUrl(_)
+        | HttpError::UnsupportedScheme(_)
+        | HttpError::InvalidHeader(_)
+        | HttpError::TlsFile(_) => PyValueError::new_err(message),
     }
 }
 

@@ -1,5 +1,6 @@
 //! The engine for Python: one per process, created lazily and again after a fork.
 
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Once, PoisonError};
 use std::time::Duration;
@@ -11,7 +12,7 @@ use pyo3::pybacked::PyBackedStr;
 use pyo3::types::PyBytes;
 
 use super::errors::http_error;
-use crate::http::{Engine, EngineConfig, Outcome, RequestSpec};
+use crate::http::{check_proxy, Engine, EngineConfig, Outcome, RequestSpec, TlsFiles};
 
 type PyEngine = Engine<Py<PyAny>>;
 
@@ -144,25 +145,55 @@ pub struct RequestOptions {
     insecure: bool,
     connect_timeout: Option<Duration>,
     pool: u64,
+    proxy: Option<Arc<str>>,
+    tls_files: Option<Arc<TlsFiles>>,
 }
 
 #[pymethods]
 impl RequestOptions {
+    /// Checks the proxy's address and reads the TLS files now (the engine keeps what it read), so that a bad one
+    /// is reported where the options are made, naming the file.
     #[new]
-    #[pyo3(signature = (timeout=None, max_redirects=30, insecure=false, connect_timeout=None, pool=0))]
+    #[pyo3(signature = (
+        timeout=None, max_redirects=30, insecure=false, connect_timeout=None, pool=0, proxy=None, client_cert=None,
+        client_key=None, ca_bundle=None,
+    ))]
+    #[allow(clippy::too_many_arguments)] // Python's keywords
     fn new(
         timeout: Option<f64>,
         max_redirects: u32,
         insecure: bool,
         connect_timeout: Option<f64>,
         pool: u64,
+        proxy: Option<&str>,
+        client_cert: Option<PathBuf>,
+        client_key: Option<PathBuf>,
+        ca_bundle: Option<PathBuf>,
     ) -> PyResult<Self> {
+        if let Some(proxy) = proxy {
+            check_proxy(proxy).map_err(|err| http_error(&err))?;
+        }
+        let tls_files = if client_cert.is_some() || client_key.is_some() || ca_bundle.is_some() {
+            let files = Arc::new(TlsFiles {
+                cert: client_cert,
+                key: client_key,
+                ca: ca_bundle,
+            });
+            engine()?
+                .tls_with_files(&files, insecure)
+                .map_err(|err| http_error(&err))?;
+            Some(files)
+        } else {
+            None
+        };
         Ok(Self {
             timeout: seconds(timeout, "timeout")?,
             max_redirects,
             insecure,
             connect_timeout: seconds(connect_timeout, "connect_timeout")?,
             pool,
+            proxy: proxy.map(Arc::from),
+            tls_files,
         })
     }
 }
@@ -181,6 +212,8 @@ fn spec(
     spec.insecure = options.insecure;
     spec.connect_timeout = options.connect_timeout;
     spec.pool = options.pool;
+    spec.proxy.clone_from(&options.proxy);
+    spec.tls_files.clone_from(&options.tls_files);
     Ok(spec)
 }
 

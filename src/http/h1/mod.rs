@@ -107,6 +107,9 @@ pub struct Pool {
     idle_timeout: Duration,
     /// Per URL authority, for http (0) and https (1): looked up by `&str`, so a request allocates no key.
     idle: Mutex<[HashMap<String, Vec<Idle>>; 2]>,
+    /// An HTTP proxy (`host:port`) every connection goes through: http requests in absolute form, https ones in a
+    /// `CONNECT` tunnel.
+    proxy: Option<Arc<str>>,
 }
 
 impl Pool {
@@ -117,7 +120,15 @@ impl Pool {
             connect_timeout,
             idle_timeout,
             idle: Mutex::default(),
+            proxy: None,
         }
+    }
+
+    /// The same pool, its connections made through `proxy` (`host:port`), or directly for None.
+    #[must_use]
+    pub fn through_proxy(mut self, proxy: Option<Arc<str>>) -> Self {
+        self.proxy = proxy;
+        self
     }
 
     /// Sends one request and reads its answer. A pooled connection the server had closed is replaced once.
@@ -130,7 +141,9 @@ impl Pool {
     ) -> Result<Response, HttpError> {
         let https = uri.scheme_str() == Some("https");
         let authority = uri.authority().map_or("", hyper::http::uri::Authority::as_str);
-        let request = request_bytes(method, uri, authority, headers, body);
+        // a proxy is the recipient of a plain http request, and takes its target in absolute form (RFC 9112 §3.2.2)
+        let absolute = self.proxy.is_some() && !https;
+        let request = request_bytes(method, uri, authority, headers, body, absolute);
         let mut pooled = self.checkout(https, authority);
         loop {
             let reused = pooled.is_some();
@@ -198,10 +211,22 @@ impl Pool {
         let host = host.trim_start_matches('[').trim_end_matches(']');
         let port = uri.port_u16().unwrap_or(if https { 443 } else { 80 });
         let connecting = async {
-            let tcp = TcpStream::connect((host, port))
-                .await
-                .map_err(|err| connect_error(&err))?;
+            let tcp = match &self.proxy {
+                Some(proxy) => TcpStream::connect(&**proxy).await,
+                None => TcpStream::connect((host, port)).await,
+            }
+            .map_err(|err| connect_error(&err))?;
             tcp.set_nodelay(true).map_err(|err| connect_error(&err))?;
+            let mut tcp = tcp;
+            if let (true, Some(proxy)) = (https, &self.proxy) {
+                tunnel(
+                    &mut tcp,
+                    proxy,
+                    uri.authority().map_or("", hyper::http::uri::Authority::as_str),
+                    port,
+                )
+                .await?;
+            }
             let stream = if https {
                 let name = ServerName::try_from(host.to_owned())
                     .map_err(|err| HttpError::InvalidUrl(format!("{err}: {host:?}")))?;
@@ -258,6 +283,64 @@ impl Pool {
         }
         Ok(response)
     }
+}
+
+/// Asks `proxy` for a tunnel to `authority` (`CONNECT`, RFC 9110 §9.3.6) on `tcp`, and reads its answer: a 2xx opens
+/// the tunnel, anything else is an error naming the proxy and its status line.
+async fn tunnel(tcp: &mut TcpStream, proxy: &str, authority: &str, port: u16) -> Result<(), HttpError> {
+    // the target as host:port, the port written even when it is the scheme's default
+    let target = if authority.rsplit_once(':').is_some_and(|(_, tail)| !tail.contains(']')) {
+        authority.to_owned()
+    } else {
+        format!("{authority}:{port}")
+    };
+    let request = format!("CONNECT {target} HTTP/1.1\r\nHost: {target}\r\n\r\n");
+    tcp.write_all(request.as_bytes())
+        .await
+        .map_err(|err| connect_error(&err))?;
+    let mut answer = Vec::with_capacity(512);
+    let length = loop {
+        let mut slots = [httparse::EMPTY_HEADER; 32];
+        let mut head = httparse::Response::new(&mut slots);
+        match head.parse(&answer) {
+            Ok(httparse::Status::Complete(length)) => {
+                let status = head.code.unwrap_or(0);
+                if !(200..300).contains(&status) {
+                    return Err(HttpError::Proxy(format!(
+                        "proxy {proxy} refused CONNECT to {target}: {status} {}",
+                        head.reason.unwrap_or_default()
+                    )));
+                }
+                break length;
+            }
+            Ok(httparse::Status::Partial) if answer.len() <= MAX_HEAD => {}
+            Ok(httparse::Status::Partial) => {
+                return Err(HttpError::Proxy(format!(
+                    "proxy {proxy}: CONNECT answer head too large"
+                )))
+            }
+            Err(err) => {
+                return Err(HttpError::Proxy(format!(
+                    "proxy {proxy}: invalid CONNECT answer: {err}"
+                )))
+            }
+        }
+        if answer.capacity() - answer.len() < 256 {
+            answer.reserve(1024);
+        }
+        if tcp.read_buf(&mut answer).await.map_err(|err| connect_error(&err))? == 0 {
+            return Err(HttpError::Proxy(format!(
+                "proxy {proxy} closed the connection before answering CONNECT"
+            )));
+        }
+    };
+    if answer.len() > length {
+        // the server's TLS speaks only after the client's hello: bytes here came from the proxy, not the target
+        return Err(HttpError::Proxy(format!(
+            "proxy {proxy} sent data after its CONNECT answer"
+        )));
+    }
+    Ok(())
 }
 
 /// Writes `request`, watching for an answer meanwhile: `Ok(true)` when the server began to answer before the whole

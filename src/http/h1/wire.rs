@@ -127,12 +127,25 @@ impl Chunked {
     }
 }
 
-/// The request's head and body, for one write.
-pub(super) fn request_bytes(method: &Method, uri: &Uri, authority: &str, headers: &HeaderMap, body: &Bytes) -> Vec<u8> {
+/// The request's head and body, for one write; the target in absolute form (`http://host/path`, for a proxy) or
+/// as a path.
+pub(super) fn request_bytes(
+    method: &Method,
+    uri: &Uri,
+    authority: &str,
+    headers: &HeaderMap,
+    body: &Bytes,
+    absolute: bool,
+) -> Vec<u8> {
     let path = uri.path_and_query().map_or("/", hyper::http::uri::PathAndQuery::as_str);
     let mut out = Vec::with_capacity(256 + body.len());
     out.extend_from_slice(method.as_str().as_bytes());
     out.push(b' ');
+    if absolute {
+        out.extend_from_slice(uri.scheme_str().unwrap_or("http").as_bytes());
+        out.extend_from_slice(b"://");
+        out.extend_from_slice(authority.as_bytes());
+    }
     out.extend_from_slice(path.as_bytes());
     out.extend_from_slice(b" HTTP/1.1\r\n");
     if !headers.contains_key(HOST) {
@@ -289,13 +302,14 @@ mod tests {
             "example.test:8080",
             &headers,
             &Bytes::from_static(b"{}"),
+            false,
         );
         assert_eq!(
             bytes,
             b"POST /queue/a/push?x=1 HTTP/1.1\r\nHost: example.test:8080\r\ncontent-type: application/json\r\n\
               Content-Length: 2\r\n\r\n{}"
         );
-        let bytes = request_bytes(&Method::POST, &uri, "h", &HeaderMap::new(), &Bytes::new());
+        let bytes = request_bytes(&Method::POST, &uri, "h", &HeaderMap::new(), &Bytes::new(), false);
         assert!(bytes.ends_with(b"Content-Length: 0\r\n\r\n"));
         let bytes = request_bytes(
             &Method::GET,
@@ -303,7 +317,25 @@ mod tests {
             "h",
             &HeaderMap::new(),
             &Bytes::new(),
+            false,
         );
         assert_eq!(bytes, b"GET / HTTP/1.1\r\nHost: h\r\n\r\n");
+    }
+
+    #[test]
+    fn a_request_to_a_proxy_names_its_target_in_absolute_form() {
+        let uri: Uri = "http://example.test:8080/a?b=1".parse().unwrap();
+        let bytes = request_bytes(
+            &Method::GET,
+            &uri,
+            "example.test:8080",
+            &HeaderMap::new(),
+            &Bytes::new(),
+            true,
+        );
+        assert_eq!(
+            bytes,
+            b"GET http://example.test:8080/a?b=1 HTTP/1.1\r\nHost: example.test:8080\r\n\r\n"
+        );
     }
 }
