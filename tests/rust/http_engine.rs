@@ -535,3 +535,54 @@ fn a_final_answer_before_the_body_is_sent_is_that_answer() {
         );
     }
 }
+
+fn echo_request_line(line: &str) -> (Vec<u8>, bool) {
+    let answer = format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n{line}", line.len());
+    (answer.into_bytes(), false)
+}
+
+fn refuse_everything(_: &str) -> (Vec<u8>, bool) {
+    (b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n".to_vec(), true)
+}
+
+#[test]
+fn each_proxy_has_its_own_connections_and_gets_absolute_targets() {
+    let (target, direct_connections, _) = scripted_server(echo_request_line);
+    let (proxy_a, a_connections, _) = scripted_server(echo_request_line);
+    let (proxy_b, b_connections, _) = scripted_server(echo_request_line);
+    let engine: Engine<usize> = Engine::new(&EngineConfig::default()).unwrap();
+    let url = format!("http://{target}/path?q=1");
+    let through = |proxy: Option<SocketAddr>| {
+        let mut request = RequestSpec::new("GET", &url, [], Bytes::new(), None, 0).unwrap();
+        request.pool = 7; // one pool id for all: the proxy alone must keep their connections apart
+        request.proxy = proxy.map(|addr| Arc::from(addr.to_string()));
+        let outcome = engine.block_on(request);
+        assert!(outcome.error.is_none(), "{:?}", outcome.error);
+        String::from_utf8(outcome.body.to_vec()).unwrap()
+    };
+    for _ in 0..2 {
+        assert_eq!(through(None), "GET /path?q=1 HTTP/1.1");
+        assert_eq!(through(Some(proxy_a)), format!("GET {url} HTTP/1.1"));
+        assert_eq!(through(Some(proxy_b)), format!("GET {url} HTTP/1.1"));
+    }
+    // each kept alive and reused for its own requests only
+    for connections in [direct_connections, a_connections, b_connections] {
+        assert_eq!(connections.load(Ordering::SeqCst), 1);
+    }
+}
+
+#[test]
+fn a_proxy_that_refuses_connect_is_an_error_naming_it() {
+    let (proxy, connections, _) = scripted_server(refuse_everything);
+    let engine: Engine<usize> = Engine::new(&EngineConfig::default()).unwrap();
+    let mut request = RequestSpec::new("GET", "https://127.0.0.1:9/", [], Bytes::new(), None, 0).unwrap();
+    request.proxy = Some(Arc::from(proxy.to_string()));
+    let outcome = engine.block_on(request);
+    assert_eq!(
+        outcome.error,
+        Some(HttpError::Proxy(format!(
+            "proxy {proxy} refused CONNECT to 127.0.0.1:9: 403 Forbidden"
+        )))
+    );
+    assert_eq!(connections.load(Ordering::SeqCst), 1);
+}
