@@ -39,7 +39,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     out = folder / "observed.json"
     try:
         done = subprocess.run([sys.executable, str(HERE / "tls_proxy_driver.py"), str(folder / "config.json"),
-                               str(out), "native,fast", ",".join([*CASES, "mtls_unusable_files"])],
+                               str(out), "native,fast", ",".join([*CASES, "mtls_unusable_files", "mtls_ca_bundle_verifies_even_when_insecure"])],
                               capture_output=True, text=True, timeout=120)
         assert done.returncode == 0, done.stderr[-3000:]
         text = out.read_text().replace(server.url, "SERVER")
@@ -68,7 +68,8 @@ def test_the_server_sees_the_client_certificate(world: dict[str, Any], name: str
 def test_the_server_recorded_each_clients_certificate(world: dict[str, Any]) -> None:
     # with a certificate: 2 + 1 requests per client, each with the client's subject; none arrived without one
     answered = [seen for seen in world["seen"] if seen["path"].startswith("/whoami")]
-    assert len(answered) == 6 and all(seen["peer_subject"] == CLIENT_SUBJECT for seen in answered)
+    # (and one from the native-only case below)
+    assert len(answered) == 7 and all(seen["peer_subject"] == CLIENT_SUBJECT for seen in answered)
 
 
 def test_without_a_client_certificate_the_request_fails(world: dict[str, Any]) -> None:
@@ -101,6 +102,13 @@ def test_a_wrong_ca_fails_verification(world: dict[str, Any]) -> None:
     assert native["returned"]["error"]["type"] == "ConnectionError"
     assert "UnknownIssuer" in native["returned"]["error"]["str"], native["returned"]["error"]
     assert len(fast["events"]) == len(native["events"]) == 1
+
+
+def test_a_ca_bundle_means_verification_even_when_insecure(world: dict[str, Any]) -> None:
+    returned = world["observed"]["mtls_ca_bundle_verifies_even_when_insecure"]["native"]["returned"]
+    assert returned["right"]["status_code"] == 200
+    assert returned["right"]["json"]["peer_subject"] == CLIENT_SUBJECT
+    assert returned["wrong"]["status_code"] == 0 and "UnknownIssuer" in returned["wrong"]["error"]["str"]
 
 
 def test_unusable_files_are_named_when_the_user_is_made(world: dict[str, Any]) -> None:

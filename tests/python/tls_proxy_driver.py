@@ -118,6 +118,16 @@ def mtls_verified_against_a_wrong_ca(run: Run, config: dict[str, Any]) -> Any:
 
 
 @case
+def mtls_ca_bundle_verifies_even_when_insecure(run: Run, config: dict[str, Any]) -> Any:
+    """Native only: a ``ca_bundle`` means verification, with ``insecure`` left at its default (True)."""
+    run.base = config["mtls"]
+    files = {"client_cert": config["client_cert"], "client_key": config["client_key"]}
+    right = run.user(ca_bundle=config["ca"], **files).client.get("/whoami/insecure-default")
+    wrong = run.user(ca_bundle=config["wrong_ca"], **files).client.get("/whoami/insecure-default")
+    return {"right": seen(right), "wrong": seen(wrong)}
+
+
+@case
 def mtls_unusable_files(run: Run, config: dict[str, Any]) -> Any:
     """Native only: a missing or garbled file is a LocustError naming it, when the user is made."""
     raised = {}
