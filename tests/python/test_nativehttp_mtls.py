@@ -38,9 +38,9 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     (folder / "config.json").write_text(json.dumps(config))
     out = folder / "observed.json"
     try:
+        names = [*CASES, "mtls_unusable_files", "mtls_ca_bundle_verifies_even_when_insecure"]
         done = subprocess.run([sys.executable, str(HERE / "tls_proxy_driver.py"), str(folder / "config.json"),
-                               str(out), "native,fast", ",".join([*CASES, "mtls_unusable_files", "mtls_ca_bundle_verifies_even_when_insecure"])],
-                              capture_output=True, text=True, timeout=120)
+                               str(out), "native,fast", ",".join(names)], capture_output=True, text=True, timeout=120)
         assert done.returncode == 0, done.stderr[-3000:]
         text = out.read_text().replace(server.url, "SERVER")
         yield {"observed": json.loads(text), "config": config, "seen": server.seen}
