@@ -25,6 +25,7 @@ __all__ = [
     "http_fileno",
     "http_flush",
     "http_in_flight",
+    "http_read",
     "http_release_pool",
     "http_request_blocking",
     "http_submit",
@@ -148,6 +149,7 @@ class RequestOptions:
         client_cert: str | os.PathLike[str] | None = None,
         client_key: str | os.PathLike[str] | None = None,
         ca_bundle: str | os.PathLike[str] | None = None,
+        stream: bool = False,
     ) -> RequestOptions:
         """Raises ValueError for a timeout that is not a positive number of seconds. ``pool``: the connection pool
         (0, the process's shared one; any other number, a pool of its own, released by ``http_release_pool``).
@@ -172,6 +174,14 @@ def http_submit(
 
     Raises ValueError for a bad URL, method or header.
     """
+
+def http_read(
+    result: HttpResult, max_bytes: int, timeout: float | None, token: Callable[[HttpResult], object]
+) -> int | None:
+    """Starts reading the next piece (at most ``max_bytes``) of the body of a streamed answer (a request made with
+    ``RequestOptions(stream=True)``), within ``timeout`` seconds; its ticket, or None when ``result`` has no body left
+    to read. ``token`` comes back from ``http_drain`` with an ``HttpResult`` whose ``content`` is the piece (empty at
+    the end of the body) or whose ``error`` says why the body ended early."""
 
 def json_dumps(obj: object) -> bytes | None:
     """``json.dumps(obj).encode()``, byte for byte, for plain dicts, lists, tuples, strings, numbers, booleans and

@@ -343,12 +343,14 @@ class NativeHttpSession:
             data, params = self._extra_fields(method, data, params, extra)
         if auth is None and self.auth_header is not None:
             headers = {**(headers or {}), "Authorization": self.auth_header}
-        request = self._builder.build(method, url, self.defaults.for_call(timeout), data, json, params, headers,
-                                      auth)
+        request = self._builder.build(method, url, self.defaults.for_call(timeout, stream=stream), data, json,
+                                      params, headers, auth)
         start_time = _time.time()
         result, request, elapsed_ms = self._send(request, allow_redirects)
         error = self._failure(result, request.url)
         response = NativeResponse(result, request.method, request, error)
+        if stream:
+            response.stream_body(self.defaults.timeout if timeout is UNSET else timeout)
         response_length = result.length
         if stream and result.status:
             # as FastHttpUser reports a streamed request: the time to the answer's head, the length it announced

@@ -125,6 +125,9 @@ class Response:
         self.status_code: int = result.status
         self.error: BaseException | None = result.error
         self._undecodable = False
+        # a streamed answer's body, still on its connection: read by iter_content, or whole by content
+        self._streaming = False
+        self._stream_timeout: float | None = None
 
     @property
     def url(self) -> str:
@@ -145,6 +148,9 @@ class Response:
             if self.status_code == 0:
                 return None
             raw = self._result.content
+            if self._streaming:
+                self._streaming = False
+                raw = b"".join(self._pieces(1 << 20))
             if self._result.attention:
                 try:
                     raw = decoded(raw, self.headers.get("content-encoding"))
@@ -180,12 +186,35 @@ class Response:
         # the text, not the bytes: a charset other than UTF-8 is read as Content-Type says, as FastResponse does
         return _json.loads(self.text)  # type: ignore[arg-type]
 
+    def stream_body(self, timeout: float | None) -> None:
+        """This response's body is still on its connection (a request made with ``stream=True``): ``iter_content``
+        reads it piece by piece, each read within ``timeout`` seconds."""
+        self._streaming = bool(self.status_code)
+        self._stream_timeout = timeout
+
+    def _pieces(self, chunk_size: int) -> Iterator[bytes]:
+        while piece := read_gevent(self._result, chunk_size, self._stream_timeout):
+            yield piece
+
+    def _streamed(self, chunk_size: int) -> Iterator[bytes]:
+        """The streamed body read as it arrives, its ``Content-Encoding`` undone piece by piece."""
+        self._streaming = False
+        decoder = _decoder(self.headers.get("content-encoding"))
+        for piece in self._pieces(chunk_size):
+            piece = decoder(piece) if decoder else piece
+            if piece:
+                yield piece
+
     def iter_content(self, chunk_size: int = 1024, decode_content: bool = True) -> Iterator[bytes | str]:
-        """The body in pieces of ``chunk_size`` bytes; with ``decode_content``, each piece that is valid UTF-8 as
-        text, as Locust's ``FastResponse.iter_content`` gives them."""
-        content = self.content or b""
-        for start in range(0, len(content), max(1, chunk_size)):
-            chunk = content[start:start + chunk_size]
+        """The body in pieces of at most ``chunk_size`` bytes, read as they arrive for a streamed request (memory
+        stays at one piece); with ``decode_content``, each piece that is valid UTF-8 as text, as Locust's
+        ``FastResponse.iter_content`` gives them."""
+        if self._streaming:
+            chunks: Iterable[bytes] = self._streamed(max(1, chunk_size))
+        else:
+            content = self.content or b""
+            chunks = (content[start:start + chunk_size] for start in range(0, len(content), max(1, chunk_size)))
+        for chunk in chunks:
             if decode_content:
                 try:
                     yield chunk.decode("utf-8")
@@ -263,6 +292,36 @@ def decoded(body: bytes, content_encoding: str | None) -> bytes:
     return body
 
 
+def _decoder(content_encoding: str | None) -> Any:
+    """A function undoing ``content_encoding`` piece by piece (None for none), as ``decoded`` does for a whole
+    body."""
+    coding = (content_encoding or "").strip().lower()
+    if coding in ("gzip", "x-gzip"):
+        return _zlib.decompressobj(16 + _zlib.MAX_WBITS).decompress
+    if coding == "deflate":
+        wrapped = _zlib.decompressobj()
+        state: dict[str, Any] = {}
+
+        def inflate(piece: bytes) -> bytes:
+            # zlib-wrapped, or raw deflate from servers that leave the wrapper out: the first piece tells
+            if "raw" not in state:
+                try:
+                    out = wrapped.decompress(piece)
+                    state["raw"] = None
+                    return out
+                except _zlib.error:
+                    state["raw"] = _zlib.decompressobj(-_zlib.MAX_WBITS)
+            decoder = state["raw"]
+            return decoder.decompress(piece) if decoder is not None else wrapped.decompress(piece)
+
+        return inflate
+    if coding == "br":
+        import brotli
+
+        return brotli.Decompressor().process
+    return None
+
+
 def lines(chunks: Iterable[bytes | str]) -> Iterator[str]:
     """The lines of a body given in pieces (bytes read as UTF-8), the last one even when no newline ends it."""
     buffer = ""
@@ -294,8 +353,9 @@ class RequestDefaults:
         self.tls = tls
         self.options = _native.RequestOptions(timeout, max_redirects, insecure, connect_timeout, pool, proxy, **tls)
 
-    def for_call(self, timeout: float | None = UNSET, allow_redirects: bool = True) -> Any:
-        if timeout is UNSET and allow_redirects:
+    def for_call(self, timeout: float | None = UNSET, allow_redirects: bool = True, stream: bool = False) -> Any:
+        """``stream``: the request returns once the answer's head is read, its body left to ``read_gevent``."""
+        if timeout is UNSET and allow_redirects and not stream:
             return self.options
         return _native.RequestOptions(
             self.timeout if timeout is UNSET else timeout,
@@ -305,6 +365,7 @@ class RequestDefaults:
             self.pool,
             self.proxy,
             **self.tls,
+            stream=stream,
         )
 
 
@@ -447,9 +508,36 @@ class _GeventDispatch:
 def wait_gevent(request: PreparedRequest) -> Any:
     """Runs ``request``; this greenlet waits, the others run. A greenlet killed meanwhile (``GreenletExit``, a
     ``gevent.Timeout``) abandons its request."""
+    return _wait_gevent(lambda deliver: _submit(request, deliver))
+
+
+def read_gevent(result: Any, max_bytes: int, timeout: float | None) -> bytes:
+    """The next piece (at most ``max_bytes``) of a streamed answer's body (``result`` of a request made with
+    ``stream=True``), this greenlet waiting meanwhile; ``b""`` once the body is through. Raises the transport error
+    that ended the body early (a timeout between two pieces, a connection closed)."""
+
+    def start(deliver: Any) -> tuple[int, bool]:
+        ticket = _native.http_read(result, max_bytes, timeout, deliver)
+        return (0, False) if ticket is None else (ticket, False)
+
+    if not getattr(result, "status", 0):
+        return b""
+    piece = _wait_gevent(start, nothing=lambda: None)
+    if piece is None:
+        return b""
+    if piece.error is not None:
+        raise piece.error
+    return piece.content
+
+
+def _wait_gevent(start: Any, nothing: Any = None) -> Any:
+    """Waits for what ``start(deliver)`` began (its ticket, and whether a flush must follow); ticket 0: nothing
+    began, ``nothing()`` is the answer."""
     watcher = _GeventDispatch.watcher or _GeventDispatch.start()
     waiter = _GeventDispatch.Waiter()
-    ticket, later = _submit(request, waiter.switch)
+    ticket, later = start(waiter.switch)
+    if ticket == 0 and nothing is not None:
+        return nothing()
     if later:
         # the engine started a batch moments ago: this one starts when the hub has run every greenlet that is
         # ready, just before it polls again

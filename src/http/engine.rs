@@ -11,7 +11,7 @@ use tokio::task::AbortHandle;
 
 use super::error::HttpError;
 use super::h1::Pool;
-use super::outcome::{Outcome, Timings};
+use super::outcome::{BodyStream, Outcome, Timings};
 use super::request::RequestSpec;
 use super::tls::{self, TlsFiles};
 use super::wakeup::Wakeup;
@@ -294,6 +294,44 @@ impl<T: Send + 'static> Engine<T> {
         Some(entry.token)
     }
 
+    /// Reads the next piece (at most `max` bytes) of a streamed answer's body, within `timeout`; like a request, it
+    /// comes back from `drain` with `token`: an `Outcome` whose `body` is the piece, empty once the body is through,
+    /// or whose `error` says why the body ended early.
+    pub fn read_body(&self, body: BodyStream, max: usize, timeout: Option<Duration>, token: T) -> u64 {
+        let ticket = self.next_ticket.fetch_add(1, Ordering::Relaxed);
+        locked(&self.in_flight).insert(ticket, InFlight { token, task: None });
+        let completions = Arc::clone(&self.completions);
+        let task = self.runtime.spawn(async move {
+            let started = Instant::now();
+            let read = async { body.lock().await.next(max).await };
+            let read = match timeout {
+                Some(limit) => tokio::time::timeout(limit, read)
+                    .await
+                    .unwrap_or(Err(HttpError::Timeout(limit))),
+                None => read.await,
+            };
+            let (piece, error) = match read {
+                Ok(piece) => (piece.unwrap_or_default(), None),
+                Err(error) => (Bytes::new(), Some(error)),
+            };
+            let outcome = Outcome {
+                body: piece,
+                error,
+                timings: Timings {
+                    total: started.elapsed(),
+                    ..Timings::default()
+                },
+                ..Outcome::default()
+            };
+            locked(&completions.done).push((ticket, outcome));
+            completions.wakeup.notify();
+        });
+        if let Some(entry) = locked(&self.in_flight).get_mut(&ticket) {
+            entry.task = Some(task.abort_handle());
+        }
+        ticket
+    }
+
     /// Requests submitted (queued or started) and neither drained nor cancelled.
     pub fn in_flight(&self) -> usize {
         locked(&self.in_flight).len()
@@ -361,7 +399,13 @@ async fn send(
 ) -> Result<Outcome, HttpError> {
     let mut redirects = 0;
     loop {
-        let response = client.send(&spec.method, &spec.uri, &spec.headers, &spec.body).await?;
+        let response = if spec.stream {
+            client
+                .send_streamed(&spec.method, &spec.uri, &spec.headers, &spec.body)
+                .await?
+        } else {
+            client.send(&spec.method, &spec.uri, &spec.headers, &spec.body).await?
+        };
         timings.first_byte = response.head_at - started;
         let status = StatusCode::from_u16(response.status).unwrap_or(StatusCode::OK);
         let location = status
@@ -398,6 +442,7 @@ async fn send(
             url: spec.url,
             error: None,
             timings: Timings::default(),
+            rest: response.rest.map(|rest| Arc::new(tokio::sync::Mutex::new(rest))),
         });
     }
 }

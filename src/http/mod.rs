@@ -11,7 +11,7 @@ mod wakeup;
 
 pub use engine::{Engine, EngineConfig};
 pub use error::HttpError;
-pub use outcome::{Outcome, Timings};
+pub use outcome::{BodyStream, Outcome, Timings};
 pub use request::{check_proxy, RequestSpec};
 pub use tls::TlsFiles;
 pub use wakeup::Wakeup;

@@ -1,9 +1,15 @@
 use std::time::Duration;
 
+use std::sync::Arc;
+
 use bytes::Bytes;
 use hyper::HeaderMap;
 
 use super::error::HttpError;
+use super::h1::BodyReader;
+
+/// A streamed answer's body still on its connection, read piece by piece with `Engine::read_body`.
+pub type BodyStream = Arc<tokio::sync::Mutex<BodyReader>>;
 
 /// When the phases of one request happened, measured on the runtime around the request itself.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -27,4 +33,6 @@ pub struct Outcome {
     pub url: String,
     pub error: Option<HttpError>,
     pub timings: Timings,
+    /// The body not read yet, of a streamed request (`RequestSpec::stream`) whose answer has one.
+    pub rest: Option<BodyStream>,
 }

@@ -35,6 +35,8 @@ pub struct RequestSpec {
     pub proxy: Option<Arc<str>>,
     /// Client certificate, key and CA bundle files; None: none of them. Each set has its connection pools.
     pub tls_files: Option<Arc<TlsFiles>>,
+    /// Return once the answer's head is read, the body left on its connection (`Outcome::rest`).
+    pub stream: bool,
 }
 
 impl RequestSpec {
@@ -75,6 +77,7 @@ impl RequestSpec {
             pool: 0,
             proxy: None,
             tls_files: None,
+            stream: false,
         })
     }
 

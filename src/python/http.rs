@@ -147,6 +147,7 @@ pub struct RequestOptions {
     pool: u64,
     proxy: Option<Arc<str>>,
     tls_files: Option<Arc<TlsFiles>>,
+    stream: bool,
 }
 
 #[pymethods]
@@ -156,7 +157,7 @@ impl RequestOptions {
     #[new]
     #[pyo3(signature = (
         timeout=None, max_redirects=30, insecure=false, connect_timeout=None, pool=0, proxy=None, client_cert=None,
-        client_key=None, ca_bundle=None,
+        client_key=None, ca_bundle=None, stream=false,
     ))]
     #[allow(clippy::too_many_arguments)] // Python's keywords
     fn new(
@@ -169,6 +170,7 @@ impl RequestOptions {
         client_cert: Option<PathBuf>,
         client_key: Option<PathBuf>,
         ca_bundle: Option<PathBuf>,
+        stream: bool,
     ) -> PyResult<Self> {
         if let Some(proxy) = proxy {
             check_proxy(proxy).map_err(|err| http_error(&err))?;
@@ -194,6 +196,7 @@ impl RequestOptions {
             pool,
             proxy: proxy.map(Arc::from),
             tls_files,
+            stream,
         })
     }
 }
@@ -214,6 +217,7 @@ fn spec(
     spec.pool = options.pool;
     spec.proxy.clone_from(&options.proxy);
     spec.tls_files.clone_from(&options.tls_files);
+    spec.stream = options.stream;
     Ok(spec)
 }
 
@@ -232,6 +236,25 @@ pub fn http_submit(
 ) -> PyResult<(u64, bool)> {
     let spec = spec(method, url, &headers, body.as_ref(), &options)?;
     Ok(engine()?.submit_deferred(spec, token))
+}
+
+/// Starts reading the next piece (at most `max_bytes`) of a streamed answer's body, within `timeout` seconds;
+/// returns its ticket, or None when `result` has no body left to read. `token` comes back from `http_drain` with an
+/// `HttpResult` whose `content` is the piece (empty at the end of the body) or whose `error` says why it ended.
+#[pyfunction]
+#[pyo3(signature = (result, max_bytes, timeout, token))]
+#[allow(clippy::needless_pass_by_value)] // pyo3 hands over owned values
+pub fn http_read(
+    result: PyRef<'_, HttpResult>,
+    max_bytes: usize,
+    timeout: Option<f64>,
+    token: Py<PyAny>,
+) -> PyResult<Option<u64>> {
+    let Some(rest) = result.0.rest.clone() else {
+        return Ok(None);
+    };
+    let timeout = seconds(timeout, "timeout")?;
+    Ok(Some(engine()?.read_body(rest, max_bytes, timeout, token)))
 }
 
 /// Starts every request queued by `http_submit`.

@@ -38,8 +38,8 @@ mod _native {
     use super::grammar::{parse_count, parse_interval, parse_pids, parse_priorities, parse_switch, Schedule};
     #[pymodule_export]
     use super::http::{
-        http_cancel, http_close_idle, http_drain, http_fileno, http_flush, http_in_flight, http_release_pool,
-        http_request_blocking, http_submit, HttpResult, RequestOptions,
+        http_cancel, http_close_idle, http_drain, http_fileno, http_flush, http_in_flight, http_read,
+        http_release_pool, http_request_blocking, http_submit, HttpResult, RequestOptions,
     };
     #[pymodule_export]
     use super::integrity::{IntegrityLedger, Marker};

@@ -21,6 +21,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 import brotli  # geventhttpclient's dependency, so present wherever Locust is
 
+EVENT_SEEN = threading.Event()
 LINES = [f"line {n}: {'x' * n}" for n in range(1, 41)]
 
 
@@ -133,6 +134,37 @@ class Handler(BaseHTTPRequestHandler):
             data = (line + "\n").encode()
             self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
         self.wfile.write(b"0\r\n\r\n")
+
+    def route_huge(self, parts, query, body):
+        # generated as it is sent: the server holds one block, whatever the size
+        size = int(query.get("mib", 1)) << 20
+        block = bytes(range(256)) * 4096
+        self.send_response(200)
+        self.send_header("Content-Type", "application/octet-stream")
+        self.send_header("Content-Length", str(size))
+        self.end_headers()
+        for _ in range(size // len(block)):
+            self.wfile.write(block)
+
+    def route_events(self, parts, query, body):
+        # server-sent events, the first at once and the rest after the client has seen it (it asks /events/next)
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        seen_in_time = True
+        for n in range(3):
+            text = f"event {n}" if seen_in_time else "sent before the client had seen event 0"
+            data = f"data: {text}\n\n".encode()
+            self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
+            self.wfile.flush()
+            if n == 0:
+                seen_in_time = EVENT_SEEN.wait(10)
+        self.wfile.write(b"0\r\n\r\n")
+
+    def route_seen(self, parts, query, body):
+        EVENT_SEEN.set()
+        self.answer(200, b"ok")
 
     def route_slow(self, parts, query, body):
         time.sleep(min(float(query.get("delay", 1)), 5))

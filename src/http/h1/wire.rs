@@ -127,6 +127,118 @@ impl Chunked {
     }
 }
 
+/// Chunked framing undone as the bytes arrive, for a body read piece by piece (`stream=True`): a chunk's data is
+/// handed on as soon as any of it is here, so no chunk is ever held whole, however large the server made it.
+#[derive(Debug, Default)]
+pub struct ChunkedPieces {
+    state: Piecewise,
+}
+
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+enum Piecewise {
+    #[default]
+    Size,
+    Data(u64),
+    DataEnd,
+    Trailers,
+    Done,
+}
+
+/// What the front of the buffer held: how many bytes the framing used, and which of them are body.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Piece {
+    /// Bytes to drop from the front of the buffer (framing and data alike).
+    pub used: usize,
+    /// The body bytes among them, `buf[data]`.
+    pub data: std::ops::Range<usize>,
+    /// The body and its trailers are complete.
+    pub done: bool,
+}
+
+impl ChunkedPieces {
+    /// The next piece at the front of `buf`, at most `max` body bytes; `used == 0` and not `done` when more bytes
+    /// are needed.
+    pub fn next(&mut self, buf: &[u8], max: usize) -> Result<Piece, String> {
+        let wait = Ok(Piece {
+            used: 0,
+            data: 0..0,
+            done: false,
+        });
+        match self.state {
+            Piecewise::Size => match httparse::parse_chunk_size(buf) {
+                Ok(httparse::Status::Complete((used, size))) => {
+                    self.state = if size == 0 {
+                        Piecewise::Trailers
+                    } else {
+                        Piecewise::Data(size)
+                    };
+                    // framing only: the bytes after it make the rest of this piece
+                    Ok(self.next(&buf[used..], max)?.after(used))
+                }
+                Ok(httparse::Status::Partial) if buf.len() > MAX_HEAD => Err("chunk size line too long".to_owned()),
+                Ok(httparse::Status::Partial) => wait,
+                Err(_) => Err("invalid chunk size".to_owned()),
+            },
+            Piecewise::Data(left) => {
+                let take = usize::try_from(left)
+                    .unwrap_or(usize::MAX)
+                    .min(buf.len())
+                    .min(max.max(1));
+                if take == 0 {
+                    return wait;
+                }
+                let left = left - take as u64;
+                self.state = if left == 0 {
+                    Piecewise::DataEnd
+                } else {
+                    Piecewise::Data(left)
+                };
+                Ok(Piece {
+                    used: take,
+                    data: 0..take,
+                    done: false,
+                })
+            }
+            Piecewise::DataEnd if buf.len() < 2 => wait,
+            Piecewise::DataEnd if &buf[..2] != b"\r\n" => Err("invalid chunked body".to_owned()),
+            Piecewise::DataEnd => {
+                self.state = Piecewise::Size;
+                Ok(self.next(&buf[2..], max)?.after(2))
+            }
+            Piecewise::Trailers => match buf.windows(2).position(|window| window == b"\r\n") {
+                None if buf.len() > MAX_HEAD => Err("trailers too long".to_owned()),
+                None => wait,
+                Some(0) => {
+                    self.state = Piecewise::Done;
+                    Ok(Piece {
+                        used: 2,
+                        data: 0..0,
+                        done: true,
+                    })
+                }
+                // a trailer line: dropped, as the whole-body decoder drops them
+                Some(end) => Ok(self.next(&buf[end + 2..], max)?.after(end + 2)),
+            },
+            Piecewise::Done => Ok(Piece {
+                used: 0,
+                data: 0..0,
+                done: true,
+            }),
+        }
+    }
+}
+
+impl Piece {
+    /// This piece, found after `framing` bytes that go with it.
+    fn after(self, framing: usize) -> Self {
+        Self {
+            used: self.used + framing,
+            data: self.data.start + framing..self.data.end + framing,
+            done: self.done,
+        }
+    }
+}
+
 /// The request's head and body, for one write; the target in absolute form (`http://host/path`, for a proxy) or
 /// as a path.
 pub(super) fn request_bytes(
@@ -264,6 +376,47 @@ mod tests {
         ] {
             assert_eq!(parsed(text, false), Ok((Framing::Chunked, true)));
         }
+    }
+
+    /// `data` fed to `ChunkedPieces` in slices of `step` bytes, read `max` at a time: the body and whether it ended.
+    fn pieces(data: &[u8], step: usize, max: usize) -> Result<(Vec<u8>, bool), String> {
+        let mut decoder = ChunkedPieces::default();
+        let (mut buf, mut body, mut fed) = (Vec::new(), Vec::new(), 0);
+        loop {
+            let piece = decoder.next(&buf, max)?;
+            assert!(piece.data.len() <= max);
+            body.extend_from_slice(&buf[piece.data.clone()]);
+            buf.drain(..piece.used);
+            if piece.done {
+                return Ok((body, buf.is_empty() && fed == data.len()));
+            }
+            if piece.used == 0 {
+                if fed == data.len() {
+                    return Ok((body, false));
+                }
+                let more = step.min(data.len() - fed);
+                buf.extend_from_slice(&data[fed..fed + more]);
+                fed += more;
+            }
+        }
+    }
+
+    #[test]
+    fn chunked_pieces_match_the_whole_body_decoder_however_the_bytes_arrive() {
+        let data = b"5\r\nhello\r\n1;ext=1\r\n \r\nA\r\n0123456789\r\n0\r\nTrailer: x\r\n\r\n";
+        for step in [1, 2, 3, 7, 64] {
+            for max in [1, 4, 1024] {
+                assert_eq!(
+                    pieces(data, step, max),
+                    Ok((b"hello 0123456789".to_vec(), true)),
+                    "{step} {max}"
+                );
+            }
+        }
+        // cut short: no end
+        assert_eq!(pieces(&data[..20], 3, 8), Ok((b"hello ".to_vec(), false)));
+        assert!(pieces(b"5\r\nhelloXX0\r\n\r\n", 4, 8).is_err());
+        assert!(pieces(b"zz\r\n", 4, 8).is_err());
     }
 
     fn decode_chunked(data: &[u8]) -> Result<Option<(usize, Vec<u8>)>, String> {
