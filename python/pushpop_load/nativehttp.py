@@ -340,6 +340,9 @@ class NativeHttpSession:
         sent as FastHttpSession sends them: form fields of a POST, query parameters of anything else."""
         asked, method = method, method.upper()
         if extra:
+            if "files" in extra:
+                raise LocustError("NativeHttpUser cannot send files= (multipart uploads) yet: use FastHttpUser for "
+                                  "them, or build the multipart body and pass it as data= with its Content-Type")
             data, params = self._extra_fields(method, data, params, extra)
         if auth is None and self.auth_header is not None:
             headers = {**(headers or {}), "Authorization": self.auth_header}

@@ -124,6 +124,12 @@ def post_extra_keywords_are_form_fields(run):
 
 
 @case
+def files_upload(run):
+    # FastHttpUser sends multipart; NativeHttpUser says it cannot (DELIBERATE in the test)
+    return echoed(run.session().post("/echo", files={"f": ("a.txt", b"hello")}))
+
+
+@case
 def methods(run):
     session = run.session()
     return [echoed(session.put("/echo", data="p")), echoed(session.patch("/echo", data="q")),
