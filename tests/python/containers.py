@@ -86,8 +86,12 @@ class Project:
                     "LOCUST_HOST": "http://pushpop-target:8000", "PUSHPOP_WEB_UI_PORT": "127.0.0.1:0",
                     "PUSHPOP_TEST_NETWORK": network.name, "PUSHPOP_TEST_UI_NETWORK": ui.name, **(env or {})}
         # the image's user locust (uid 1000) writes the results; the host reads them
-        (folder / "results").mkdir(parents=True, exist_ok=True)
-        os.chown(folder / "results", 1000, 1000) if os.geteuid() == 0 else (folder / "results").chmod(0o777)
+        results = folder / "results"
+        results.mkdir(parents=True, exist_ok=True)
+        if os.geteuid() == 0:
+            os.chown(results, 1000, 1000)
+        else:
+            results.chmod(0o777)
 
     def __call__(self, *args: object, timeout: float = 120, check: bool = True) -> subprocess.CompletedProcess[str]:
         files = [arg for path in self.files for arg in ("-f", str(path))]
