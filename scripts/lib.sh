@@ -54,6 +54,20 @@ ensure_tinyproxy() {
   install it (Debian: apt-get install tinyproxy) for tests/python/test_nativehttp_proxy.py"
 }
 
+# The container tests build their Debian base image with debootstrap: install it where a Docker Engine answers (or
+# CI requires one, PUSHPOP_REQUIRE_DOCKER=1); elsewhere those tests skip and need nothing.
+ensure_debootstrap() {
+  if command -v debootstrap >/dev/null 2>&1 || [ -x /usr/sbin/debootstrap ]; then return 0; fi
+  if [ "${PUSHPOP_REQUIRE_DOCKER:-}" != 1 ] && ! docker info >/dev/null 2>&1; then return 0; fi
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    say "installing debootstrap (Debian package), for the container tests' base image"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >/dev/null \
+      || die "apt-get could not install debootstrap"
+  fi
+  command -v debootstrap >/dev/null 2>&1 || [ -x /usr/sbin/debootstrap ] \
+    || die "debootstrap not found and cannot be installed here: install it (Debian: apt-get install debootstrap)"
+}
+
 # The package and its release build in .venv, made once; scripts that only run scenarios need nothing more.
 ensure_built() {
   if [ ! -x "$VENV/bin/pushpop-load" ] || ! "$VENV/bin/python" -c 'import pushpop_load' 2>/dev/null; then

@@ -1,7 +1,7 @@
-"""The Locust image's two steps without Docker (no engine runs where these tests do): docker/build-wheel.sh makes
-the release wheel, docker/install-wheel.sh installs it into a clean virtual environment that has only Locust at
-the pinned version, and Locust runs a scenario from the image's folder layout with nothing from the source tree on
-its path. The scripts are the ones docker/Dockerfile runs, so this proves its build and install stages.
+"""The Locust image's two steps without Docker, so that they are proven where no engine runs: docker/build-wheel.sh
+makes the release wheel, docker/install-wheel.sh installs it into a clean virtual environment that has only Locust
+at the pinned version, and Locust runs a scenario from the image's folder layout with nothing from the source tree
+on its path. The scripts are the ones docker/Dockerfile runs, so this proves its build and install stages.
 
 Costly on purpose and never skipped: a release build (fat LTO, about 2-3 minutes from scratch on 2 cores, seconds
 when target/release is current) and a Locust install (seconds from pip's cache, about a minute without).
@@ -13,82 +13,22 @@ import csv
 import json
 import os
 import re
-import shutil
 import signal
 import subprocess
 import sys
 import threading
 import zipfile
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Iterator
 
 import pytest
 
+from dockerfile import DOCKER, DOCKERIGNORED, LOCUST_PIN, docker_copy, run, stages
 from processes import ROOT
 
-DOCKER = ROOT / "docker"
-_PIN = re.search(r"^locust==(\S+)$", (ROOT / "requirements-dev.txt").read_text(), re.M)
-assert _PIN, "requirements-dev.txt pins no Locust version"
-LOCUST_PIN = _PIN.group(1)
-
-# what .dockerignore keeps out of the build context that the staged copy could otherwise pick up
-DOCKERIGNORED = ("*.so", "__pycache__", ".pytest_cache")
-
-# the release build dominates; a cold CI runner needs more than pytest's default 120 s
+# the release build (conftest.py's session-wide `wheel`) dominates; a cold CI runner needs more than pytest's
+# default 120 s
 pytestmark = pytest.mark.timeout(1200)
-
-
-def run(args: list[object], timeout: float, **kwargs: Any) -> subprocess.CompletedProcess[str]:
-    done = subprocess.run([str(a) for a in args], capture_output=True, text=True, timeout=timeout, **kwargs)
-    assert done.returncode == 0, f"{args} exited {done.returncode}\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
-    return done
-
-
-def stages() -> tuple[str, str]:
-    """docker/Dockerfile's build stage and Locust stage, continuation lines joined."""
-    text = (DOCKER / "Dockerfile").read_text().replace("\\\n", " ")
-    build, locust = text.split(" AS wheel\n", 1)[1].split("\nFROM locustio/locust:", 1)
-    return build, locust
-
-
-def docker_copy(stage: str, base: Path, dest_root: str = "") -> None:
-    """Carries out the stage's COPY instructions from the build context (the repo, less what .dockerignore
-    excludes) into `base`, with `dest_root` standing for `base` in absolute destinations."""
-    skip = shutil.ignore_patterns(*DOCKERIGNORED)
-    for line in stage.splitlines():
-        if not line.startswith("COPY "):
-            continue
-        *sources, dest = [word for word in line.split()[1:] if not word.startswith("--")]
-        for source in sources:
-            src, dst = ROOT / source, base / dest.removeprefix(dest_root).lstrip("/")
-            # mtimes kept (copy2), so that cargo finds a staged build current when nothing changed
-            if src.is_dir():
-                shutil.copytree(src, dst, ignore=skip, dirs_exist_ok=True)
-            else:
-                dst = dst / src.name if dest.endswith("/") else dst
-                dst.parent.mkdir(parents=True, exist_ok=True)
-                shutil.copy2(src, dst)
-
-
-@pytest.fixture(scope="module")
-def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The release wheel, built as the Dockerfile's build stage builds it: from only the files that stage copies
-    (so a file it forgets fails here), by the script it runs, with this venv's maturin."""
-    build, _ = stages()
-    script = re.search(r"\bbash (docker/[\w-]+\.sh) /wheels\b", build)
-    assert script, build
-    # a fixed place: cargo then finds the release build current when nothing changed
-    context = ROOT / "target" / "docker-build-stage"
-    shutil.rmtree(context, ignore_errors=True)
-    docker_copy(build, context)
-    out = tmp_path_factory.mktemp("wheels")
-    # the repo's target/ holds the compiled dependencies; the Dockerfile keeps them in a cache mount instead
-    env = {**os.environ, "MATURIN": str(Path(sys.executable).parent / "maturin"),
-           "CARGO_TARGET_DIR": str(ROOT / "target")}
-    run(["bash", context / script.group(1), out], timeout=1100, env=env)
-    wheels = list(out.glob("pushpop_load-*.whl"))
-    assert len(wheels) == 1, wheels
-    return wheels[0]
 
 
 def clean_env(venv: Path) -> dict[str, str]:
@@ -128,10 +68,10 @@ def freeze(venv: Path) -> dict[str, str]:
 @pytest.fixture()
 def home(tmp_path: Path) -> Path:
     """The image's /home/locust, filled by the Locust stage's COPY instructions, with its results/."""
-    _, locust = stages()
-    assert "\nWORKDIR /home/locust\n" in locust and "mkdir -p /home/locust/results" in locust, locust
+    layout = stages()["layout"]
+    assert "\nWORKDIR /home/locust\n" in layout and "mkdir -p /home/locust/results" in layout, layout
     home = tmp_path / "home"
-    docker_copy(locust, home, "/home/locust")
+    docker_copy(layout, home, "/home/locust")
     (home / "results").mkdir()
     return home
 
@@ -139,9 +79,9 @@ def home(tmp_path: Path) -> Path:
 @pytest.fixture()
 def image_env(venv: Path, home: Path) -> dict[str, str]:
     """The environment as the Dockerfile sets it (its PYTHONPATH makes the scenarios importable by name)."""
-    _, locust = stages()
-    pythonpath = re.search(r"^ENV PYTHONPATH=(\S+)$", locust, re.M)
-    assert pythonpath, locust
+    layout = stages()["layout"]
+    pythonpath = re.search(r"^ENV PYTHONPATH=(\S+)$", layout, re.M)
+    assert pythonpath, layout
     return {**clean_env(venv), "PYTHONPATH": pythonpath.group(1).replace("/home/locust", str(home))}
 
 
@@ -191,9 +131,19 @@ def test_the_wheel_is_abi3_and_manylinux(wheel: Path) -> None:
 
 def test_the_dockerfile_builds_on_the_pinned_locust_with_the_tested_scripts() -> None:
     dockerfile = (DOCKER / "Dockerfile").read_text()
-    assert f"ARG LOCUST_VERSION={LOCUST_PIN}\n" in dockerfile
-    assert "FROM locustio/locust:${LOCUST_VERSION}" in dockerfile
-    assert "bash docker/build-wheel.sh /wheels" in dockerfile and "bash /tmp/install-wheel.sh /tmp/wheels" in dockerfile
+    named = stages()
+    assert f"ARG LOCUST_VERSION={LOCUST_PIN}\n" in named["global"]
+    assert "ARG LOCUST_IMAGE=locustio/locust:${LOCUST_VERSION}\n" in named["global"]
+    assert named["layout"].startswith("FROM ${LOCUST_IMAGE} AS layout\n")
+    assert "bash docker/build-wheel.sh /wheels" in named["wheel"], dockerfile
+    # a wheel from the host (`--target prebuilt`, what the container tests build) and one from the wheel stage are
+    # installed by the same step
+    installs = [[line for line in named[stage].splitlines() if line.startswith("RUN ")]
+                for stage in ("prebuilt", "final")]
+    assert installs[0] == installs[1] and "bash /tmp/install-wheel.sh /tmp/wheels" in installs[0][0], installs
+    assert named["prebuilt"].startswith("FROM layout AS prebuilt\n") and named["final"].startswith("FROM layout\n")
+    # the legacy builder runs every stage up to its target: `prebuilt` must not need the wheel stage
+    assert list(named).index("prebuilt") < list(named).index("wheel"), list(named)
     compose = (DOCKER / "docker-compose.locust.yml").read_text()
     # the paths the compose file's commands name are the ones the image fills
     for path in re.findall(r"/home/locust/[\w./]+", compose):

@@ -1,0 +1,96 @@
+"""The images the container tests run, built here because no registry is reachable: a Debian base made by
+debootstrap, a stand-in for the official Locust image on it (tests/docker/locust-standin.Dockerfile), and
+docker/Dockerfile's `prebuilt` target on that stand-in with the session's release wheel, which runs the image's own
+steps (the seed's paths, docker/install-wheel.sh)."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from containers import docker, unique
+from dockerfile import LOCUST_PIN
+from processes import ROOT
+
+# kept between sessions by these names: rebuilt only when missing (the base) or changed (the stand-in, whose
+# layers Docker's cache keeps)
+BASE_IMAGE = "pushpop-test-base:bookworm"
+LOCUST_IMAGE = f"pushpop-test-locust:{LOCUST_PIN}"
+CACHE = ROOT / "target" / "docker-test"
+
+
+def debian_mirror() -> str:
+    """The Debian archive this machine's apt uses (not the security one), so debootstrap fetches from where apt can."""
+    texts = [p.read_text() for p in [Path("/etc/apt/sources.list"), *Path("/etc/apt/sources.list.d").glob("*")]
+             if p.is_file() and p.suffix in (".list", ".sources")]
+    for text in texts:
+        for uri in re.findall(r"^(?:deb\s+(?:\[[^]]*\]\s+)?|URIs:\s*)(\S+)", text, re.M):
+            if re.search(r"/debian/?$", uri):
+                return uri
+    return "http://deb.debian.org/debian"
+
+
+def ensure_base() -> str:
+    """Debian 12 with python3 and python3-venv, from debootstrap into a folder and `docker import` (about 2 minutes
+    when missing)."""
+    if docker("image", "inspect", BASE_IMAGE, check=False).returncode == 0:
+        return BASE_IMAGE
+    debootstrap = shutil.which("debootstrap") or shutil.which("debootstrap", path="/usr/sbin:/sbin")
+    assert debootstrap, "debootstrap is missing: scripts/test.sh installs it (Debian: apt-get install debootstrap)"
+    with tempfile.TemporaryDirectory(prefix="pushpop-base-", dir=CACHE if CACHE.is_dir() else None) as tmp:
+        root = Path(tmp) / "root"
+        done = subprocess.run([debootstrap, "--variant=minbase", "--include=python3,python3-venv", "bookworm",
+                               str(root), debian_mirror()], capture_output=True, text=True, timeout=900)
+        assert done.returncode == 0, f"debootstrap failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+        # the downloaded packages and indexes are a third of the tree and no use in an image
+        for leftover in [*root.glob("var/cache/apt/archives/*.deb"), *root.glob("var/lib/apt/lists/*_Packages")]:
+            leftover.unlink()
+        tar = subprocess.Popen(["tar", "-C", str(root), "-c", "."], stdout=subprocess.PIPE)
+        imported = subprocess.run(["docker", "import", "-", BASE_IMAGE], stdin=tar.stdout, capture_output=True,
+                                  text=True, timeout=600)
+        assert tar.stdout is not None
+        tar.stdout.close()
+        assert tar.wait() == 0 and imported.returncode == 0, imported.stderr
+    return BASE_IMAGE
+
+
+def locust_wheels() -> Path:
+    """Locust at the pinned version and its dependencies as wheels, downloaded on the host (the host's Python is
+    the base image's minor version, so the same binary wheels install there)."""
+    folder = CACHE / f"locust-{LOCUST_PIN}-wheels"
+    folder.mkdir(parents=True, exist_ok=True)
+    done = subprocess.run([sys.executable, "-m", "pip", "download", "--disable-pip-version-check", "--quiet",
+                           "--only-binary=:all:", "-d", str(folder), f"locust=={LOCUST_PIN}"],
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return folder
+
+
+def build_locust_standin() -> str:
+    """The stand-in for locustio/locust at the pinned version (seconds when Docker's cache has its layers)."""
+    base = ensure_base()
+    docker("build", "-q", "-f", ROOT / "tests" / "docker" / "locust-standin.Dockerfile", "--build-arg",
+           f"BASE_IMAGE={base}", "--build-arg", f"LOCUST_VERSION={LOCUST_PIN}", "-t", LOCUST_IMAGE, locust_wheels(),
+           timeout=900)
+    return LOCUST_IMAGE
+
+
+def build_pushpop_image(wheel: Path) -> str:
+    """docker/Dockerfile's `prebuilt` target on the stand-in, with `wheel` (a folder of the build context holds it
+    while the build runs); a unique tag, for the caller to remove."""
+    standin = build_locust_standin()
+    tag = unique("image") + ":test"
+    wheels = ROOT / "docker" / "wheels" / tag.split(":")[0]
+    wheels.mkdir(parents=True)
+    try:
+        shutil.copy2(wheel, wheels)
+        docker("build", "-q", "-f", ROOT / "docker" / "Dockerfile", "--target", "prebuilt", "--build-arg",
+               f"LOCUST_IMAGE={standin}", "--build-arg", f"WHEELS={wheels.relative_to(ROOT)}", "-t", tag, ROOT,
+               timeout=900)
+    finally:
+        shutil.rmtree(wheels)
+    return tag
