@@ -35,9 +35,9 @@ __all__ = [
     "prepopulate_gevent",
 ]
 
-_LAZY = {"Client": "client", "ConnectionPool": "nativehttp", "HttpStatusError": "transport", "NativeHttpSession": "nativehttp",
-         "NativeHttpUser": "nativehttp", "NativeResponse": "nativehttp", "PushPopUser": "users",
-         "ScenarioUser": "scenario"}
+_LAZY = {"Client": "client", "ConnectionPool": "nativehttp", "HttpStatusError": "transport",
+         "NativeHttpSession": "nativehttp", "NativeHttpUser": "nativehttp", "NativeResponse": "nativehttp",
+         "PushPopUser": "users", "ScenarioUser": "scenario"}
 _LAZY.update({"PrepopulateError": "_native", "PrepopulateReport": "_native", "prepopulate": "_native",
               "prepopulate_gevent": "prepopulation"})
 

@@ -37,6 +37,7 @@ from locust.user.users import RestMixin
 
 from pushpop_load import _native
 from pushpop_load import failures as _failures
+from pushpop_load import multipart
 from pushpop_load import plugin as _plugin
 from pushpop_load.cookies import add_cookies, store_cookies
 from pushpop_load.transport import (
@@ -340,10 +341,13 @@ class NativeHttpSession:
         sent as FastHttpSession sends them: form fields of a POST, query parameters of anything else."""
         asked, method = method, method.upper()
         if extra:
-            if "files" in extra:
-                raise LocustError("NativeHttpUser cannot send files= (multipart uploads) yet: use FastHttpUser for "
-                                  "them, or build the multipart body and pass it as data= with its Content-Type")
-            data, params = self._extra_fields(method, data, params, extra)
+            files = extra.pop("files", None)
+            if files:
+                # the multipart type wins over a caller's Content-Type, as with FastHttpUser
+                data, content_type = multipart.encode(files, data)
+                headers = {**(headers or {}), "Content-Type": content_type}
+            if extra:
+                data, params = self._extra_fields(method, data, params, extra)
         if auth is None and self.auth_header is not None:
             headers = {**(headers or {}), "Authorization": self.auth_header}
         request = self._builder.build(method, url, self.defaults.for_call(timeout, stream=stream), data, json,
