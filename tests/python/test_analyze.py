@@ -137,7 +137,8 @@ def test_figures_match_locusts_own(runs: dict[str, Path]) -> None:
     assert find(document, "POST", "/queue/[id]/push")["items"] is None
     # failures by kind, with what was used and lacked
     assert document["failures"] == [
-        {"method": "GET", "name": "/nowhere", "error": "HttpStatusError(code=404)", "occurrences": USERS * ROUNDS // 4}
+        {"method": "GET", "name": "/nowhere", "error": "LocustBadStatusCode(code=404)",
+         "occurrences": USERS * ROUNDS // 4}
     ]
     used = {f["kind"] for f in document["inputs"]["used"]}
     # PushPopUser's runs carry the integrity verdict; this workload is no scenario and ran without the monitor
@@ -199,7 +200,7 @@ def test_text_markdown_and_junit(runs: dict[str, Path]) -> None:
                               "Max", "ms", "Items/s", "Latency"]
     nowhere = next(line for line in text.splitlines() if line.startswith("GET /nowhere"))
     assert "100.00%" in nowhere and nowhere.endswith("exact")
-    assert f"POST {ODD_NAME}" in text and "HttpStatusError(code=404)" in text
+    assert f"POST {ODD_NAME}" in text and "LocustBadStatusCode(code=404)" in text
     markdown = run(prefix, "--format", "md").stdout
     assert "| Endpoint | Requests | Fail % |" in markdown and f"| POST {ODD_NAME} |" in markdown
 
