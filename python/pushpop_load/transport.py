@@ -522,7 +522,7 @@ def read_gevent(result: Any, max_bytes: int, timeout: float | None) -> bytes:
 
     if not getattr(result, "status", 0):
         return b""
-    piece = _wait_gevent(start, nothing=lambda: None)
+    piece = _wait_gevent(start)
     if piece is None:
         return b""
     if piece.error is not None:
@@ -530,14 +530,14 @@ def read_gevent(result: Any, max_bytes: int, timeout: float | None) -> bytes:
     return piece.content
 
 
-def _wait_gevent(start: Any, nothing: Any = None) -> Any:
-    """Waits for what ``start(deliver)`` began (its ticket, and whether a flush must follow); ticket 0: nothing
-    began, ``nothing()`` is the answer."""
+def _wait_gevent(start: Any) -> Any:
+    """Waits for what ``start(deliver)`` began (its ticket, and whether a flush must follow) and returns what was
+    delivered; None when ``start`` began nothing (ticket 0: the engine's tickets start at 1)."""
     watcher = _GeventDispatch.watcher or _GeventDispatch.start()
     waiter = _GeventDispatch.Waiter()
     ticket, later = start(waiter.switch)
-    if ticket == 0 and nothing is not None:
-        return nothing()
+    if ticket == 0:
+        return None
     if later:
         # the engine started a batch moments ago: this one starts when the hub has run every greenlet that is
         # ready, just before it polls again
