@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from pushpop_load.users import PushPopUser
     from pushpop_load._native import PrepopulateError, PrepopulateReport, prepopulate
     from pushpop_load.prepopulation import prepopulate_gevent
+    from pushpop_load.throughput import swarm_throughput
 
 __all__ = [
     "Client",
@@ -33,11 +34,12 @@ __all__ = [
     "build_profile",
     "prepopulate",
     "prepopulate_gevent",
+    "swarm_throughput",
 ]
 
 _LAZY = {"Client": "client", "ConnectionPool": "nativehttp", "HttpStatusError": "transport",
          "NativeHttpSession": "nativehttp", "NativeHttpUser": "nativehttp", "NativeResponse": "nativehttp",
-         "PushPopUser": "users", "ScenarioUser": "scenario"}
+         "PushPopUser": "users", "ScenarioUser": "scenario", "swarm_throughput": "throughput"}
 _LAZY.update({"PrepopulateError": "_native", "PrepopulateReport": "_native", "prepopulate": "_native",
               "prepopulate_gevent": "prepopulation"})
 

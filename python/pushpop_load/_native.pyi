@@ -125,13 +125,13 @@ class HttpResult:
         """The transport error as an exception instance (ConnectionRefusedError, TimeoutError, ...), or None."""
     @property
     def elapsed_ms(self) -> float:
-        """Milliseconds from the start of the request to the last body byte (or the failure)."""
+        """Milliseconds from the request's submit to its last body byte (or the failure), waits before it started included."""
     @property
     def first_byte_ms(self) -> float:
-        """Milliseconds from the start of the request to the response headers."""
+        """Milliseconds from the request's submit to the response headers."""
     @property
     def queued_ms(self) -> float:
-        """Milliseconds the request waited for a runtime thread before it started."""
+        """Milliseconds from the request's submit to its start on a runtime thread (part of ``elapsed_ms``)."""
 
 @final
 class RequestOptions:
@@ -386,6 +386,11 @@ class HdrStats:
     ) -> None:
         """``events.request``'s listener: records the sample (a failure when ``exception`` is set); a sample with
         no ``response_time`` is skipped."""
+    def record_for_locust(self, method: str, name: str, milliseconds: float, length: int) -> None:
+        """A successful request, recorded here and for Locust's statistics at once instead of through
+        ``events.request`` (``pushpop_load.locust_feed`` decides when that gives Locust the same figures)."""
+    def drain_locust(self) -> list[LocustEntry]:
+        """The requests recorded for Locust since the last call, one aggregate per (method, name)."""
     def record_items(self, method: str, name: str, count: int) -> None:
         """Adds ``count`` queue items to an entry (what a pop returned)."""
     def take_delta_json(self) -> str:
@@ -538,8 +543,8 @@ class ResourceMonitor:
         "saturated"}`` or None), ``notes`` (docs/MONITOR.md). ``ValueError`` when not running."""
 
 class LocustEntry(TypedDict):
-    """One request name's results since the last drain, in the shape of Locust's ``StatsEntry`` (times in ms, from
-    when each request was due)."""
+    """One request name's results since the last drain, in the shape of Locust's ``StatsEntry`` (times in ms; the
+    open model's from when each request was due)."""
 
     method: str
     name: str

@@ -40,6 +40,7 @@ from pushpop_load import failures as _failures
 from pushpop_load import multipart
 from pushpop_load import plugin as _plugin
 from pushpop_load.cookies import add_cookies, store_cookies
+from pushpop_load.stats import ExactStats
 from pushpop_load.transport import (
     UNSET,
     HttpStatusError,
@@ -306,6 +307,13 @@ class NativeHttpSession:
         self.base_url = self._builder.base_url
         self.request_event = request_event
         self.user = user
+        # Locust's statistics fed in batches (pushpop_load.locust_feed) when this session reports to its user's
+        # environment, where the feed lives
+        self._feed = None
+        environment = getattr(user, "environment", None)
+        if environment is not None and getattr(environment, "pushpop", None) is not None \
+                and environment.events.request is request_event:
+            self._feed = ExactStats.of(environment).feed
         self.request_name: str | None = None
         self.cookiejar = CookieJar()
 
@@ -388,7 +396,11 @@ class NativeHttpSession:
         response.request_meta = request_meta
         request_meta["response"] = response
         request_meta["exception"] = error
-        self.request_event.fire(**request_meta)
+        feed = self._feed
+        if error is None and feed is not None and feed.batchable():
+            feed.record(asked, request_meta["name"], elapsed_ms, response_length)
+        else:
+            self.request_event.fire(**request_meta)
         return response
 
     def _extra_fields(self, method: str, data: Any, params: Any, extra: dict[str, Any]) -> tuple[Any, Any]:

@@ -41,11 +41,11 @@ from typing import Any, ClassVar
 import gevent as _gevent
 from locust import User, task
 from locust.exception import StopUser
-from locust.stats import StatsEntry, StatsError
 
 from pushpop_load import _native
 from pushpop_load import plugin as _plugin
 from pushpop_load.integrity import Integrity
+from pushpop_load.locust_feed import add_to_locust
 from pushpop_load.openmodel_runs import OpenModelRuns
 from pushpop_load.payloads import ITEM_SIZES, POP_NAME, PUSH_NAME, make_queue_id
 from pushpop_load.stats import ExactStats
@@ -121,27 +121,4 @@ class ArrivalRateUser(User):
 def feed_locust(environment: Any, driver: Any) -> None:
     """Moves the driver's records since the last call into Locust's statistics (one ``extend`` per request name,
     as a worker's report is merged) and into the exact histograms."""
-    stats = environment.stats
-    for record in driver.drain_into(ExactStats.of(environment).recorder):
-        method, name = record["method"], record["name"]
-        entry = StatsEntry(stats, name, method, use_response_times_cache=stats.use_response_times_cache)
-        entry.num_requests = record["count"]
-        entry.num_failures = record["failures"]
-        entry.total_response_time = record["total_ms"]
-        entry.min_response_time = record["min_ms"]
-        entry.max_response_time = record["max_ms"]
-        entry.total_content_length = record["content_length"]
-        entry.response_times = {int(key): count for key, count in record["response_times"].items()}
-        entry.num_reqs_per_sec = {int(key): count for key, count in record["per_second"].items()}
-        entry.num_fail_per_sec = {int(key): count for key, count in record["failures_per_second"].items()}
-        entry.start_time = record["first"]
-        entry.last_request_timestamp = record["last"]
-        stats.get(name, method).extend(entry)
-        stats.total.extend(entry)
-        for message, count in record["errors"].items():
-            key = StatsError.create_key(method, name, message)
-            error = stats.errors.get(key)
-            if error is None:
-                error = stats.errors[key] = StatsError(method, name, message)
-            error.occurred()
-            error.occurrences += count - 1
+    add_to_locust(environment.stats, driver.drain_into(ExactStats.of(environment).recorder))

@@ -186,6 +186,16 @@ class ScenarioRun(SwarmPart):
                                   "period"))
         return self.pacers[cls]
 
+    def fixed_pacer(self, cls: Any, rate: float) -> SwarmPacer:
+        """The slots of a class paced by ``swarm_throughput(rate)``: ``rate`` times this process's share."""
+        if cls not in self.pacers:
+            self.pacers[cls] = SwarmPacer(
+                lambda: rate * self.share,
+                lambda: logger.warning("%s: every user was busy for a second's worth of slots, so the swarm fell "
+                                        "behind %g tasks/s: add users (-u) or expect a slower service", cls.__name__,
+                                        rate))
+        return self.pacers[cls]
+
     def shared_queue(self, cls: Any) -> str | None:
         """A new user's queue among the class's shared ones; None when its users have a queue each."""
         shared = self.queue_ids(cls)

@@ -39,6 +39,7 @@ from locust.runners import HEARTBEAT_INTERVAL, HEARTBEAT_LIVENESS, STATE_MISSING
 
 from pushpop_load import _native
 from pushpop_load._files import write_atomically
+from pushpop_load.locust_feed import LocustFeed
 from pushpop_load.swarm import SwarmPart
 from pushpop_load.webui import add_tab
 
@@ -63,11 +64,17 @@ class ExactStats(SwarmPart):
         self.recorder = _native.HdrStats()
         # a native listener: a Python one would cost every request a call that collects Locust's keywords into a dict
         environment.events.request.add_listener(self.recorder.on_request)
+        self.feed = LocustFeed(environment, self.recorder)
+        """Requests recorded here and handed to Locust's statistics in batches, when nothing else listens."""
         # on a master: the workers that reported in this run, when each was last heard from, and those lost
         self.reporting: set[str] = set()
         self.heard: dict[str, float] = {}
         self.lost: list[str] = []
         environment.events.heartbeat_sent.add_listener(self._on_heartbeat)
+        # Locust empties its own table at the web UI's "Reset stats" and, with --reset-stats, when spawning is
+        # complete (in every process: a worker its unsent samples, the master what it merged): these figures follow
+        environment.events.reset_stats.add_listener(self.recorder.clear)
+        environment.events.spawning_complete.add_listener(self._on_spawning_complete)
         if environment.web_ui:
             add_tab(environment.web_ui, TAB_KEY, "Exact percentiles",
                     [("name", "Name"), ("requests", "# requests"), ("failures", "# failures"),
@@ -78,6 +85,10 @@ class ExactStats(SwarmPart):
     def _on_heartbeat(self, client_id: str, **_: Any) -> None:
         # fired on the master for every heartbeat a worker sent (and the master answered)
         self.heard[client_id] = _time.monotonic()
+
+    def _on_spawning_complete(self, **_: Any) -> None:
+        if self.environment.reset_stats:
+            self.recorder.clear()
 
     def test_start(self) -> None:
         if not self.is_worker:

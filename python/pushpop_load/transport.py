@@ -242,7 +242,7 @@ class Response:
 
     @property
     def elapsed_ms(self) -> float:
-        """Start of the request to its last body byte, in milliseconds, as measured in Rust."""
+        """The request's submit to its last body byte, in milliseconds, as measured in Rust."""
         return self._result.elapsed_ms
 
     @property
@@ -251,7 +251,7 @@ class Response:
 
     @property
     def queued_ms(self) -> float:
-        """How long the request waited for the engine's thread before it started."""
+        """How long the request waited before it started on the engine's thread (part of ``elapsed_ms``)."""
         return self._result.queued_ms
 
     def failure_exception(self) -> BaseException | None:

@@ -11,14 +11,15 @@ use super::h1::BodyReader;
 /// A streamed answer's body still on its connection, read piece by piece with `Engine::read_body`.
 pub type BodyStream = Arc<tokio::sync::Mutex<BodyReader>>;
 
-/// When the phases of one request happened, measured on the runtime around the request itself.
+/// When the phases of one request happened, each from the caller's submit: the caller waits from then on, so time
+/// spent before the request starts on the runtime is part of what it is told, never hidden.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Timings {
-    /// From the caller's submit to the request starting on the runtime (time spent queued for a runtime thread).
+    /// From the submit to the request starting on the runtime (waiting for a batch, or for a runtime thread).
     pub queued: Duration,
-    /// From the start to the response headers (zero when no response arrived).
+    /// From the submit to the response headers (zero when no response arrived).
     pub first_byte: Duration,
-    /// From the start to the last body byte, or to the failure: what Locust reports as `response_time`.
+    /// From the submit to the last body byte, or to the failure: what Locust reports as `response_time`.
     pub total: Duration,
 }
 

@@ -1,7 +1,6 @@
 //! The driver: a thread with a one-thread tokio runtime that starts pushes and pops at the schedule's times on the
 //! native HTTP/1.1 client, records what each took, and hands the records over in batches.
 
-use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::thread::JoinHandle;
@@ -19,6 +18,7 @@ use super::timer::{precise_wakeups, Timer};
 use crate::http::h1::Pool;
 use crate::http::{tls, HttpError};
 use crate::integrity::{now_us, parse_pop, Ledger};
+use crate::stats::LocustEntry;
 use crate::stats::{Delta, Intervals, Recorder};
 
 /// What to run, and against what.
@@ -58,69 +58,6 @@ pub struct DriverConfig {
 /// Pushes get integrity markers and acknowledgements, pops are checked: the process's ledger and this driver's
 /// producer id.
 pub type Integrity = (Arc<Mutex<Ledger>>, u64);
-
-/// One request name's results since the last drain, in the shape of Locust's `StatsEntry` (times in ms, corrected:
-/// from the intended start), ready to be added to Locust's statistics in one step.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct LocustEntry {
-    pub method: String,
-    pub name: String,
-    pub count: u64,
-    pub failures: u64,
-    pub total_ms: f64,
-    pub min_ms: Option<f64>,
-    pub max_ms: f64,
-    pub content_length: u64,
-    /// Locust's rounded response times (ms) and how often each.
-    pub response_times: BTreeMap<u64, u64>,
-    /// Requests and failures per unix second.
-    pub per_second: BTreeMap<u64, u64>,
-    pub failures_per_second: BTreeMap<u64, u64>,
-    /// Failure message (as Locust's failure table shows it) and how often.
-    pub errors: BTreeMap<String, u64>,
-    /// Unix time of the first and last request's end.
-    pub first: f64,
-    pub last: f64,
-}
-
-impl LocustEntry {
-    fn record(&mut self, milliseconds: f64, length: u64, error: Option<String>, end: f64) {
-        if self.count == 0 {
-            self.first = end;
-        }
-        self.count += 1;
-        self.total_ms += milliseconds;
-        self.min_ms = Some(self.min_ms.map_or(milliseconds, |min| min.min(milliseconds)));
-        self.max_ms = self.max_ms.max(milliseconds);
-        self.content_length += length;
-        *self.response_times.entry(locust_rounded(milliseconds)).or_default() += 1;
-        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)] // a unix time
-        let second = end as u64;
-        *self.per_second.entry(second).or_default() += 1;
-        if let Some(error) = error {
-            self.failures += 1;
-            *self.failures_per_second.entry(second).or_default() += 1;
-            *self.errors.entry(error).or_default() += 1;
-        }
-        self.last = end;
-    }
-}
-
-/// Locust's key for a response time in its `response_times` table: whole ms below 100, then two significant
-/// digits, rounded half to even as Python's `round`.
-#[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-fn locust_rounded(milliseconds: f64) -> u64 {
-    let step = if milliseconds < 100.0 {
-        1.0
-    } else if milliseconds < 1000.0 {
-        10.0
-    } else if milliseconds < 10_000.0 {
-        100.0
-    } else {
-        1000.0
-    };
-    ((milliseconds / step).round_ties_even() * step) as u64
-}
 
 /// Everything recorded since the last drain.
 #[derive(Debug)]
@@ -602,23 +539,6 @@ fn locust_error(err: &HttpError) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn locust_rounding_matches_pythons() {
-        // round() in Python: half to even
-        for (ms, key) in [
-            (0.4, 0),
-            (0.5, 0),
-            (1.5, 2),
-            (99.4, 99),
-            (147.0, 150),
-            (145.0, 140),
-            (3432.0, 3400),
-            (58_760.0, 59_000),
-        ] {
-            assert_eq!(locust_rounded(ms), key, "{ms}");
-        }
-    }
 
     #[test]
     fn errors_read_as_the_native_clients() {

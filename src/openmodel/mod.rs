@@ -10,6 +10,6 @@ mod error;
 mod schedule;
 mod timer;
 
-pub use driver::{Counters, Drained, Driver, DriverConfig, LocustEntry};
+pub use driver::{Counters, Drained, Driver, DriverConfig};
 pub use error::{OpenModelError, Result};
 pub use schedule::Schedule;

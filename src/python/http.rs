@@ -108,19 +108,19 @@ impl HttpResult {
             || (matches!(self.0.status, 301 | 302 | 303 | 307 | 308) && headers.contains_key(LOCATION))
     }
 
-    /// Milliseconds from the start of the request to the last body byte (or the failure).
+    /// Milliseconds from the request's submit to its last body byte (or the failure), waits before it started included.
     #[getter]
     fn elapsed_ms(&self) -> f64 {
         self.0.timings.total.as_secs_f64() * 1000.0
     }
 
-    /// Milliseconds from the start of the request to the response headers.
+    /// Milliseconds from the request's submit to the response headers.
     #[getter]
     fn first_byte_ms(&self) -> f64 {
         self.0.timings.first_byte.as_secs_f64() * 1000.0
     }
 
-    /// Milliseconds the request waited for a runtime thread before it started.
+    /// Milliseconds from the request's submit to its start on a runtime thread (part of ``elapsed_ms``).
     #[getter]
     fn queued_ms(&self) -> f64 {
         self.0.timings.queued.as_secs_f64() * 1000.0

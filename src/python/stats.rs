@@ -2,23 +2,31 @@
 //! carries them to the master); everything else is handed over as Python objects.
 
 use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
 use super::errors::stats_error;
 use super::json::to_python;
-use crate::stats::{Delta, ExactStats, StatsError};
+use crate::stats::{Delta, ExactStats, LocustBatch, StatsError};
 
 /// Response times per (method, name) in an HDR histogram each (microsecond resolution, 3 significant digits),
-/// for the whole run and per second.
+/// for the whole run and per second; and requests recorded for Locust's own statistics, handed over in batches.
 #[pyclass(frozen, module = "pushpop_load._native", name = "HdrStats")]
 #[derive(Default)]
-pub struct HdrStats(Mutex<ExactStats>);
+pub struct HdrStats {
+    exact: Mutex<ExactStats>,
+    locust: Mutex<LocustBatch>,
+}
 
 impl HdrStats {
     fn stats(&self) -> MutexGuard<'_, ExactStats> {
-        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+        self.exact.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn locust(&self) -> MutexGuard<'_, LocustBatch> {
+        self.locust.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Adds samples recorded elsewhere in this process (the open-model driver's batches).
@@ -69,6 +77,24 @@ impl HdrStats {
         }
     }
 
+    /// A successful request, recorded here and for Locust's statistics at once instead of through `events.request`
+    /// (`pushpop_load.locust_feed` decides when that gives Locust the same figures, and hands them over).
+    fn record_for_locust(&self, method: &str, name: &str, milliseconds: f64, length: u64) {
+        let end = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0.0, |since| since.as_secs_f64());
+        self.stats().record(method, name, milliseconds, false);
+        self.locust().record(method, name, milliseconds, length, end);
+    }
+
+    /// The requests recorded for Locust since the last call, one aggregate per (method, name): `method`, `name`,
+    /// `count`, `failures`, `total_ms`, `min_ms`, `max_ms`, `content_length`, `response_times`, `per_second`,
+    /// `failures_per_second`, `errors`, `first`, `last` (the open-model driver's shape).
+    fn drain_locust<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let drained = self.locust().drain();
+        to_python(py, &drained)
+    }
+
     /// Adds `count` queue items to an entry (what a pop returned).
     fn record_items(&self, method: &str, name: &str, count: u64) {
         self.stats().record_items(method, name, count);
@@ -105,5 +131,6 @@ impl HdrStats {
     /// Forgets everything recorded.
     fn clear(&self) {
         self.stats().clear();
+        self.locust().drain();
     }
 }

@@ -4,9 +4,11 @@
 mod error;
 mod exact;
 mod intervals;
+mod locust;
 mod recorder;
 
 pub use error::{Result, StatsError};
 pub use exact::{Delta, ExactStats};
 pub use intervals::{IntervalRow, Intervals, Seconds, SETTLE_AFTER_S};
+pub use locust::{LocustBatch, LocustEntry};
 pub use recorder::{EntrySummary, Recorder, Snapshot, SnapshotEntry, PERCENTILES};

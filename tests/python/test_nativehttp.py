@@ -135,7 +135,10 @@ def test_hundreds_of_requests_in_flight_from_one_process(checks: dict) -> None:
     assert fan["popped"] == 100
 
 
-def test_a_native_locust_run_feeds_locusts_stats(tmp_path: Path) -> None:
+@pytest.mark.parametrize("reset", [False, True], ids=["whole-run", "reset-stats"])
+def test_a_native_locust_run_feeds_locusts_stats(tmp_path: Path, reset: bool) -> None:
+    """With --reset-stats, Locust empties its table when the last user has spawned (here after ~1.9 s of
+    traffic): the exact figures must hold the same samples, not the whole run's."""
     locustfile = tmp_path / "native_s3a.py"
     locustfile.write_text(
         "from locust import task, constant\n"
@@ -152,12 +155,15 @@ def test_a_native_locust_run_feeds_locusts_stats(tmp_path: Path) -> None:
     target = Target().start()
     try:
         done, rows = locust_headless(
-            locustfile, target.url, tmp_path / "run", "-u", "20", "-r", "20", "-t", "3s",
-            "--json-file", str(tmp_path / "run_final"),
+            locustfile, target.url, tmp_path / "run", "-u", "20", "-r", "10" if reset else "20",
+            "-t", "4s" if reset else "3s", "--json-file", str(tmp_path / "run_final"),
+            *(["--reset-stats"] if reset else []),
         )
     finally:
         assert target.stop() == 0
     assert done.returncode == 0, done.stderr[-3000:]
+    if reset:
+        assert "Resetting stats" in done.stderr, done.stderr[-3000:]
     for name in ["push", "pop"]:
         assert int(rows[name]["Request Count"]) > 200, rows[name]
         assert int(rows[name]["Failure Count"]) == 0
@@ -263,7 +269,7 @@ def test_pushpop_user_checks_answers_and_counts_items(tmp_path: Path) -> None:
     )
     target = Target().start()
     try:
-        done, rows = locust_headless(
+        done, _ = locust_headless(
             locustfile, target.url, tmp_path / "pp", "-u", "5", "-r", "5", "-t", "3s",
             "--json-file", str(tmp_path / "pp_final"), "--pp-drain", "off", env={"LEDGER": str(ledger)},
         )
@@ -278,13 +284,16 @@ def test_pushpop_user_checks_answers_and_counts_items(tmp_path: Path) -> None:
     finally:
         assert target.stop() == 0
     assert done.returncode == 0, done.stderr[-3000:]
-    assert int(rows["/queue/[id]/push"]["Failure Count"]) == 0 and int(rows["/queue/[id]/pop"]["Failure Count"]) == 0
+    # Locust's final figures (--json-file): _stats.csv is rewritten once a second, so it may lag the end
     final = {entry["name"]: entry for entry in json.loads((tmp_path / "pp_final.json").read_text())}
+    assert final["/queue/[id]/push"]["num_failures"] == 0 and final["/queue/[id]/pop"]["num_failures"] == 0
     assert sum(pushed for _, pushed, _, _ in users) == final["/queue/[id]/push"]["num_requests"]
     document = json.loads(Path(f"{tmp_path / 'pp'}_hdr.json").read_text())
     pops = next(s for s in document["summaries"] if s["name"] == "/queue/[id]/pop")
     assert pops["items"] == sum(popped for _, _, popped, _ in users) > 0
-    assert document["duration_s"] > 2
+    # the run's span as Locust saw it: its first entry's start to its last request
+    span = max(e["last_request_timestamp"] for e in final.values()) - min(e["start_time"] for e in final.values())
+    assert 0 < document["duration_s"] and document["duration_s"] >= span - 0.01, (document["duration_s"], span)
     assert "items/s" in done.stdout
     assert_exact_stats_match(tmp_path / "pp", done.stdout)
     # without the drain, what is left is "unpopped", not "lost"; every popped item was one of the run's pushes

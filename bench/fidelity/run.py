@@ -1,0 +1,212 @@
+"""Latencies as an independent client measures them: oha against NativeHttpUser, ArrivalRateUser and FastHttpUser at
+the same fixed rates and connection counts, one after the other in one run.
+
+    make build-prod && .venv/bin/python bench/fidelity/run.py
+    SMOKE=1 ALLOW_DEBUG=1 .venv/bin/python bench/fidelity/run.py     # 200/s, 1 and 10 users, 2 s: the harness only
+
+The reference target (memory store, one thread) runs on CPU TARGET_CPU, restarted for every cell; each generator
+runs alone on CPU GENERATOR_CPU. Every request is a ~100-byte push. Cells, for each RATE and each connection count:
+- **oha** (``cargo install oha``; a benchmark tool, not a dependency) with ``-q RATE -c N``: its p50 and p99 are the
+  reference;
+- **NativeHttpUser**, N users paced by ``swarm_throughput(RATE)`` (evenly spaced slots for the whole swarm, as oha's
+  ``-q``), and the same users paced by Locust's ``constant_throughput(RATE / N)``, whose users, spawned together,
+  send in step (bursts of up to N);
+- **FastHttpUser** with ``swarm_throughput`` at the middle connection counts;
+- **ArrivalRateUser** at RATE (one per rate: the open model opens the connections it needs), raw (from the send) and
+  corrected (from the due time).
+Locust's latencies are the exact histograms (``_hdr.json``) after ``--reset-stats``, so the spawn is left out; each
+user takes a slot before its first task too. Goal (issue 17): NativeHttpUser's and ArrivalRateUser's p50 and p99
+within 10% or 20 µs (whichever is larger) of oha's in every cell, with no growth with the number of users.
+
+Environment: RATES ("200 2000 20000"), CONNECTIONS ("1 10 100 500"), DURATION (s, 6), TARGET_CPU (0),
+GENERATOR_CPU (1), SMOKE, ALLOW_DEBUG. Without oha on the PATH (or in ~/.cargo/bin) a full run installs it with
+cargo; a smoke run leaves its rows out. Results: bench/results/fidelity-<stamp>/ (summary.md, results.json, every
+run's output).
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from common import ROOT, fail, write_results  # noqa: E402
+from processes import LOCUST, Target  # noqa: E402
+
+SMOKE = os.environ.get("SMOKE") == "1"
+RATES = [int(r) for r in os.environ.get("RATES", "200" if SMOKE else "200 2000 20000").split()]
+CONNECTIONS = [int(c) for c in os.environ.get("CONNECTIONS", "1 10" if SMOKE else "1 10 100 500").split()]
+DURATION = float(os.environ.get("DURATION", "2" if SMOKE else "6"))
+TARGET_CPU = os.environ.get("TARGET_CPU", "0")
+GENERATOR_CPU = os.environ.get("GENERATOR_CPU", "1")
+BODY = '{"item": {"data": "' + "x" * 50 + '", "timestamp": 1764204000.123456}, "priority": 0}'
+PATH = "/queue/fidelity/push"
+
+LOCUSTFILE = '''
+from locust import constant_throughput, task
+from locust.contrib.fasthttp import FastHttpUser
+from pushpop_load import NativeHttpUser, swarm_throughput
+from pushpop_load.openmodel import ArrivalRateUser
+
+RATE, USERS = __RATE__, __USERS__
+BODY = __BODY__
+HEADERS = {"Content-Type": "application/json"}
+
+
+class Swarm(NativeHttpUser):
+    wait_time = swarm_throughput(RATE)
+
+    def on_start(self):
+        self.wait()  # the first task on a slot too, or every user would send at once
+
+    @task
+    def push(self):
+        self.client.post(__PATH__, data=BODY, headers=HEADERS, name="push")
+
+
+class InStep(NativeHttpUser):
+    wait_time = constant_throughput(RATE / USERS)
+
+    @task
+    def push(self):
+        self.client.post(__PATH__, data=BODY, headers=HEADERS, name="push")
+
+
+class FastSwarm(FastHttpUser):
+    wait_time = swarm_throughput(RATE)
+
+    def on_start(self):
+        self.wait()
+
+    @task
+    def push(self):
+        self.client.post(__PATH__, data=BODY, headers=HEADERS, name="push")
+
+
+class Open(ArrivalRateUser):
+    schedule = f"constant:rate={RATE}"
+    push_weight, pop_weight = 1, 0
+    max_in_flight = 2000
+    network_timeout = 10
+'''
+
+
+def find_oha() -> str | None:
+    found = shutil.which("oha") or shutil.which("oha", path=str(Path.home() / ".cargo" / "bin"))
+    if found or SMOKE:
+        return found
+    print("bench/fidelity: installing oha with `cargo install oha --locked` (a few minutes, once)", flush=True)
+    done = subprocess.run(["cargo", "install", "oha", "--locked"], capture_output=True, text=True)
+    if done.returncode != 0:
+        fail(f"cargo install oha failed:\n{done.stderr[-2000:]}")
+    return shutil.which("oha", path=str(Path.home() / ".cargo" / "bin"))
+
+
+def oha_run(oha: str, out: Path, url: str, rate: int, connections: int) -> dict:
+    command = ["taskset", "-c", GENERATOR_CPU, oha, "-z", f"{DURATION:g}s", "-q", str(rate), "-c", str(connections),
+               "-m", "POST", "-T", "application/json", "-d", BODY, "--no-tui", "--output-format", "json", url + PATH]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=DURATION + 60)
+    if done.returncode != 0:
+        fail(f"oha exited {done.returncode}: {done.stderr[-2000:]}")
+    (out / f"oha-{rate}-{connections}.json").write_text(done.stdout)
+    report = json.loads(done.stdout)
+    percentiles = report["latencyPercentiles"]
+    statuses = report.get("statusCodeDistribution", {})
+    count = sum(statuses.values())
+    return {"requests": count, "per_s": count / DURATION, "errors": sum(report.get("errorDistribution", {}).values()),
+            "p50_ms": percentiles["p50"] * 1000, "p99_ms": percentiles["p99"] * 1000}
+
+
+def locust_run(out: Path, url: str, user: str, rate: int, users: int) -> dict:
+    label = f"{user}-{rate}-{users}"
+    locustfile = out / f"{label}.py"
+    locustfile.write_text(LOCUSTFILE.replace("__RATE__", str(rate)).replace("__USERS__", str(users))
+                          .replace("__BODY__", repr(BODY)).replace("__PATH__", repr(PATH)))
+    prefix = out / label
+    # spawned within a second; Locust's table and the exact one are emptied when the last user is up
+    command = ["taskset", "-c", GENERATOR_CPU, LOCUST, "-f", str(locustfile), user, "--headless", "--host", url,
+               "-u", str(users), "-r", str(users), "-t", f"{DURATION + 1:g}s", "--reset-stats", "--csv", str(prefix),
+               "--only-summary", "--stop-timeout", "2"]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=DURATION + 90,
+                          env={**os.environ, "PUSHPOP_ALLOW_DEBUG": "1"})
+    (out / f"{label}.log").write_text(done.stdout + done.stderr)
+    if done.returncode not in (0, 1):
+        fail(f"locust exited {done.returncode} ({label}): {done.stderr[-2000:]}")
+    document = json.loads(Path(f"{prefix}_hdr.json").read_text())
+    result = {}
+    for summary in document["summaries"]:
+        percentiles = dict((p, v) for p, v in summary["percentiles"])
+        key = "raw" if summary["name"].endswith("(raw)") else "main"
+        result[key] = {"requests": summary["count"], "failures": summary["failures"],
+                       "per_s": summary["count"] / max(1e-9, document["duration_s"]),
+                       "p50_ms": percentiles[50.0], "p99_ms": percentiles[99.0]}
+    return result
+
+
+def within(value: float, reference: float) -> bool:
+    return abs(value - reference) <= max(0.1 * reference, 0.020)
+
+
+def main() -> None:
+    import pushpop_load
+
+    if pushpop_load.build_profile != "release" and os.environ.get("ALLOW_DEBUG") != "1":
+        fail("the extension is a debug build: run `make build-prod` first (or ALLOW_DEBUG=1 for a smoke run)")
+    oha = find_oha()
+    stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    out = ROOT / "bench" / "results" / f"fidelity-{stamp}"
+    out.mkdir(parents=True)
+    middle = CONNECTIONS[1:-1] or CONNECTIONS
+    rows: list[dict] = []
+
+    def cell(rate: int, connections: int | None, client: str, run: object) -> None:
+        target = Target("--threads", "1", prefix=("taskset", "-c", TARGET_CPU)).start()
+        try:
+            result = run(target.url)  # type: ignore[operator]
+        finally:
+            target.stop()
+        for key, figures in (result.items() if "main" in result else [("main", result)]):
+            name = client if key == "main" else f"{client} (raw)"
+            rows.append({"rate": rate, "connections": connections, "client": name, **figures})
+            print(f"{rate:>6}/s {connections or '-':>4} {name:<32} p50 {figures['p50_ms']:.3f} "
+                  f"p99 {figures['p99_ms']:.3f} ms ({figures['per_s']:,.0f}/s)", flush=True)
+
+    for rate in RATES:
+        for connections in CONNECTIONS:
+            if oha:
+                cell(rate, connections, "oha", lambda url, r=rate, c=connections: oha_run(oha, out, url, r, c))
+            cell(rate, connections, "NativeHttpUser swarm_throughput",
+                 lambda url, r=rate, c=connections: locust_run(out, url, "Swarm", r, c))
+            if connections > 1:
+                cell(rate, connections, "NativeHttpUser constant_throughput",
+                     lambda url, r=rate, c=connections: locust_run(out, url, "InStep", r, c))
+            if connections in middle:
+                cell(rate, connections, "FastHttpUser swarm_throughput",
+                     lambda url, r=rate, c=connections: locust_run(out, url, "FastSwarm", r, c))
+        cell(rate, None, "ArrivalRateUser", lambda url, r=rate: locust_run(out, url, "Open", r, 1))
+
+    lines = [f"## Latency fidelity, {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC "
+             f"({pushpop_load.build_profile} build{', smoke' if SMOKE else ''}{'' if oha else ', no oha'})", "",
+             f"Pushes to the reference target (memory, 1 thread, CPU {TARGET_CPU}); each generator alone on CPU "
+             f"{GENERATOR_CPU}, {DURATION:g} s per cell. ✓: within 10% or 20 µs of oha's figure in the same cell.", "",
+             "| rate/s | connections | client | achieved/s | p50 ms | p99 ms |", "|---:|---:|---|---:|---:|---:|"]
+    for row in rows:
+        # the open model opens the connections it needs: its reference is oha's cell with the fewest connections
+        # that kept the rate
+        reference = next((r for r in rows if r["client"] == "oha" and r["rate"] == row["rate"] and (
+            r["connections"] == row["connections"] if row["connections"] else r["per_s"] >= 0.95 * row["rate"])), None)
+        marks = ["", ""]
+        if reference is not None and row["client"] != "oha":
+            marks = [" ✓" if within(row[k], reference[k]) else " ✗" for k in ("p50_ms", "p99_ms")]
+        lines.append(f"| {row['rate']:,} | {row['connections'] or '–'} | {row['client']} | {row['per_s']:,.0f} | "
+                     f"{row['p50_ms']:.3f}{marks[0]} | {row['p99_ms']:.3f}{marks[1]} |")
+    write_results(out, "\n".join(lines) + "\n", rows)
+
+
+if __name__ == "__main__":
+    main()
