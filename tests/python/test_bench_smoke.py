@@ -67,3 +67,17 @@ def test_soak_benchmark_smoke() -> None:
     assert summary["integrity"]["lost"] == 0 and summary["integrity"]["duplicated"] == 0
     assert (out / "s3a_stats.csv").exists() and (out / "s3a_hdr_intervals.csv").exists()
     assert "| RSS (MiB) |" in (out / "summary.md").read_text()
+
+
+def test_fidelity_benchmark_smoke_and_paced_users_report_what_one_user_reports() -> None:
+    """The harness end to end (without oha, a benchmark tool CI does not install), and the fidelity property in
+    smoke form: 100 users paced to 200 requests/s between them report a median near one user's at that rate. Before
+    requests were timed from their submit, with batches held at most 50 µs, and paced over the swarm, 100 users
+    paced by constant_throughput reported 7 times one user's median (bench/fidelity)."""
+    _, _, rows = run_bench("fidelity", RATES="200", CONNECTIONS="1 100")
+    by_client = {(row["client"], row["connections"]): row for row in rows}
+    assert {"NativeHttpUser swarm_throughput", "NativeHttpUser constant_throughput", "FastHttpUser swarm_throughput",
+            "ArrivalRateUser", "ArrivalRateUser (raw)"} == {client for client, _ in by_client}
+    assert all(row["requests"] > 0 and row["p50_ms"] <= row["p99_ms"] for row in rows)
+    one, hundred = by_client[("NativeHttpUser swarm_throughput", 1)], by_client[("NativeHttpUser swarm_throughput", 100)]
+    assert hundred["p50_ms"] <= 3 * one["p50_ms"] + 0.25, (one, hundred)
