@@ -96,15 +96,15 @@ class LocustFeed:
         self.recorder.record_for_locust(method, name, response_time, response_length)
         if not self._pending:
             self._pending = True
-            if self._timer is None:
-                from gevent import get_hub
+            from gevent import get_hub
 
-                self._timer = get_hub().loop.timer(FEED_SECONDS)
+            # a new timer each time: libev restarts a timer that has fired with what was left of its delay (none)
+            self._timer = get_hub().loop.timer(FEED_SECONDS)
             self._timer.start(self.feed)
 
     def feed(self, **_: Any) -> None:
         """Hands the batch to Locust's statistics now."""
         if self._pending:
             self._pending = False
-            self._timer.stop()
+            self._timer.close()
             add_to_locust(self.environment.stats, self.recorder.drain_locust())
