@@ -9,6 +9,7 @@ cd "$ROOT"
 need_toolchain
 ensure_postgres
 ensure_tinyproxy
+ensure_prometheus
 ensure_debootstrap
 export PUSHPOP_PG_BINDIR="$(pg_bindir)"
 say "PostgreSQL binaries: $PUSHPOP_PG_BINDIR"
