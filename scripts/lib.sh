@@ -54,6 +54,19 @@ ensure_tinyproxy() {
   install it (Debian: apt-get install tinyproxy) for tests/python/test_nativehttp_proxy.py"
 }
 
+# The metrics test starts a real Prometheus server: install Debian's prometheus when we can (its service is not
+# needed: the test starts its own, with its own configuration and storage, on a free port).
+ensure_prometheus() {
+  if command -v prometheus >/dev/null 2>&1 || [ -x /usr/bin/prometheus ]; then return 0; fi
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    say "installing prometheus (Debian package prometheus) for the metrics test"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus \
+      >/dev/null || die "apt-get could not install prometheus"
+  fi
+  command -v prometheus >/dev/null 2>&1 || [ -x /usr/bin/prometheus ] || die "prometheus not found and cannot be installed here:
+  install it (Debian: apt-get install prometheus) for tests/python/test_metrics.py"
+}
+
 # The container tests build their Debian base image with debootstrap: install it where a Docker Engine answers (or
 # CI requires one, PUSHPOP_REQUIRE_DOCKER=1); elsewhere those tests skip and need nothing.
 ensure_debootstrap() {

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds everything and runs every test: cargo test, then pytest against real processes (the reference target,
-# a PostgreSQL cluster and a tinyproxy the tests start themselves, real Locust runs, containers on a Docker
-# Engine when one answers). Installs what it needs on a fresh machine.
+# a PostgreSQL cluster, a tinyproxy and a Prometheus server the tests start themselves, real Locust runs, containers
+# on a Docker Engine when one answers). Installs what it needs on a fresh machine.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$ROOT"
@@ -9,6 +9,7 @@ cd "$ROOT"
 need_toolchain
 ensure_postgres
 ensure_tinyproxy
+ensure_prometheus
 ensure_debootstrap
 export PUSHPOP_PG_BINDIR="$(pg_bindir)"
 say "PostgreSQL binaries: $PUSHPOP_PG_BINDIR"

@@ -5,6 +5,7 @@ pub mod cli;
 pub mod common;
 pub mod http;
 pub mod integrity;
+pub mod metrics;
 pub mod monitor;
 pub mod openmodel;
 pub mod prepopulate;

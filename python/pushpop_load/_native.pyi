@@ -30,6 +30,7 @@ __all__ = [
     "http_request_blocking",
     "http_submit",
     "json_dumps",
+    "metrics_text",
     "parse_count",
     "parse_interval",
     "parse_pids",
@@ -187,6 +188,17 @@ def json_dumps(obj: object) -> bytes | None:
     """``json.dumps(obj).encode()``, byte for byte, for plain dicts, lists, tuples, strings, numbers, booleans and
     None; None for anything else (subclasses, non-string keys, integers beyond 64 bits, lone surrogates, nesting
     deeper than 64), which the caller hands to ``json.dumps``."""
+
+def metrics_text(
+    stats: HdrStats,
+    ledger: IntegrityLedger | None = None,
+    open_model: list[dict[str, Any]] | None = None,
+    resources: dict[str, float | None] | None = None,
+) -> str:
+    """Prometheus's text exposition (format 0.0.4; docs/ANALYZE.md lists the metrics): ``stats``' exact histograms in
+    log-linear buckets, requests, failures and items per endpoint; ``ledger``'s figures so far; the open model's runs
+    (``{"schedule", "worker"?, "scheduled", "started", "late", "dropped", "completed", "in_flight", "max_lag_us"}``);
+    the resource monitor's latest values (``{"<source> <metric>": value}``). ValueError for a malformed run."""
 
 def http_flush() -> None:
     """Starts every request queued by ``http_submit``."""

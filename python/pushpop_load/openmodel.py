@@ -101,6 +101,7 @@ class ArrivalRateUser(User):
             ledger=ledger, producer=ledger.new_producer() if ledger is not None else 0,
         )
         started = _time.monotonic()
+        runs.running[id(driver)] = (str(schedule), driver)
         try:
             while driver.running():
                 _gevent.sleep(self.feed_interval)
@@ -113,6 +114,7 @@ class ArrivalRateUser(User):
             while driver.running() and _time.monotonic() < deadline:
                 _gevent.sleep(0.05)
             feed_locust(self.environment, driver)
+            runs.running.pop(id(driver), None)
             runs.record({"schedule": str(schedule), "share": runs.share, "seconds": _time.monotonic() - started,
                          **driver.counters()})
         raise StopUser()

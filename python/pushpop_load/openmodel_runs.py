@@ -41,6 +41,8 @@ class OpenModelRuns(SwarmPart):
         """1 alone, 1/N on each of N workers (the master sends it)."""
         self.runs: list[dict[str, Any]] = []
         self._unreported: list[dict[str, Any]] = []
+        self.running: dict[int, tuple[str, Any]] = {}
+        """This process's drivers keeping their schedule now: (schedule, ``_native.OpenModel``) by id."""
         if self.is_worker:
             environment.runner.register_message(_MESSAGE, self._on_share)
 
@@ -61,7 +63,13 @@ class OpenModelRuns(SwarmPart):
         if self.is_worker:
             self._unreported.append(run)
 
+    def all_runs(self) -> list[dict[str, Any]]:
+        """The runs that ended, then those going on in this process, with their counts so far."""
+        going = ({"schedule": schedule, **driver.counters()} for schedule, driver in self.running.values())
+        return [*self.runs, *going]
+
     def test_start(self) -> None:
+        self.running.clear()  # a driver whose user was killed mid-shutdown never took itself out
         if not self.is_worker:
             self.runs.clear()  # the summary is this run's, as Locust's statistics are (a web UI may start several)
         if not self.is_master:

@@ -56,7 +56,7 @@ class HelpAction(argparse.Action):
     def __call__(self, parser: Any, namespace: Any, values: Any, option_string: str | None = None) -> None:
         lines = ["pushpop-load options (Locust custom arguments, with their environment variables):"]
         for action in parser._actions:
-            if action.option_strings and action.option_strings[0].startswith(("--pp-", "--monitor-")) and \
+            if action.option_strings and action.option_strings[0].startswith(("--pp-", "--monitor-", "--metrics-")) and \
                     action.help not in (None, argparse.SUPPRESS) and action is not self:
                 env = getattr(action, "env_var", None)
                 lines.append(f"  {action.option_strings[0]:<20} {action.help}" + (f" [env {env}]" if env else ""))

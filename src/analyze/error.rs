@@ -8,6 +8,8 @@ pub enum AnalyzeError {
     Io { path: String, source: std::io::Error },
     #[error("no results at {prefix} (looked for {looked_for})")]
     NoResults { prefix: String, looked_for: String },
+    #[error("no exact histograms to write as hgrm: {expected} is missing or holds no samples")]
+    NoHistograms { expected: String },
     #[error("{path}: {message}")]
     Malformed { path: String, message: String },
     #[error("threshold {expression:?}: {message}")]

@@ -16,6 +16,7 @@ mod inputs;
 mod locust_csv;
 mod model;
 mod report;
+mod report_hgrm;
 mod report_html;
 mod report_json;
 mod report_junit;

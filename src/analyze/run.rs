@@ -3,8 +3,8 @@
 use std::path::{Path, PathBuf};
 
 use super::baseline::{compare, Baseline};
-use super::error::Result;
-use super::inputs::Inputs;
+use super::error::{AnalyzeError, Result};
+use super::inputs::{Inputs, Kind};
 use super::model::Analysis;
 use super::report::Report;
 use super::threshold::{evaluate, read_thresholds_file, Threshold, Tolerances};
@@ -17,6 +17,8 @@ pub enum Format {
     Json,
     Junit,
     Html,
+    /// HdrHistogram's percentile distribution per endpoint (needs `_hdr.json`).
+    Hgrm,
 }
 
 #[derive(Debug, Clone)]
@@ -104,6 +106,9 @@ pub fn run(options: &Options) -> Result<Outcome> {
         Format::Json => super::report_json::render(&report),
         Format::Junit => super::report_junit::render(&report),
         Format::Html => super::report_html::render(&report),
+        Format::Hgrm => super::report_hgrm::render(&report).ok_or_else(|| AnalyzeError::NoHistograms {
+            expected: inputs.expected(Kind::Hdr),
+        })?,
     };
     // the baseline and the report are written together or not at all
     let mut files: Vec<(&Path, &[u8])> = Vec::new();

@@ -14,6 +14,7 @@ pub enum FormatArg {
     Json,
     Junit,
     Html,
+    Hgrm,
 }
 
 // the doc comments are clap's help text, shown as written
@@ -22,8 +23,8 @@ pub enum FormatArg {
 pub struct AnalyzeArgs {
     /// A results prefix (results/test_run) or any one of its files (results/test_run_stats.csv)
     pub input: PathBuf,
-    /// Report format: a terminal table, Markdown (CI job summaries), JSON (docs/ANALYZE.md), JUnit XML, or one
-    /// self-contained HTML file with charts
+    /// Report format: a terminal table, Markdown (CI job summaries), JSON (docs/ANALYZE.md), JUnit XML, one
+    /// self-contained HTML file with charts, or HdrHistogram's percentile distribution per endpoint (.hgrm)
     #[arg(long, value_enum, default_value_t = FormatArg::Text)]
     pub format: FormatArg,
     /// Write the report to FILE instead of stdout
@@ -72,6 +73,7 @@ impl AnalyzeArgs {
                 FormatArg::Json => Format::Json,
                 FormatArg::Junit => Format::Junit,
                 FormatArg::Html => Format::Html,
+                FormatArg::Hgrm => Format::Hgrm,
             },
             out: self.out,
             thresholds: self.thresholds,

@@ -23,7 +23,8 @@ pub enum Command {
     Prepopulate(Box<super::prepopulate::PrepopulateArgs>),
     /// Sample processes, cgroups, containers and PostgreSQL into a CSV file and a JSON summary
     Monitor(Box<super::monitor::MonitorArgs>),
-    /// Report on a run's results: per-endpoint table, thresholds, baseline comparison (text, md, json, junit, html)
+    /// Report on a run's results: per-endpoint table, thresholds, baseline comparison (text, md, json, junit, html,
+    /// hgrm)
     Analyze(AnalyzeArgs),
     /// Check a run against thresholds and/or a baseline: exit 0 all hold, 1 any fails, 2 unreadable input
     Check(AnalyzeArgs),

@@ -97,7 +97,7 @@ mod tests {
     fn usage_errors_are_one_line() {
         assert_eq!(
             message(&["pushpop-load", "analyze", "x", "--format", "pdf"]),
-            "invalid value 'pdf' for '--format <FORMAT>' [possible values: text, md, json, junit, html] (see --help)"
+            "invalid value 'pdf' for '--format <FORMAT>' [possible values: text, md, json, junit, html, hgrm] (see --help)"
         );
         assert_eq!(
             message(&["pushpop-load", "analyze"]),

@@ -69,7 +69,7 @@ pub struct Drained {
 }
 
 /// How the schedule was kept, since the start.
-#[derive(Debug, Clone, Copy, Default, Serialize)]
+#[derive(Debug, Clone, Copy, Default, Serialize, serde::Deserialize)]
 pub struct Counters {
     /// Arrivals the schedule asked for.
     pub scheduled: u64,

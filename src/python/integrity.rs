@@ -59,6 +59,11 @@ impl IntegrityLedger {
         Arc::clone(&self.0)
     }
 
+    /// The figures so far, before any drain (the metrics text).
+    pub fn live_report(&self) -> crate::integrity::Report {
+        self.ledger().report(false)
+    }
+
     fn ledger(&self) -> MutexGuard<'_, Ledger> {
         // every mutation completes or panics before changing anything that matters: a poisoned lock is usable
         self.0.lock().unwrap_or_else(PoisonError::into_inner)

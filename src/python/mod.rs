@@ -5,6 +5,7 @@ mod grammar;
 mod http;
 mod integrity;
 mod json;
+mod metrics;
 mod monitor;
 mod openmodel;
 mod prepopulate;
@@ -45,6 +46,8 @@ mod _native {
     use super::integrity::{IntegrityLedger, Marker};
     #[pymodule_export]
     use super::json::json_dumps;
+    #[pymodule_export]
+    use super::metrics::metrics_text;
     #[pymodule_export]
     use super::monitor::ResourceMonitor;
     #[pymodule_export]

@@ -29,6 +29,11 @@ impl HdrStats {
         self.locust.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
+    /// Everything recorded in all, for Rust callers (the metrics text).
+    pub fn exact_snapshot(&self) -> crate::stats::Snapshot {
+        self.stats().snapshot()
+    }
+
     /// Adds samples recorded elsewhere in this process (the open-model driver's batches).
     pub fn absorb(&self, delta: Delta) -> Result<(), StatsError> {
         self.stats().absorb(delta)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 import os
 import random
 import re
@@ -513,3 +514,79 @@ def test_html_report_renders_in_chromium(runs: dict[str, Path], tmp_path: Path) 
     assert "Percentile spectrum" in dom and "cpu_percent" in dom and "baseline Aggregated" in dom
     assert ODD_NAME.replace('"', "&quot;") in dom or ODD_NAME in dom
     assert shot.exists() and shot.stat().st_size > 50_000
+
+
+# HdrHistogram's percentile distribution, read as its published description says (HdrHistogram's
+# outputPercentileDistribution, wrk2's output): written here from that description, not from our writer
+HGRM_ROW = re.compile(r"^\s*(\d+\.\d{3})\s+(\d\.\d{12})\s+(\d+)(?:\s+(\d+\.\d{2}))?$")
+HGRM_MEAN = re.compile(r"^#\[Mean\s+=\s+(\d+\.\d{3}), StdDeviation\s+=\s+(\d+\.\d{3})\]$")
+HGRM_MAX = re.compile(r"^#\[Max\s+=\s+(\d+\.\d{3}), Total count\s+=\s+(\d+)\]$")
+HGRM_BUCKETS = re.compile(r"^#\[Buckets\s+=\s+(\d+), SubBuckets\s+=\s+(\d+)\]$")
+
+
+def hgrm_levels() -> list[float]:
+    """The percentile levels, 5 per halving of the distance to 100%: 0, 10, … 50, 55, … 75, 77.5, …"""
+    levels = [0.0]
+    while len(levels) < 400:
+        level = levels[-1]
+        halvings = int(math.log(100 / (100 - level)) / math.log(2))
+        levels.append(level + 100 / (5 * 2 ** (halvings + 1)))
+    return levels
+
+
+def check_hgrm_section(lines: list[str], entry: dict, summary: dict) -> None:
+    assert lines[0].split() == ["Value", "Percentile", "TotalCount", "1/(1-Percentile)"] and lines[1] == ""
+    rows = [HGRM_ROW.match(line) for line in lines[2:-3]]
+    assert all(rows), lines
+    counts = entry["counts"]
+    total = sum(count for _, count in counts)
+    # every row but the last: the level's value, the smallest whose cumulative count reaches the level
+    for row, level in zip(rows[:-1], hgrm_levels()):
+        assert row[2] == f"{level / 100:.12f}" and row[4] == f"{1 / (1 - level / 100):.2f}", row[0]
+        seen = 0
+        for value, count in counts:
+            seen += count
+            if 100 * seen / total >= level:
+                break
+        assert (row[1], int(row[3])) == (f"{value / 1000:.3f}", seen), (row[0], level)
+    assert int(rows[-2][3]) == total and int(rows[-3][3]) < total
+    assert (rows[-1][1], rows[-1][2], rows[-1][3], rows[-1][4]) == (f"{counts[-1][0] / 1000:.3f}",
+                                                                     "1.000000000000", str(total), None)
+    # the exact percentiles of _hdr.json are rows of the distribution
+    by_level = {float(row[2]): row[1] for row in rows}
+    for percentile, value in summary["percentiles"]:
+        if percentile in (50.0, 75.0, 90.0, 95.0):
+            assert by_level[percentile / 100] == f"{value:.3f}", percentile
+    mean, maximum, buckets = HGRM_MEAN.match(lines[-3]), HGRM_MAX.match(lines[-2]), HGRM_BUCKETS.match(lines[-1])
+    assert mean and maximum and buckets, lines[-3:]
+    assert abs(float(mean[1]) - summary["mean_ms"]) <= 0.0005 + 1e-9 and float(mean[2]) > 0
+    assert (maximum[1], int(maximum[2])) == (f"{summary['max_ms']:.3f}", total)
+    assert int(buckets[1]) > 0 and int(buckets[2]) == 2048
+
+
+def test_hgrm_is_hdrhistograms_percentile_distribution(runs: dict[str, Path], tmp_path: Path) -> None:
+    prefix = runs["failing"]
+    done = run(prefix, "--format", "hgrm")
+    assert done.returncode == 0, done.stderr
+    hdr = json.loads(Path(f"{prefix}_hdr.json").read_text())
+    sections: dict[str, list[str]] = {}
+    for line in done.stdout.splitlines():
+        if line.startswith("# "):
+            current = sections[line[2:]] = []
+        else:
+            current.append(line)
+    # sections are separated by a blank line
+    sections = {name: lines[:-1] if lines[-1] == "" else lines for name, lines in sections.items()}
+    entries = {f"{e['method']} {e['name']}": e for e in hdr["histograms"]["entries"]}
+    summaries = {f"{s['method']} {s['name']}": s for s in hdr["summaries"]}
+    assert set(sections) == {*entries, "Aggregated"} and len(entries) >= 3, sections.keys()
+    for name, entry in entries.items():
+        check_hgrm_section(sections[name], entry, summaries[name])
+    # --out writes the same text; a run without exact histograms has nothing to write: exit 2, no file
+    out = tmp_path / "run.hgrm"
+    assert run(prefix, "--format", "hgrm", "--out", out).returncode == 0 and out.read_text() == done.stdout
+    lone = tmp_path / "lone_stats.csv"
+    shutil.copy(f"{prefix}_stats.csv", lone)
+    done = run(lone, "--format", "hgrm", "--out", tmp_path / "none.hgrm")
+    assert done.returncode == 2 and "no exact histograms" in done.stderr and len(done.stderr.splitlines()) == 1
+    assert not (tmp_path / "none.hgrm").exists()

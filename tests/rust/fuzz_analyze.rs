@@ -40,7 +40,9 @@ fn assert_clear_file_error(err: &AnalyzeError, path: &Path) {
     let message = err.to_string();
     match err {
         AnalyzeError::Threshold { .. } => assert_clear(&message, "threshold "),
-        AnalyzeError::Write { .. } | AnalyzeError::NoResults { .. } => panic!("unexpected error for a read: {message}"),
+        AnalyzeError::Write { .. } | AnalyzeError::NoResults { .. } | AnalyzeError::NoHistograms { .. } => {
+            panic!("unexpected error for a read: {message}")
+        }
         AnalyzeError::Io { .. } | AnalyzeError::Malformed { .. } => assert_clear(&message, &path.display().to_string()),
     }
 }
