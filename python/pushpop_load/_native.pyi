@@ -151,10 +151,13 @@ class RequestOptions:
         client_key: str | os.PathLike[str] | None = None,
         ca_bundle: str | os.PathLike[str] | None = None,
         stream: bool = False,
+        proxy_authorization: str | None = None,
     ) -> RequestOptions:
         """Raises ValueError for a timeout that is not a positive number of seconds. ``pool``: the connection pool
         (0, the process's shared one; any other number, a pool of its own, released by ``http_release_pool``).
-        ``proxy``: an HTTP proxy as ``host:port`` (http in absolute form, https through a ``CONNECT`` tunnel).
+        ``proxy``: an HTTP proxy as ``host:port`` (http in absolute form, https through a ``CONNECT`` tunnel);
+        ``proxy_authorization``: the ``Proxy-Authorization`` value it asks for (e.g. ``Basic …``), sent in each plain
+        http request and in each ``CONNECT``, never inside a tunnel (ValueError for a value with a line break).
         ``client_cert``/``client_key``: PEM files for mutual TLS (the key from the certificate's file when None);
         ``ca_bundle``: PEM roots trusted besides the system's (verifies whatever ``insecure`` says). The files are
         read here: one that cannot be used raises ValueError naming it. Each proxy and set of files has its own

@@ -265,12 +265,16 @@ class NativeHttpSession:
         default_headers: Mapping[str, str] | None = None,
         proxy_host: str | None = None,
         proxy_port: int | None = None,
+        proxy_user: str | None = None,
+        proxy_password: str | None = None,
         client_cert: str | None = None,
         client_key: str | None = None,
         ca_bundle: str | None = None,
     ) -> None:
         """``proxy_host``/``proxy_port``: an HTTP proxy for every request (http in absolute form, https through a
-        ``CONNECT`` tunnel), used when ``proxy_host`` is set, as FastHttpSession uses it. ``client_cert``,
+        ``CONNECT`` tunnel), used when ``proxy_host`` is set, as FastHttpSession uses it; ``proxy_user`` and
+        ``proxy_password``, its Basic credentials (in each plain http request and in each ``CONNECT``, never inside
+        a tunnel), as geventhttpclient sends them. ``client_cert``,
         ``client_key``, ``ca_bundle``: PEM files for mutual TLS and private CAs (see ``NativeHttpUser``); a file
         that cannot be used raises ``LocustError`` here, naming it."""
         if concurrency < 1:
@@ -281,12 +285,15 @@ class NativeHttpSession:
                 "engine. Give the files instead: client_cert and client_key (PEM) for a client certificate, "
                 "ca_bundle (PEM) for a private CA; insecure = False verifies against the system's roots"
             )
-        proxy = None
+        proxy = proxy_authorization = None
         if proxy_host is not None:
             if proxy_port is None:
                 raise LocustError("proxy_host is set without proxy_port: set both to send through a proxy")
             host = f"[{proxy_host}]" if ":" in proxy_host and not proxy_host.startswith("[") else proxy_host
             proxy = f"{host}:{proxy_port}"
+            if proxy_user is not None or proxy_password is not None:
+                credentials = f"{proxy_user or ''}:{proxy_password or ''}".encode()
+                proxy_authorization = "Basic " + _b64encode(credentials).decode("ascii")
         if client_pool is not None and not isinstance(client_pool, ConnectionPool):
             client_pool = _pool_for(client_pool)
         self._slots = _BoundedSemaphore(concurrency)
@@ -296,7 +303,7 @@ class NativeHttpSession:
         try:
             self.defaults = RequestDefaults(network_timeout, 0, insecure, connection_timeout, self.client_pool.id,
                                             proxy, client_cert=client_cert, client_key=client_key,
-                                            ca_bundle=ca_bundle)
+                                            ca_bundle=ca_bundle, proxy_authorization=proxy_authorization)
         except ValueError as error:
             raise LocustError(str(error)) from error
         self.max_redirects = max_redirects
@@ -532,6 +539,11 @@ class NativeHttpUser(User, RestMixin):
     proxy_port: int | None = None
     """The proxy's port; needed with ``proxy_host``."""
 
+    proxy_user: str | None = None
+    proxy_password: str | None = None
+    """Basic credentials for the proxy (FastHttpUser has no attribute for them; its session takes them as
+    keywords, as this one does)."""
+
     client_cert: str | None = None
     """Path to a PEM file with the client's certificate chain (leaf first), presented to servers that ask for one
     (mutual TLS). The key is read from ``client_key``, or from this file when that is None."""
@@ -572,6 +584,8 @@ class NativeHttpUser(User, RestMixin):
             default_headers=self.default_headers,
             proxy_host=self.proxy_host,
             proxy_port=self.proxy_port,
+            proxy_user=self.proxy_user,
+            proxy_password=self.proxy_password,
             client_cert=self.client_cert,
             client_key=self.client_key,
             ca_bundle=self.ca_bundle,

@@ -337,12 +337,13 @@ def lines(chunks: Iterable[bytes | str]) -> Iterator[str]:
 class RequestDefaults:
     """A session's request settings, and the native options object built from them once: a call passes that same
     object unless it overrides the timeout or turns redirects off. ``pool`` names the connection pool (0: the
-    process's shared one); ``tls`` holds the TLS files (``client_cert``, ``client_key``, ``ca_bundle``), read when
-    the options are made, so that a file that cannot be used raises ``ValueError`` here, naming it."""
+    process's shared one); ``native`` holds the TLS files (``client_cert``, ``client_key``, ``ca_bundle``), read when
+    the options are made, so that a file that cannot be used raises ``ValueError`` here, naming it, and the proxy's
+    ``proxy_authorization``."""
 
     def __init__(
         self, timeout: float | None, max_redirects: int, insecure: bool, connect_timeout: float | None,
-        pool: int = 0, proxy: str | None = None, **tls: str | None,
+        pool: int = 0, proxy: str | None = None, **native: str | None,
     ) -> None:
         self.timeout = timeout
         self.max_redirects = max_redirects
@@ -350,8 +351,9 @@ class RequestDefaults:
         self.connect_timeout = connect_timeout
         self.pool = pool
         self.proxy = proxy
-        self.tls = tls
-        self.options = _native.RequestOptions(timeout, max_redirects, insecure, connect_timeout, pool, proxy, **tls)
+        self.native = native
+        self.options = _native.RequestOptions(timeout, max_redirects, insecure, connect_timeout, pool, proxy,
+                                              **native)
 
     def for_call(self, timeout: float | None = UNSET, allow_redirects: bool = True, stream: bool = False) -> Any:
         """``stream``: the request returns once the answer's head is read, its body left to ``read_gevent``."""
@@ -364,7 +366,7 @@ class RequestDefaults:
             self.connect_timeout,
             self.pool,
             self.proxy,
-            **self.tls,
+            **self.native,
             stream=stream,
         )
 

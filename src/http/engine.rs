@@ -19,8 +19,15 @@ use super::wakeup::Wakeup;
 type HttpClient = Arc<Pool>;
 
 /// What sets pooled clients apart: insecure, the connect timeout (a connector setting), the pool id (the caller's
-/// choice, `RequestSpec::pool`), the proxy and the TLS files.
-type ClientKey = (bool, Duration, u64, Option<Arc<str>>, Option<Arc<TlsFiles>>);
+/// choice, `RequestSpec::pool`), the proxy and its credentials, and the TLS files.
+type ClientKey = (
+    bool,
+    Duration,
+    u64,
+    Option<Arc<str>>,
+    Option<Arc<str>>,
+    Option<Arc<TlsFiles>>,
+);
 
 /// How the engine's runtime and connection pool are set up.
 #[derive(Debug, Clone)]
@@ -134,6 +141,7 @@ impl<T: Send + 'static> Engine<T> {
             connect_timeout,
             spec.pool,
             spec.proxy.clone(),
+            spec.proxy_authorization.clone(),
             spec.tls_files.clone(),
         );
         if let Some(client) = locked(&self.clients).get(&key) {
@@ -144,8 +152,10 @@ impl<T: Send + 'static> Engine<T> {
             None if spec.insecure => self.unverified_tls.clone(),
             None => self.verified_tls.get_or_init(tls::verified).clone()?,
         };
-        let client =
-            Arc::new(Pool::new(tls, connect_timeout, self.config.idle_timeout).through_proxy(spec.proxy.clone()));
+        let client = Arc::new(
+            Pool::new(tls, connect_timeout, self.config.idle_timeout)
+                .through_proxy(spec.proxy.clone(), spec.proxy_authorization.clone()),
+        );
         locked(&self.clients).insert(key, client.clone());
         Ok(client)
     }

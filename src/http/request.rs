@@ -33,6 +33,9 @@ pub struct RequestSpec {
     /// An HTTP proxy, as `host:port`: http requests go to it in absolute form, https ones through a `CONNECT`
     /// tunnel. Requests through different proxies (or none) use different connection pools.
     pub proxy: Option<Arc<str>>,
+    /// The `Proxy-Authorization` value for `proxy` (e.g. `Basic …`): in each plain http request to it, and in the
+    /// `CONNECT` of a tunnel (never inside one, where the target would see it).
+    pub proxy_authorization: Option<Arc<str>>,
     /// Client certificate, key and CA bundle files; None: none of them. Each set has its connection pools.
     pub tls_files: Option<Arc<TlsFiles>>,
     /// Return once the answer's head is read, the body left on its connection (`Outcome::rest`).
@@ -76,6 +79,7 @@ impl RequestSpec {
             connect_timeout: None,
             pool: 0,
             proxy: None,
+            proxy_authorization: None,
             tls_files: None,
             stream: false,
         })

@@ -146,6 +146,7 @@ pub struct RequestOptions {
     connect_timeout: Option<Duration>,
     pool: u64,
     proxy: Option<Arc<str>>,
+    proxy_authorization: Option<Arc<str>>,
     tls_files: Option<Arc<TlsFiles>>,
     stream: bool,
 }
@@ -157,7 +158,7 @@ impl RequestOptions {
     #[new]
     #[pyo3(signature = (
         timeout=None, max_redirects=30, insecure=false, connect_timeout=None, pool=0, proxy=None, client_cert=None,
-        client_key=None, ca_bundle=None, stream=false,
+        client_key=None, ca_bundle=None, stream=false, proxy_authorization=None,
     ))]
     #[allow(clippy::too_many_arguments)] // Python's keywords
     fn new(
@@ -171,9 +172,16 @@ impl RequestOptions {
         client_key: Option<PathBuf>,
         ca_bundle: Option<PathBuf>,
         stream: bool,
+        proxy_authorization: Option<&str>,
     ) -> PyResult<Self> {
         if let Some(proxy) = proxy {
             check_proxy(proxy).map_err(|err| http_error(&err))?;
+        }
+        if proxy_authorization.is_some_and(|value| hyper::header::HeaderValue::from_str(value).is_err()) {
+            // the value itself stays out of the message: it holds a password
+            return Err(pyo3::exceptions::PyValueError::new_err(
+                "proxy_authorization is not a valid header value (a line break or a control character)",
+            ));
         }
         let tls_files = if client_cert.is_some() || client_key.is_some() || ca_bundle.is_some() {
             let files = Arc::new(TlsFiles {
@@ -195,6 +203,7 @@ impl RequestOptions {
             connect_timeout: seconds(connect_timeout, "connect_timeout")?,
             pool,
             proxy: proxy.map(Arc::from),
+            proxy_authorization: proxy_authorization.map(Arc::from),
             tls_files,
             stream,
         })
@@ -216,6 +225,7 @@ fn spec(
     spec.connect_timeout = options.connect_timeout;
     spec.pool = options.pool;
     spec.proxy.clone_from(&options.proxy);
+    spec.proxy_authorization.clone_from(&options.proxy_authorization);
     spec.tls_files.clone_from(&options.tls_files);
     spec.stream = options.stream;
     Ok(spec)

@@ -70,6 +70,30 @@ def proxy_refuses_connect(run: Run, config: dict[str, Any]) -> Any:
     return seen(user.client.get("/seen/refused"))
 
 
+def _with_credentials(run: Run, config: dict[str, Any], base: str, password: str) -> Any:
+    """A session through the proxy that asks for Basic credentials (FastHttpSession takes them as keywords)."""
+    return run.session(base, proxy_host="127.0.0.1", proxy_port=config["auth_proxy_port"],
+                       proxy_user=config["proxy_user"], proxy_password=password)
+
+
+@case
+def proxy_credentials_http(run: Run, config: dict[str, Any]) -> Any:
+    session = _with_credentials(run, config, config["http"], config["proxy_password"])
+    return [seen(session.get(f"/seen/auth/{n}", headers={"X-Client": _kind(run)})) for n in range(2)]
+
+
+@case
+def proxy_credentials_https(run: Run, config: dict[str, Any]) -> Any:
+    session = _with_credentials(run, config, config["https"], config["proxy_password"])
+    return [seen(session.get(f"/seen/tls-auth/{n}", headers={"X-Client": _kind(run)})) for n in range(2)]
+
+
+@case
+def proxy_credentials_wrong_http(run: Run, config: dict[str, Any]) -> Any:
+    session = _with_credentials(run, config, config["http"], "wrong")
+    return seen(session.get("/seen/auth/wrong", headers={"X-Client": _kind(run)}))
+
+
 # --- mutual TLS and private CAs -----------------------------------------------------------------------------------
 
 def _context(config: dict[str, Any], cert: bool, ca: str | None) -> Callable[[], ssl.SSLContext]:

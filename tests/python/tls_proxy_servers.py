@@ -118,25 +118,30 @@ def wait_for_port(port: int, deadline: float, alive: Any = None) -> None:
 
 class Tinyproxy:
     """Debian's tinyproxy in the foreground on a free loopback port, allowing 127.0.0.1 and CONNECT to the given
-    ports only; its log (stdout) in ``log``. Ended by its PID."""
+    ports only, asking for ``basic_auth`` (user, password) when given; its log (stdout) in ``log``. Ended by its
+    PID."""
 
-    def __init__(self, folder: Path, connect_ports: list[int]) -> None:
+    def __init__(self, folder: Path, connect_ports: list[int], basic_auth: tuple[str, str] | None = None,
+                 name: str = "tinyproxy") -> None:
         self.folder = folder
         self.connect_ports = connect_ports
+        self.basic_auth = basic_auth
         self.port = 0
         self.proc: subprocess.Popen[bytes] | None = None
-        self.log = folder / "tinyproxy.log"
+        self.name = name
+        self.log = folder / f"{name}.log"
 
     def start(self) -> Tinyproxy:
         assert Path(TINYPROXY).exists(), "tinyproxy is needed (Debian: apt-get install tinyproxy; scripts/test.sh " \
                                          "installs it when run as root)"
         for _ in range(5):  # the free port may be taken between our probe and tinyproxy's bind: try another
             self.port = free_port()
-            config = self.folder / "tinyproxy.conf"
+            config = self.folder / f"{self.name}.conf"
             config.write_text("\n".join([
                 f"Port {self.port}", "Listen 127.0.0.1", "Timeout 30", "LogLevel Info", "MaxClients 64",
                 "Allow 127.0.0.1", 'ViaProxyName "pushpop-test-proxy"',
-                *(f"ConnectPort {port}" for port in self.connect_ports), "",
+                *(f"ConnectPort {port}" for port in self.connect_ports),
+                *([f"BasicAuth {self.basic_auth[0]} {self.basic_auth[1]}"] if self.basic_auth else []), "",
             ]))
             with open(self.log, "wb") as log:
                 self.proc = subprocess.Popen([TINYPROXY, "-d", "-c", str(config)], stdout=log,

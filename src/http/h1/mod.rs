@@ -215,6 +215,8 @@ pub struct Pool {
     /// An HTTP proxy (`host:port`) every connection goes through: http requests in absolute form, https ones in a
     /// `CONNECT` tunnel.
     proxy: Option<Arc<str>>,
+    /// The proxy's `Proxy-Authorization` value, if it asks for credentials.
+    proxy_authorization: Option<Arc<str>>,
 }
 
 impl Pool {
@@ -226,13 +228,16 @@ impl Pool {
             idle_timeout,
             idle: Mutex::default(),
             proxy: None,
+            proxy_authorization: None,
         }
     }
 
-    /// The same pool, its connections made through `proxy` (`host:port`), or directly for None.
+    /// The same pool, its connections made through `proxy` (`host:port`), or directly for None; `authorization`
+    /// is the `Proxy-Authorization` value the proxy asks for, if any.
     #[must_use]
-    pub fn through_proxy(mut self, proxy: Option<Arc<str>>) -> Self {
+    pub fn through_proxy(mut self, proxy: Option<Arc<str>>, authorization: Option<Arc<str>>) -> Self {
         self.proxy = proxy;
+        self.proxy_authorization = authorization;
         self
     }
 
@@ -270,7 +275,8 @@ impl Pool {
         let authority = uri.authority().map_or("", hyper::http::uri::Authority::as_str);
         // a proxy is the recipient of a plain http request, and takes its target in absolute form (RFC 9112 §3.2.2)
         let absolute = self.proxy.is_some() && !https;
-        let request = request_bytes(method, uri, authority, headers, body, absolute);
+        let proxy_authorization = self.proxy_authorization.as_deref().filter(|_| absolute);
+        let request = request_bytes(method, uri, authority, headers, body, absolute, proxy_authorization);
         let mut pooled = self.checkout(https, authority);
         loop {
             let reused = pooled.is_some();
@@ -349,6 +355,7 @@ impl Pool {
                 tunnel(
                     &mut tcp,
                     proxy,
+                    self.proxy_authorization.as_deref(),
                     uri.authority().map_or("", hyper::http::uri::Authority::as_str),
                     port,
                 )
@@ -453,14 +460,23 @@ impl Pool {
 
 /// Asks `proxy` for a tunnel to `authority` (`CONNECT`, RFC 9110 §9.3.6) on `tcp`, and reads its answer: a 2xx opens
 /// the tunnel, anything else is an error naming the proxy and its status line.
-async fn tunnel(tcp: &mut TcpStream, proxy: &str, authority: &str, port: u16) -> Result<(), HttpError> {
+async fn tunnel(
+    tcp: &mut TcpStream,
+    proxy: &str,
+    authorization: Option<&str>,
+    authority: &str,
+    port: u16,
+) -> Result<(), HttpError> {
     // the target as host:port, the port written even when it is the scheme's default
     let target = if authority.rsplit_once(':').is_some_and(|(_, tail)| !tail.contains(']')) {
         authority.to_owned()
     } else {
         format!("{authority}:{port}")
     };
-    let request = format!("CONNECT {target} HTTP/1.1\r\nHost: {target}\r\n\r\n");
+    let request = match authorization {
+        Some(value) => format!("CONNECT {target} HTTP/1.1\r\nHost: {target}\r\nProxy-Authorization: {value}\r\n\r\n"),
+        None => format!("CONNECT {target} HTTP/1.1\r\nHost: {target}\r\n\r\n"),
+    };
     tcp.write_all(request.as_bytes())
         .await
         .map_err(|err| connect_error(&err))?;

@@ -3,7 +3,7 @@
 //! both read answers with these.
 
 use bytes::Bytes;
-use hyper::header::{HeaderName, HeaderValue, CONTENT_LENGTH, HOST};
+use hyper::header::{HeaderName, HeaderValue, CONTENT_LENGTH, HOST, PROXY_AUTHORIZATION};
 use hyper::{HeaderMap, Method, Uri};
 
 use crate::http::error::HttpError;
@@ -248,6 +248,7 @@ pub(super) fn request_bytes(
     headers: &HeaderMap,
     body: &Bytes,
     absolute: bool,
+    proxy_authorization: Option<&str>,
 ) -> Vec<u8> {
     let path = uri.path_and_query().map_or("/", hyper::http::uri::PathAndQuery::as_str);
     let mut out = Vec::with_capacity(256 + body.len());
@@ -268,6 +269,11 @@ pub(super) fn request_bytes(
     for (name, value) in headers {
         out.extend_from_slice(name.as_str().as_bytes());
         out.extend_from_slice(b": ");
+        out.extend_from_slice(value.as_bytes());
+        out.extend_from_slice(b"\r\n");
+    }
+    if let Some(value) = proxy_authorization.filter(|_| !headers.contains_key(PROXY_AUTHORIZATION)) {
+        out.extend_from_slice(b"Proxy-Authorization: ");
         out.extend_from_slice(value.as_bytes());
         out.extend_from_slice(b"\r\n");
     }
@@ -456,13 +462,14 @@ mod tests {
             &headers,
             &Bytes::from_static(b"{}"),
             false,
+            None,
         );
         assert_eq!(
             bytes,
             b"POST /queue/a/push?x=1 HTTP/1.1\r\nHost: example.test:8080\r\ncontent-type: application/json\r\n\
               Content-Length: 2\r\n\r\n{}"
         );
-        let bytes = request_bytes(&Method::POST, &uri, "h", &HeaderMap::new(), &Bytes::new(), false);
+        let bytes = request_bytes(&Method::POST, &uri, "h", &HeaderMap::new(), &Bytes::new(), false, None);
         assert!(bytes.ends_with(b"Content-Length: 0\r\n\r\n"));
         let bytes = request_bytes(
             &Method::GET,
@@ -471,6 +478,7 @@ mod tests {
             &HeaderMap::new(),
             &Bytes::new(),
             false,
+            None,
         );
         assert_eq!(bytes, b"GET / HTTP/1.1\r\nHost: h\r\n\r\n");
     }
@@ -485,10 +493,26 @@ mod tests {
             &HeaderMap::new(),
             &Bytes::new(),
             true,
+            None,
         );
         assert_eq!(
             bytes,
             b"GET http://example.test:8080/a?b=1 HTTP/1.1\r\nHost: example.test:8080\r\n\r\n"
         );
+        // credentials for the proxy, unless the caller wrote its own
+        let bytes = request_bytes(
+            &Method::GET,
+            &uri,
+            "e",
+            &HeaderMap::new(),
+            &Bytes::new(),
+            true,
+            Some("Basic eDp5"),
+        );
+        assert!(bytes.ends_with(b"Host: e\r\nProxy-Authorization: Basic eDp5\r\n\r\n"));
+        let mut own = HeaderMap::new();
+        own.insert(PROXY_AUTHORIZATION, HeaderValue::from_static("Bearer t"));
+        let bytes = request_bytes(&Method::GET, &uri, "e", &own, &Bytes::new(), true, Some("Basic eDp5"));
+        assert!(bytes.ends_with(b"proxy-authorization: Bearer t\r\n\r\n"));
     }
 }
