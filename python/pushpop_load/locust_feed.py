@@ -10,8 +10,9 @@ what the events would have made of the same requests, at most ``FEED_SECONDS`` l
 before a worker's report is built, when a test stops and when Locust quits; ``--reset-stats`` and the web UI's
 reset drop the batch with Locust's table.
 
-The moment anything else listens (a plugin, a locustfile's listener), or for a failure or a ``catch_response``
-request, requests are reported through ``events.request`` as before, one by one.
+The moment anything else listens (a plugin, a locustfile's listener), requests are reported through
+``events.request`` as before, one by one; so is every failure (by its status, its transport error or a
+``catch_response`` block's ``failure()``), whose message Locust's failures table keys on.
 """
 
 from __future__ import annotations

@@ -40,6 +40,7 @@ from pushpop_load import failures as _failures
 from pushpop_load import multipart
 from pushpop_load import plugin as _plugin
 from pushpop_load.cookies import add_cookies, store_cookies
+from pushpop_load.locust_feed import LocustFeed
 from pushpop_load.stats import ExactStats
 from pushpop_load.transport import (
     UNSET,
@@ -155,14 +156,25 @@ class NativeResponse(Response):
         raise LocustError(_NOT_CAUGHT)
 
 
+def _report(request_event: EventHook, feed: LocustFeed | None, meta: dict[str, Any]) -> None:
+    """Reports a request: a success into Locust's statistics in a batch when nothing else listens
+    (``pushpop_load.locust_feed``), anything else through ``events.request``."""
+    if meta["exception"] is None and feed is not None and feed.batchable():
+        feed.record(meta["request_type"], meta["name"], meta["response_time"], meta["response_length"])
+    else:
+        request_event.fire(**meta)
+
+
 class ResponseContextManager(NativeResponse):
     """The response of a ``catch_response=True`` request. The request is reported when the ``with`` block ends:
     as the block decided (``success()``/``failure()``), else by its status; an exception other than Locust's
     ``ResponseError`` escaping the block drops the sample, exactly as with Locust's own clients."""
 
-    def __init__(self, response: NativeResponse, request_event: EventHook, request_meta: dict[str, Any]) -> None:
+    def __init__(self, response: NativeResponse, request_event: EventHook, request_meta: dict[str, Any],
+                 feed: LocustFeed | None = None) -> None:
         self.__dict__.update(response.__dict__)
         self._request_event = request_event
+        self._feed = feed
         self.request_meta = request_meta
         self._entered = False
         self._manual_result: bool | Exception | None = None
@@ -176,7 +188,7 @@ class ResponseContextManager(NativeResponse):
         assert meta is not None
         if self._manual_result is not None:
             meta["exception"] = None if self._manual_result is True else self._manual_result
-            self._request_event.fire(**meta)
+            _report(self._request_event, self._feed, meta)
             return exc_type is None
         if exc_type is not None:
             if isinstance(exc, ResponseError):
@@ -185,7 +197,7 @@ class ResponseContextManager(NativeResponse):
                 return True
             return False
         meta["exception"] = self.error
-        self._request_event.fire(**meta)
+        _report(self._request_event, self._feed, meta)
         return True
 
     def success(self) -> None:
@@ -397,17 +409,13 @@ class NativeHttpSession:
             "url": self._builder.url(url),
         }
         if catch_response:
-            managed = ResponseContextManager(response, self.request_event, request_meta)
+            managed = ResponseContextManager(response, self.request_event, request_meta, self._feed)
             request_meta["response"] = managed
             return managed
         response.request_meta = request_meta
         request_meta["response"] = response
         request_meta["exception"] = error
-        feed = self._feed
-        if error is None and feed is not None and feed.batchable():
-            feed.record(asked, request_meta["name"], elapsed_ms, response_length)
-        else:
-            self.request_event.fire(**request_meta)
+        _report(self.request_event, self._feed, request_meta)
         return response
 
     def _extra_fields(self, method: str, data: Any, params: Any, extra: dict[str, Any]) -> tuple[Any, Any]:

@@ -34,7 +34,7 @@ def test_a_run_reports_every_request_either_way(tmp_path: Path, listening: bool)
         "import json, os\n"
         "from locust import events, task, constant\n"
         "from pushpop_load import NativeHttpUser\n"
-        "SEEN = []\n"
+        "SEEN, JUDGED = [], []\n"
         "class Mixed(NativeHttpUser):\n"
         "    wait_time = constant(0.005)\n"
         "    @task(4)\n"
@@ -43,13 +43,19 @@ def test_a_run_reports_every_request_either_way(tmp_path: Path, listening: bool)
         "    @task(1)\n"
         "    def missing(self):\n"
         "        self.client.get('/no/such/path', name='missing')\n"
+        "    @task(2)\n"
+        "    def judged(self):\n"
+        "        with self.client.get('/health', name='judged', catch_response=True) as response:\n"
+        "            JUDGED.append(len(JUDGED) % 3 == 0)\n"
+        "            if JUDGED[-1]:\n"
+        "                response.failure('every third')\n"
         + ("@events.request.add_listener\n"
            "def count(name, **kw):\n"
            "    SEEN.append(name)\n" if listening else "")
         + "@events.quit.add_listener\n"
         "def dump(**kw):\n"
         "    with open(os.environ['SEEN_FILE'], 'w') as out:\n"
-        "        json.dump(SEEN, out)\n"
+        "        json.dump([SEEN, JUDGED], out)\n"
     )
     seen_file = tmp_path / "seen.json"
     target = Target().start()
@@ -66,9 +72,13 @@ def test_a_run_reports_every_request_either_way(tmp_path: Path, listening: bool)
     failures = (tmp_path / "run_failures.csv").read_text()
     assert "missing" in failures and "404" in failures
     assert_exact_stats_match(tmp_path / "run", done.stdout)
-    seen = json.loads(seen_file.read_text())
+    seen, judged = json.loads(seen_file.read_text())
+    # catch_response's verdicts: the successes batched, the failures through the event, each counted once
+    assert final["judged"]["num_requests"] == len(judged) and final["judged"]["num_failures"] == sum(judged) > 0
+    assert "every third" in failures
     if listening:
         assert seen.count("push") == final["push"]["num_requests"]
         assert seen.count("missing") == final["missing"]["num_requests"]
+        assert seen.count("judged") == final["judged"]["num_requests"]
     else:
         assert seen == []
