@@ -19,7 +19,7 @@ with ``--csv PREFIX``, writes ``PREFIX_hdr.json``:
 The web UI gets an "Exact percentiles" tab (``?tab=pushpop-exact``) with the same figures, live: on the master
 they are the whole swarm's, merged from every worker report.
 
-On a master, the document also says which workers reported and which were lost (killed, cut off, or otherwise
+On a master, the document also says how many workers took part and which were lost (killed, cut off, or otherwise
 without a final report when the test stopped: ``pushpop_load.swarm``), whose samples after their last report are
 missing from these figures: ``"workers": {"reporting": <count>, "lost": [<worker id>, ...]}``.
 

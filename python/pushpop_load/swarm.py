@@ -27,7 +27,7 @@ from typing import Any, ClassVar, Sequence, TypeVar
 
 import gevent
 from locust.exception import RPCError
-from locust.runners import HEARTBEAT_INTERVAL, HEARTBEAT_LIVENESS, MasterRunner, WorkerRunner
+from locust.runners import HEARTBEAT_INTERVAL, HEARTBEAT_LIVENESS, STATE_MISSING, MasterRunner, WorkerRunner
 
 __all__ = ["LOST_AFTER", "Swarm", "SwarmPart"]
 
@@ -116,8 +116,8 @@ class Swarm:
         events.worker_report.add_listener(self._worker_report)
         events.test_stop.add_listener(self._test_stop)
         events.quit.add_listener(self._quit)
-        # the master: the workers that reported in this test, when each was last heard from, which sent their final
-        # report and which are lost; a worker: whether its test is stopped (then its reports are final)
+        # the master: the workers of this test, when each was last heard from, which sent their final report and
+        # which are lost; a worker: whether its test is stopped (then its reports are final)
         self.workers: set[str] = set()
         self.heard: dict[str, float] = {}
         self.finals: set[str] = set()
@@ -135,7 +135,12 @@ class Swarm:
         return self._by_type[part]  # type: ignore[return-value]
 
     def _test_start(self, **_: Any) -> None:
-        self.workers, self.finals, self.lost = set(), set(), []
+        # the master starts a test with the workers connected then (the ones it gives users to); those that join
+        # later count from their first report
+        runner = self._environment.runner
+        connected = runner.clients.all if isinstance(runner, MasterRunner) else []
+        self.workers = {client.id for client in connected if client.state != STATE_MISSING}
+        self.finals, self.lost = set(), []
         self._stopped, self._started = False, True
         for part in self.parts:
             part.test_start()

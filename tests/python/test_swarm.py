@@ -4,9 +4,13 @@ merged results exact once the test stops, because it waits for every worker's fi
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 
-from processes import Target, free_port, locust_headless, master_flags, start_workers, stop_workers
+import requests
+
+from containers import wait_until
+from processes import LOCUST, Target, free_port, queue_id, locust_headless, master_flags, start_workers, stop_workers
 
 WORKERS = 4
 
@@ -65,3 +69,65 @@ def test_every_workers_last_report_reaches_the_master(tmp_path: Path) -> None:
     assert integrity["acknowledged"] == pushes, (integrity, pushes)
     assert (integrity["lost"], integrity["foreign"], integrity["duplicated"]) == (0, 0, 0), integrity
     assert integrity["ok"] is True and integrity["unpopped"] == 0, integrity
+
+
+STEADY = """
+from locust import task, constant
+from pushpop_load import PushPopUser
+
+class Steady(PushPopUser):
+    wait_time = constant(0.02)
+
+    def on_start(self):
+        # outside the ledger: the test counts the users that run
+        self.client.post("/queue/{started}/push", json={{"item": {{"user": self.queue_id}}}})
+
+    @task(2)
+    def push(self):
+        self.push_item()
+
+    @task(1)
+    def pop(self):
+        self.pop_items(depth=2)
+"""
+
+
+def test_a_lost_worker_leaves_the_ledger_without_a_verdict(tmp_path: Path) -> None:
+    """One of two workers is killed (SIGKILL) once both have pushed: the master names it lost, writes every result,
+    and its ledger claims no count of lost items and no verdict (docs/INTEGRITY.md, "Lost workers")."""
+    locustfile = tmp_path / "steady.py"
+    started = queue_id("started")
+    locustfile.write_text(STEADY.format(started=started))
+    port = free_port()
+    target = Target().start()
+    workers = start_workers(locustfile, port)
+    try:
+        master = subprocess.Popen(
+            [LOCUST, "-f", str(locustfile), "--headless", "--host", target.url, "--csv", str(tmp_path / "swarm"),
+             "--only-summary", *master_flags(port), "-u", "4", "-r", "4", "-t", "14s"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )
+        # all four users (two a worker) run: then one worker dies
+        wait_until(lambda: _depth(target, started) == 4, 60, "four users started")
+        workers[0].kill()
+        workers[0].wait()
+        stdout, stderr = master.communicate(timeout=90)
+    finally:
+        stop_workers(workers)
+        assert target.stop() == 0
+    assert master.returncode == 0 and "Traceback" not in stderr, stderr[-3000:]
+    assert "1 of 2 workers sent no final report" in stderr, stderr[-3000:]
+    hdr = json.loads((tmp_path / "swarm_hdr.json").read_text())
+    assert hdr["workers"]["reporting"] == 2 and len(hdr["workers"]["lost"]) == 1, hdr["workers"]
+    integrity = json.loads((tmp_path / "swarm_integrity.json").read_text())
+    assert integrity["workers"] == hdr["workers"], integrity
+    assert integrity["ok"] is None and integrity["lost"] is None and integrity["drained"] is True, integrity
+    assert integrity["acknowledged"] > 100 and integrity["duplicated"] == 0, integrity
+    assert "Queue integrity: NO VERDICT" in stdout and "(lost unknown: 1 of 2 workers lost)" in stdout, stdout
+
+
+def _depth(target: Target, queue: str) -> int:
+    try:
+        return int(requests.get(f"{target.url}/queue/{queue}/stats", timeout=2).json()["depth"])
+    except requests.RequestException:
+        return 0
