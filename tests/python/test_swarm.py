@@ -1,5 +1,6 @@
-"""A Locust swarm's end on loopback (pushpop_load.swarm): a master and several real worker processes, and the master's
-merged results exact once the test stops, because it waits for every worker's final report."""
+"""A Locust swarm's end on loopback (pushpop_load.swarm): a master and several real worker processes; the master's
+merged results are exact once the test stops, because it waits for every worker's final report, and a worker that
+never sends one is named lost, its share of the integrity verdict unknown."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from pathlib import Path
 import requests
 
 from containers import wait_until
-from processes import LOCUST, Target, free_port, queue_id, locust_headless, master_flags, start_workers, stop_workers
+from processes import LOCUST, Target, free_port, locust_headless, master_flags, queue_id, start_workers, stop_workers
 
 WORKERS = 4
 
