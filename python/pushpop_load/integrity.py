@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import time
 from typing import Any
 
@@ -76,11 +77,35 @@ class Integrity(SwarmPart):
             popped, drained = drain(self.ledger, host, queues)
             logger.info("drained %d item(s) from %d queue(s) in %.1f s", popped, len(queues),
                         time.monotonic() - started)
-        print(self.ledger.summary_text(drained), flush=True)
+        report = self.ledger.report(drained)
+        text = self.ledger.summary_text(drained)
+        if self.is_master:
+            swarm = self.environment.pushpop
+            report["workers"] = {"reporting": len(swarm.workers), "lost": swarm.lost}
+            if swarm.lost:
+                text = _without_verdict(report, text, len(swarm.lost), len(swarm.workers))
+        print(text, flush=True)
         prefix = self.csv_prefix
         if prefix:
-            report = self.ledger.report(drained)
             write_atomically(f"{prefix}_integrity.json", lambda out: json.dump(report, out, indent=1))
+
+
+# what a lost worker's missing last report cannot cause: each is checked where it happens or from what was reported
+_PROVEN = ("duplicated", "out_of_order", "priority_inversions", "popped_rejected")
+
+
+def _without_verdict(report: dict[str, Any], text: str, lost: int, workers: int) -> str:
+    """The report and its text when workers were lost (docs/INTEGRITY.md, "Lost workers"): what they pushed after
+    their last report is unknown to the master (the drain finds it foreign) and what they popped is unseen (those
+    items look lost), so ``lost`` is unknown (null; ``unpopped`` keeps the count) and ``ok`` is null unless a
+    violation that no missing report explains was found."""
+    report["lost"] = None
+    report["ok"] = False if any(report[field] for field in _PROVEN) else None
+    verdict = "VIOLATIONS FOUND" if report["ok"] is False else "NO VERDICT"
+    text = re.sub(r"^Queue integrity: (OK|VIOLATIONS FOUND)", f"Queue integrity: {verdict}", text, count=1)
+    text = re.sub(r"\n  lost: (\d+)", rf"\n  unpopped: \1 (lost unknown: {lost} of {workers} workers lost)", text,
+                  count=1)
+    return text.replace("\n  e.g. lost:", "\n  e.g. unpopped:", 1)
 
 
 def drain(ledger: Any, host: str, queues: list[str], seconds: float = _DRAIN_SECONDS) -> tuple[int, bool]:

@@ -19,8 +19,8 @@ with ``--csv PREFIX``, writes ``PREFIX_hdr.json``:
 The web UI gets an "Exact percentiles" tab (``?tab=pushpop-exact``) with the same figures, live: on the master
 they are the whole swarm's, merged from every worker report.
 
-On a master, the document also says which workers reported and which were lost mid-run (killed, or cut off:
-silent for longer than Locust's heartbeat limit when the test stopped), whose samples after their last report are
+On a master, the document also says how many workers took part and which were lost (killed, cut off, or otherwise
+without a final report when the test stopped: ``pushpop_load.swarm``), whose samples after their last report are
 missing from these figures: ``"workers": {"reporting": <count>, "lost": [<worker id>, ...]}``.
 
 ``PREFIX_hdr_intervals.csv`` is the same per second (``Timestamp,Type,Name,Requests,Failures,Items,p50 ms,p95 ms,
@@ -32,10 +32,7 @@ from __future__ import annotations
 import csv as _csv
 import json as _json
 import logging as _logging
-import time as _time
 from typing import IO, Any
-
-from locust.runners import HEARTBEAT_INTERVAL, HEARTBEAT_LIVENESS, STATE_MISSING
 
 from pushpop_load import _native
 from pushpop_load._files import write_atomically
@@ -66,11 +63,6 @@ class ExactStats(SwarmPart):
         environment.events.request.add_listener(self.recorder.on_request)
         self.feed = LocustFeed(environment, self.recorder)
         """Requests recorded here and handed to Locust's statistics in batches, when nothing else listens."""
-        # on a master: the workers that reported in this run, when each was last heard from, and those lost
-        self.reporting: set[str] = set()
-        self.heard: dict[str, float] = {}
-        self.lost: list[str] = []
-        environment.events.heartbeat_sent.add_listener(self._on_heartbeat)
         # Locust empties its own table at the web UI's "Reset stats" and, with --reset-stats, when spawning is
         # complete (in every process: a worker its unsent samples, the master what it merged): these figures follow
         environment.events.reset_stats.add_listener(self.recorder.clear)
@@ -82,10 +74,6 @@ class ExactStats(SwarmPart):
                      ("p999", "99.9%ile (ms)"), ("max", "Max (ms)"), ("items", "Items")],
                     self.panel_rows)
 
-    def _on_heartbeat(self, client_id: str, **_: Any) -> None:
-        # fired on the master for every heartbeat a worker sent (and the master answered)
-        self.heard[client_id] = _time.monotonic()
-
     def _on_spawning_complete(self, **_: Any) -> None:
         if self.environment.reset_stats:
             self.recorder.clear()
@@ -93,27 +81,13 @@ class ExactStats(SwarmPart):
     def test_start(self) -> None:
         if not self.is_worker:
             self.recorder.clear()
-        self.reporting, self.lost = set(), []
 
     def take_delta(self) -> str:
         return self.recorder.take_delta_json()
 
     def absorb(self, delta: str, worker: str) -> None:
-        self.reporting.add(worker)
-        self.heard[worker] = _time.monotonic()
         if delta:
             self.recorder.absorb_json(delta)
-
-    def test_stop(self) -> None:
-        if not self.is_master:
-            return
-        # Locust marks a worker missing after HEARTBEAT_LIVENESS silent beats and forgets it a minute later: either
-        # way, a worker that reported in this run and has been silent that long is gone
-        limit = HEARTBEAT_LIVENESS * HEARTBEAT_INTERVAL + 1
-        now = _time.monotonic()
-        silent = {worker for worker, heard in self.heard.items() if now - heard > limit}
-        missing = {client.id for client in self.environment.runner.clients.all if client.state == STATE_MISSING}
-        self.lost = sorted((silent | missing) & self.reporting)
 
     def finish(self) -> None:
         summaries = self.recorder.summaries()
@@ -124,10 +98,11 @@ class ExactStats(SwarmPart):
         print(format_table(summaries, duration), flush=True)
         workers = None
         if self.is_master:
-            workers = {"reporting": len(self.reporting), "lost": self.lost}
-            if self.lost:
+            swarm = self.environment.pushpop
+            workers = {"reporting": len(swarm.workers), "lost": swarm.lost}
+            if swarm.lost:
                 _logger.warning("%d of %d workers were lost during the run (%s): these figures lack their samples "
-                                "after their last report", len(self.lost), len(self.reporting), ", ".join(self.lost))
+                                "after their last report", len(swarm.lost), len(swarm.workers), ", ".join(swarm.lost))
         prefix = self.csv_prefix
         if prefix:
             write_hdr_file(self.recorder, f"{prefix}_hdr.json", duration, workers)

@@ -6,15 +6,42 @@ events by one explicit call. pushpop-load's exact statistics, integrity ledger, 
 resource monitor are each a ``SwarmPart``; ``Swarm(environment, parts)`` makes one of each for the environment, in
 the order given, and wires them to its events once. That order is the order in which they start, report and finish
 (``pushpop_load.plugin`` names it). Two environments in one process have two swarms and share nothing.
+
+The last report of each worker is what makes the whole exact. Locust's master, when it quits, tells its workers to
+quit and listens for their last reports for half a second only (``MasterRunner.quit``); a worker sends that report
+after stopping its users, which takes longer when a user's ``on_stop`` makes requests or ``--stop-timeout`` lets tasks
+finish, or under load. A report that comes later is dropped: its pushes were never seen by the master and its pops
+never checked, so the drain's items counted as foreign and those pops' items as lost. So a worker marks every report
+it sends once its test has stopped as final (nothing of this test follows it), and the master, when its test
+stops, asks each worker that took part for that final report and waits for all of them before anything finishes:
+up to a deadline, not waiting for a worker that has been silent (no heartbeat, no report) for ``LOST_AFTER``
+seconds. A worker without a final report is *lost*: ``Swarm.lost`` names it and the parts say what that leaves
+unknown.
 """
 
 from __future__ import annotations
 
+import logging
+import time
 from typing import Any, ClassVar, Sequence, TypeVar
 
-from locust.runners import MasterRunner, WorkerRunner
+import gevent
+from locust.exception import RPCError
+from locust.runners import HEARTBEAT_INTERVAL, HEARTBEAT_LIVENESS, STATE_MISSING, MasterRunner, WorkerRunner
 
-__all__ = ["Swarm", "SwarmPart"]
+__all__ = ["LOST_AFTER", "Swarm", "SwarmPart"]
+
+logger = logging.getLogger("pushpop_load.swarm")
+
+FINAL_KEY = "pushpop_final"
+"""In a worker's report: the worker's test has stopped, so this report is its last of the test."""
+FINAL_REQUEST = "pushpop_final_report"
+"""The master's message to a worker: stop the test if it runs, then send the final report."""
+LOST_AFTER = HEARTBEAT_LIVENESS * HEARTBEAT_INTERVAL + 7.0
+"""Seconds of silence after which a worker that owes its final report is lost: over twice Locust's own limit
+(``HEARTBEAT_LIVENESS`` missed beats), so that a worker merely starved of CPU for a few seconds is waited for."""
+FINAL_WAIT = 30.0
+"""Seconds, on top of ``--stop-timeout``, that the master waits for final reports from workers that keep beating."""
 
 Part = TypeVar("Part", bound="SwarmPart")
 
@@ -89,11 +116,32 @@ class Swarm:
         events.worker_report.add_listener(self._worker_report)
         events.test_stop.add_listener(self._test_stop)
         events.quit.add_listener(self._quit)
+        # the master: the workers of this test, when each was last heard from, which sent their final report and
+        # which are lost; a worker: whether its test is stopped (then its reports are final)
+        self.workers: set[str] = set()
+        self.heard: dict[str, float] = {}
+        self.finals: set[str] = set()
+        self.lost: list[str] = []
+        self._stopped = True
+        self._started = False
+        runner = environment.runner
+        if isinstance(runner, MasterRunner):
+            events.heartbeat_sent.add_listener(self._heartbeat)
+        elif isinstance(runner, WorkerRunner):
+            runner.register_message(FINAL_REQUEST, self._final_requested)
+            events.quitting.add_listener(self._worker_quitting)
 
     def get(self, part: type[Part]) -> Part:
         return self._by_type[part]  # type: ignore[return-value]
 
     def _test_start(self, **_: Any) -> None:
+        # the master starts a test with the workers connected then (the ones it gives users to); those that join
+        # later count from their first report
+        runner = self._environment.runner
+        connected = runner.clients.all if isinstance(runner, MasterRunner) else []
+        self.workers = {client.id for client in connected if client.state != STATE_MISSING}
+        self.finals, self.lost = set(), []
+        self._stopped, self._started = False, True
         for part in self.parts:
             part.test_start()
 
@@ -103,19 +151,86 @@ class Swarm:
                 delta = part.take_delta()
                 if delta is not None:
                     data[part.key] = delta
+        if self._stopped:
+            data[FINAL_KEY] = True
 
     def _worker_report(self, client_id: str, data: dict, **_: Any) -> None:
+        self.workers.add(client_id)
+        self.heard[client_id] = time.monotonic()
+        # a worker's reports arrive in order, so its latest one says whether it has stopped (it may have sent final
+        # ones while idle before this test, then unmarked ones once its users ran)
+        if data.get(FINAL_KEY):
+            self.finals.add(client_id)
+        else:
+            self.finals.discard(client_id)
         for part in self.parts:
             delta = data.get(part.key) if part.key else None
             if delta is not None:
                 part.absorb(delta, client_id)
 
     def _test_stop(self, **_: Any) -> None:
+        self._stopped = True
+        if isinstance(self._environment.runner, MasterRunner):
+            self._collect_finals()
         for part in self.parts:
             part.test_stop()
 
+    def _heartbeat(self, client_id: str, **_: Any) -> None:
+        # fired on the master for every heartbeat of a worker it knows (and answered)
+        self.heard[client_id] = time.monotonic()
+
+    def _collect_finals(self) -> None:
+        """The master, when its test stops: asks every worker of the test for its final report and waits for each,
+        up to the deadline or until it has been silent for ``LOST_AFTER`` s; those without one are ``lost``."""
+        runner = self._environment.runner
+        # Locust stops the test from its own message loop when the last worker quits or goes missing: nothing can
+        # arrive while that loop waits, and nobody is left to send anything
+        if gevent.getcurrent() not in runner.greenlet:
+            for worker in self.workers - self.finals:
+                try:
+                    runner.send_message(FINAL_REQUEST, None, client_id=worker)
+                except RPCError as error:  # the master's socket is broken: the wait below finds who answers
+                    logger.warning("could not ask %s for its final report: %s", worker, error)
+            started = time.monotonic()
+            deadline = started + (self._environment.stop_timeout or 0.0) + FINAL_WAIT
+            while True:
+                now = time.monotonic()
+                pending = {worker for worker in self.workers - self.finals
+                           if now - self.heard.get(worker, started) <= LOST_AFTER}
+                if not pending or now >= deadline:
+                    break
+                # the message loop absorbs the reports meanwhile; 50 ms is far below a worker's time to stop
+                gevent.sleep(0.05)
+            logger.debug("final reports of %d worker(s) in %.2f s", len(self.finals), time.monotonic() - started)
+        self.lost = sorted(self.workers - self.finals)
+        if self.lost:
+            logger.warning("%d of %d workers sent no final report (lost: %s): the master lacks what they did after "
+                           "their last report", len(self.lost), len(self.workers), ", ".join(self.lost))
+
+    def _final_requested(self, **_: Any) -> None:
+        self._send_final_report()
+
+    def _worker_quitting(self, **_: Any) -> None:
+        # a worker that quits by itself (a signal, its master silent) stops its users without a last report of its
+        # own: send it before Locust's "quit" message (this listener runs first: quitting fires in reverse order)
+        if self._started:
+            self._send_final_report()
+
+    def _send_final_report(self) -> None:
+        """A worker: stops its test if it runs (``test_stop`` everywhere), then sends a report, which is final; the
+        same as Locust's own periodic one, through its events, so that Locust's statistics come along."""
+        runner = self._environment.runner
+        runner.stop()
+        self._stopped = True
+        data: dict[str, Any] = {}
+        self._environment.events.report_to_master.fire(client_id=runner.client_id, data=data)
+        try:
+            runner.send_message("stats", data)
+        except RPCError as error:  # the master is gone: it declares this worker lost, nothing here can help
+            logger.warning("could not send the final report to the master: %s", error)
+
     def _quit(self, **_: Any) -> None:
-        # quit fires after the master has collected its workers' last reports
+        # quit fires after the test stopped, when the master has its workers' final reports (_collect_finals)
         if isinstance(self._environment.runner, WorkerRunner):
             return
         for part in self.parts:

@@ -1,0 +1,134 @@
+"""A Locust swarm's end on loopback (pushpop_load.swarm): a master and several real worker processes; the master's
+merged results are exact once the test stops, because it waits for every worker's final report, and a worker that
+never sends one is named lost, its share of the integrity verdict unknown."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import requests
+
+from containers import wait_until
+from processes import LOCUST, Target, free_port, locust_headless, master_flags, queue_id, start_workers, stop_workers
+
+WORKERS = 4
+
+# Each user pushes one more item in on_stop, a second after it was told to stop: every worker's last report then
+# leaves a second after the master said quit, where Locust's master listens for half a second only. Without the
+# final reports, those items were foreign to the master's ledger and the last pops' items lost (lost 9, foreign 17).
+SLOW_STOP = """
+import gevent
+from locust import task, constant
+from pushpop_load import PushPopUser
+
+class SlowStop(PushPopUser):
+    wait_time = constant(0.02)
+
+    @task(2)
+    def push(self):
+        self.push_item()
+
+    @task(1)
+    def pop(self):
+        self.pop_items(depth=2)
+
+    def on_stop(self):
+        gevent.sleep(1)
+        self.push_item(name="last push")
+"""
+
+
+def test_every_workers_last_report_reaches_the_master(tmp_path: Path) -> None:
+    locustfile = tmp_path / "slow_stop.py"
+    locustfile.write_text(SLOW_STOP)
+    port = free_port()
+    target = Target().start()
+    workers = start_workers(locustfile, port, WORKERS)
+    try:
+        done, _ = locust_headless(
+            locustfile, target.url, tmp_path / "swarm", *master_flags(port, WORKERS),
+            "-u", "16", "-r", "16", "-t", "4s", "--json-file", str(tmp_path / "locust"), timeout=120,
+        )
+    finally:
+        stop_workers(workers)
+        assert target.stop() == 0
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "sent no final report" not in done.stderr, done.stderr[-3000:]
+
+    # Locust's own statistics came with the final reports too: every user's last push is in them
+    locust = {entry["name"]: entry for entry in json.loads((tmp_path / "locust.json").read_text())}
+    assert locust["last push"]["num_requests"] == 16 and locust["last push"]["num_failures"] == 0, locust
+    pushes = locust["/queue/[id]/push"]["num_requests"] + 16
+    assert locust["/queue/[id]/push"]["num_failures"] == 0 and pushes > 200, locust
+
+    hdr = json.loads((tmp_path / "swarm_hdr.json").read_text())
+    assert hdr["workers"] == {"reporting": WORKERS, "lost": []}, hdr["workers"]
+    integrity = json.loads((tmp_path / "swarm_integrity.json").read_text())
+    assert integrity["drained"] is True and integrity["producers"] == 16, integrity
+    assert integrity["acknowledged"] == pushes, (integrity, pushes)
+    assert (integrity["lost"], integrity["foreign"], integrity["duplicated"]) == (0, 0, 0), integrity
+    assert integrity["ok"] is True and integrity["unpopped"] == 0, integrity
+
+
+STEADY = """
+from locust import task, constant
+from pushpop_load import PushPopUser
+
+class Steady(PushPopUser):
+    wait_time = constant(0.02)
+
+    def on_start(self):
+        # outside the ledger: the test counts the users that run
+        self.client.post("/queue/{started}/push", json={{"item": {{"user": self.queue_id}}}})
+
+    @task(2)
+    def push(self):
+        self.push_item()
+
+    @task(1)
+    def pop(self):
+        self.pop_items(depth=2)
+"""
+
+
+def test_a_lost_worker_leaves_the_ledger_without_a_verdict(tmp_path: Path) -> None:
+    """One of two workers is killed (SIGKILL) once both have pushed: the master names it lost, writes every result,
+    and its ledger claims no count of lost items and no verdict (docs/INTEGRITY.md, "Lost workers")."""
+    locustfile = tmp_path / "steady.py"
+    started = queue_id("started")
+    locustfile.write_text(STEADY.format(started=started))
+    port = free_port()
+    target = Target().start()
+    workers = start_workers(locustfile, port)
+    try:
+        master = subprocess.Popen(
+            [LOCUST, "-f", str(locustfile), "--headless", "--host", target.url, "--csv", str(tmp_path / "swarm"),
+             "--only-summary", *master_flags(port), "-u", "4", "-r", "4", "-t", "14s"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )
+        # all four users (two a worker) run: then one worker dies
+        wait_until(lambda: _depth(target, started) == 4, 60, "four users started")
+        workers[0].kill()
+        workers[0].wait()
+        stdout, stderr = master.communicate(timeout=90)
+    finally:
+        stop_workers(workers)
+        assert target.stop() == 0
+    assert master.returncode == 0 and "Traceback" not in stderr, stderr[-3000:]
+    assert "1 of 2 workers sent no final report" in stderr, stderr[-3000:]
+    hdr = json.loads((tmp_path / "swarm_hdr.json").read_text())
+    assert hdr["workers"]["reporting"] == 2 and len(hdr["workers"]["lost"]) == 1, hdr["workers"]
+    integrity = json.loads((tmp_path / "swarm_integrity.json").read_text())
+    assert integrity["workers"] == hdr["workers"], integrity
+    assert integrity["ok"] is None and integrity["lost"] is None and integrity["drained"] is True, integrity
+    assert integrity["acknowledged"] > 100 and integrity["duplicated"] == 0, integrity
+    assert "Queue integrity: NO VERDICT" in stdout and "(lost unknown: 1 of 2 workers lost)" in stdout, stdout
+
+
+def _depth(target: Target, queue: str) -> int:
+    try:
+        return int(requests.get(f"{target.url}/queue/{queue}/stats", timeout=2).json()["depth"])
+    except requests.RequestException:
+        return 0
