@@ -1,6 +1,6 @@
-//! One self-contained HTML file: tables, and SVG charts drawn by plotters inline — RPS, latency and failures over
-//! time, resource samples on the same axis, the percentile spectrum from the exact histograms, integrity, the
-//! baseline comparison. No external script, style or font: it opens from an artifact store or an e-mail.
+//! One self-contained HTML file: the first screen (report_html_top.rs), tables, and SVG charts drawn by plotters
+//! inline — RPS, latency and failures over time, resource samples grouped on the same axis (resource_groups.rs),
+//! the percentile spectrum from the exact histograms, integrity in words, the baseline comparison. No external script, style or font: it opens from an artifact store or an e-mail.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
