@@ -1,5 +1,5 @@
-//! One self-contained HTML file: the first screen (report_html_top.rs), tables, and SVG charts drawn by plotters
-//! inline — RPS, latency and failures over time, resource samples grouped on the same axis (resource_groups.rs),
+//! One self-contained HTML file: the first screen (`report_html_top.rs`), tables, and SVG charts drawn by plotters
+//! inline — RPS, latency and failures over time, resource samples grouped on the same axis (`resource_groups.rs`),
 //! the percentile spectrum from the exact histograms, integrity in words, the baseline comparison. No external script, style or font: it opens from an artifact store or an e-mail.
 
 use std::collections::BTreeMap;
