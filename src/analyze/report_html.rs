@@ -1,14 +1,15 @@
-//! One self-contained HTML file: tables, and SVG charts drawn by plotters inline — RPS, latency and failures over
-//! time, resource samples on the same axis, the percentile spectrum from the exact histograms, integrity, the
-//! baseline comparison. No external script, style or font: it opens from an artifact store or an e-mail.
+//! One self-contained HTML file: the first screen (`report_html_top.rs`), tables, and SVG charts drawn by plotters
+//! inline — RPS, latency and failures over time, resource samples grouped on the same axis (`resource_groups.rs`),
+//! the percentile spectrum from the exact histograms, integrity in words, the baseline comparison. No external script, style or font: it opens from an artifact store or an e-mail.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use super::charts::{bar_chart, colour, downsample, format_elapsed, line_chart, spectrum_label, Line};
 use super::model::{label, micros_to_ms, Analysis, Source};
-use super::report::{comparison_rows, integrity_items, row_cells, Report, COMPARISON_HEADER, ROW_HEADER};
+use super::report::{comparison_rows, row_cells, Report, COMPARISON_HEADER, ROW_HEADER};
 use super::report_junit::escape;
+use super::resource_groups;
 
 /// Most lines one chart carries: beyond that a legend stops being readable.
 const MAX_LINES: usize = 8;
@@ -21,7 +22,14 @@ table{border-collapse:collapse;margin:.6em 0;font-size:.9em}th,td{padding:.25em 
 th{background:#f6f6f6;cursor:pointer}td.n{text-align:right;font-variant-numeric:tabular-nums}tfoot td{font-weight:600;border-top:2px solid #ccc}
 .verdict{display:inline-block;padding:.3em .8em;border-radius:4px;font-weight:600}.pass{background:#e3f5e1;color:#1d6b1d}
 .fail{background:#fbe3e3;color:#9b1c1c}.REGRESSION{color:#9b1c1c;font-weight:600}.improved{color:#1d6b1d}.noise{color:#8a6d00}
-figure{margin:1em 0}figure svg{max-width:100%;height:auto}.muted{color:#666;font-size:.9em}code{background:#f3f3f3;padding:0 .2em}
+figure{margin:1em 0}figure svg{max-width:100%;height:auto}.muted{color:#666;font-size:.9em}code{background:#f3f3f3;padding:0 .2em;overflow-wrap:anywhere}
+.scroll{overflow-x:auto;max-width:100%}.checks{list-style:none;padding:0;margin:.4em 0}.checks li{margin:.2em 0}
+.checks .pass .mark{color:#1d6b1d}.checks .fail .mark{color:#9b1c1c;font-weight:700}.checks .none .mark{color:#888}
+.cards{display:grid;grid-template-columns:repeat(auto-fill,minmax(8.2em,1fr));gap:.5em;margin:.8em 0}
+.card{border:1px solid #ddd;border-radius:6px;padding:.4em .6em}.card .k{font-size:.8em;color:#555;text-transform:uppercase;letter-spacing:.03em}
+.card .v{font-size:1.35em;font-weight:600;font-variant-numeric:tabular-nums;overflow-wrap:anywhere}
+.sentence{font-size:1.1em}.sentence.pass{color:#1d6b1d}.sentence.fail{color:#9b1c1c}
+@media (max-width:600px){body{padding:.5em .7em}h1{font-size:1.3em}}
 ";
 
 const SCRIPT: &str = "
@@ -62,7 +70,7 @@ fn table(
     foot: Option<&[String]>,
     numeric_from: usize,
 ) {
-    let _ = write!(out, "<table class=\"{class}\"><thead><tr>");
+    let _ = write!(out, "<div class=\"scroll\"><table class=\"{class}\"><thead><tr>");
     for h in header {
         let _ = write!(out, "<th>{}</th>", escape(h));
     }
@@ -89,7 +97,7 @@ fn table(
         cells(out, foot);
         out.push_str("</tfoot>");
     }
-    out.push_str("</table>\n");
+    out.push_str("</table></div>\n");
 }
 
 /// The run's time origin: the earliest timestamp of any timeline.
@@ -274,20 +282,67 @@ fn timeline(out: &mut String, analysis: &Analysis) {
         }
     }
     if let Some(resources) = &analysis.resources {
-        for (i, (name, values)) in resources.series.iter().take(MAX_LINES).enumerate() {
-            let line = vec![Line {
-                label: String::new(),
-                colour: colour(i + 5),
-                dashed: false,
-                points: points(t0, &resources.timestamps, values, true),
-            }];
-            figure(
-                out,
-                line_chart(name, "elapsed (m:ss)", name, &line, &elapsed, 10.0),
-                "Resource samples (_resources.csv), on the run's time axis.",
-            );
-        }
+        resources_section(out, t0, resources);
     }
+}
+
+/// Most lines one resource chart carries: ten processes side by side still read apart in ten colours.
+const MAX_RESOURCE_LINES: usize = 10;
+
+/// One chart per group of resource series (CPU, memory, I/O, PostgreSQL, other), then each series' mean and peak.
+fn resources_section(out: &mut String, t0: f64, resources: &super::extras::Resources) {
+    let elapsed = |x: &f64| format_elapsed(*x);
+    out.push_str("<h3 id=\"resources\">Resources</h3>\n");
+    for (group, members) in resource_groups::groups(resources) {
+        let lines: Vec<Line> = members
+            .iter()
+            .take(MAX_RESOURCE_LINES)
+            .enumerate()
+            .map(|(i, m)| {
+                let scaled: Vec<f64> = m.values.iter().map(|v| v * m.scale).collect();
+                Line {
+                    label: m.label.clone(),
+                    colour: colour(i),
+                    dashed: m.dashed,
+                    points: points(t0, &resources.timestamps, &scaled, true),
+                }
+            })
+            .collect();
+        let dropped = members.len().saturating_sub(MAX_RESOURCE_LINES);
+        let mut caption = format!("{} (_resources.csv), on the run's time axis.", group.title());
+        if dropped > 0 {
+            let _ = write!(caption, " {dropped} more series in the table below.");
+        }
+        let svg = line_chart(group.title(), "elapsed (m:ss)", group.unit(), &lines, &elapsed, 10.0)
+            .map(|svg| svg.replacen("<svg ", &format!("<svg data-group=\"{}\" ", group.title()), 1));
+        figure(out, svg, &caption);
+    }
+    let rows: Vec<Vec<String>> = resources
+        .series
+        .iter()
+        .map(|(name, values)| {
+            let finite: Vec<f64> = values.iter().copied().filter(|v| v.is_finite()).collect();
+            #[allow(clippy::cast_precision_loss)]
+            let mean = (!finite.is_empty()).then(|| finite.iter().sum::<f64>() / finite.len() as f64);
+            let peak = finite.iter().copied().reduce(f64::max);
+            let (source, metric) = name.rsplit_once(' ').unwrap_or(("", name));
+            let show = |v: Option<f64>| v.map_or_else(|| "-".to_owned(), |v| format!("{v:.2}"));
+            vec![
+                resource_groups::source_name(source),
+                metric.to_owned(),
+                show(mean),
+                show(peak),
+            ]
+        })
+        .collect();
+    table(
+        out,
+        "sortable",
+        &["Process or source", "Metric", "Mean", "Peak"],
+        &rows,
+        None,
+        2,
+    );
 }
 
 /// Percentiles from 0 to 99.999% on a log scale of 1/(1−q), from an exact histogram.
@@ -369,14 +424,7 @@ pub fn render(report: &Report<'_>) -> String {
     let mut out = String::with_capacity(64 * 1024);
     let title = format!("pushpop-load: {}", analysis.prefix);
     let _ = write!(out, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width,initial-scale=1\"><title>{}</title><style>{STYLE}</style></head><body>\n", escape(&title));
-    let verdict_class = if report.passed() { "pass" } else { "fail" };
-    let duration = analysis.duration_s.map_or_else(String::new, |d| format!(" · {d:.1} s"));
-    let _ = writeln!(
-        out,
-        "<header><h1>Load test report</h1><p><code>{}</code>{duration}</p><p class=\"verdict {verdict_class}\" id=\"verdict\">{}</p></header>",
-        escape(&analysis.prefix),
-        escape(&report.summary())
-    );
+    super::report_html_top::first_screen(&mut out, report);
 
     out.push_str("<section id=\"endpoints\"><h2>Endpoints</h2>\n");
     let rows: Vec<Vec<String>> = analysis.endpoints.iter().map(|e| row_cells(e).to_vec()).collect();
@@ -395,22 +443,7 @@ pub fn render(report: &Report<'_>) -> String {
     out.push_str("</section>\n");
 
     out.push_str("<section id=\"integrity\"><h2>Queue integrity</h2>\n");
-    match &analysis.integrity {
-        Some(integrity) => {
-            let rows: Vec<Vec<String>> = integrity_items(integrity)
-                .into_iter()
-                .map(|(k, v)| vec![k, v])
-                .collect();
-            table(&mut out, "", &["Figure", "Value"], &rows, None, 1);
-        }
-        None => {
-            let _ = writeln!(
-                out,
-                "<p class=\"muted\">Not checked: no <code>{}</code>.</p>",
-                escape(&format!("{}_integrity.json", analysis.prefix))
-            );
-        }
-    }
+    super::report_html_top::integrity_section(&mut out, analysis);
     out.push_str("</section>\n");
 
     if !report.verdicts.is_empty() {
