@@ -17,5 +17,7 @@ RUN printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin
  && echo "host all all 0.0.0.0/0 trust" >> /var/lib/postgresql/test/pg_hba.conf
 USER postgres
 EXPOSE 5432
-# SIGTERM (docker stop, docker restart) is PostgreSQL's smart shutdown; the drill restarts it with a short timeout
+# as the official postgres image: docker stop and docker restart ask for a fast shutdown (sessions ended, a
+# checkpoint), where SIGTERM's smart one would wait for the target's pooled connections until Docker's SIGKILL
+STOPSIGNAL SIGINT
 ENTRYPOINT ["/usr/lib/postgresql/15/bin/postgres", "-D", "/var/lib/postgresql/test", "-c", "listen_addresses=*"]

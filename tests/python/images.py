@@ -5,6 +5,7 @@ steps (the seed's paths, docker/install-wheel.sh)."""
 
 from __future__ import annotations
 
+import hashlib
 import re
 import shutil
 import subprocess
@@ -20,7 +21,9 @@ from processes import ROOT
 # layers Docker's cache keeps)
 BASE_IMAGE = "pushpop-test-base:bookworm"
 LOCUST_IMAGE = f"pushpop-test-locust:{LOCUST_PIN}"
-POSTGRES_IMAGE = "pushpop-test-postgres:15"
+# the Dockerfile's hash in the tag: a changed recipe is a new image, an unchanged one is kept
+POSTGRES_DOCKERFILE = ROOT / "tests" / "docker" / "postgres.Dockerfile"
+POSTGRES_IMAGE = f"pushpop-test-postgres:15-{hashlib.sha256(POSTGRES_DOCKERFILE.read_bytes()).hexdigest()[:12]}"
 CACHE = ROOT / "target" / "docker-test"
 
 
@@ -126,6 +129,6 @@ def build_postgres_image() -> str:
     if docker("image", "inspect", POSTGRES_IMAGE, check=False).returncode == 0:
         return POSTGRES_IMAGE
     debs = postgres_debs()
-    docker("build", "-q", "-f", ROOT / "tests" / "docker" / "postgres.Dockerfile", "--build-arg",
+    docker("build", "-q", "-f", POSTGRES_DOCKERFILE, "--build-arg",
            f"BASE_IMAGE={ensure_base()}", "-t", POSTGRES_IMAGE, debs, timeout=900)
     return POSTGRES_IMAGE
