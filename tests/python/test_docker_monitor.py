@@ -20,8 +20,17 @@ from processes import ROOT
 
 pytestmark = pytest.mark.timeout(1800)
 
-RUN_S = 24
+RUN_S = 28
 UNITS = {"B": 1, "KiB": 1 << 10, "MiB": 1 << 20, "GiB": 1 << 30}
+
+
+def docker_stats(container: str) -> tuple[float, float, float, float]:
+    """`docker stats --no-stream`'s CPU % and memory in bytes (it reads two of the daemon's frames, a second
+    apart), and the unix times of the call and its answer."""
+    asked = time.time()
+    said = docker("stats", "--no-stream", "--format", "{{.CPUPerc}} {{.MemUsage}}", container).stdout.split()
+    number, unit = re.fullmatch(r"([\d.]+)(\w+)", said[1]).groups()  # type: ignore[union-attr]
+    return float(said[0].rstrip("%")), float(number) * UNITS[unit], asked, time.time()
 
 
 def pairs(frames: list[Frame]) -> list[tuple[int, int, float]]:
@@ -63,14 +72,12 @@ def test_the_monitor_in_a_container_agrees_with_docker_stats_and_reports_a_stopp
             # and the monitor past its first rows (the first may come before the daemon's first frame)
             began = time.monotonic()
             wait_until(lambda: time.monotonic() - began >= 3, 5, "three seconds of load")
-            # docker stats over a second of the run (it reads two of the daemon's frames)
-            said_from = time.time()
-            said = docker("stats", "--no-stream", "--format", "{{.CPUPerc}} {{.MemUsage}}", target).stdout.split()
-            said_to = time.time()
+            said = [docker_stats(target)]
             # a few rows of the second container running before it stops
-            wait_until(lambda: time.time() - said_to >= 3, 5, "three more seconds of load")
+            wait_until(lambda: time.time() - said[0][3] >= 3, 5, "three more seconds of load")
             docker("stop", "-t", "1", sidecar)
             stopped_at = time.time()
+            said += [docker_stats(target), docker_stats(target)]
             assert run.wait(timeout=RUN_S + 120) == 0, log.read_text()[-4000:]
         finally:
             if run.poll() is None:
@@ -112,16 +119,20 @@ def test_the_monitor_in_a_container_agrees_with_docker_stats_and_reports_a_stopp
         single += any(j == i + 1 for i, j in match)
     assert single >= 0.8 * len(cpu), (single, len(cpu))
     print(f"\nmonitor: {len(cpu)} CPU figures, {single} docker stats' own for one second, peak {max(cpu):.1f}%; "
-          f"docker stats --no-stream: {said}")
+          f"docker stats --no-stream: {[(c, round(m / 2**20, 2)) for c, m, _, _ in said]}")
     assert max(cpu) > 5, cpu
     # memory: a frame's, and docker stats' within 10% at the second it was asked
     memory = column(f"container:{target}", "memory_bytes")
     known = {frame.memory for frame in frames}
     assert all(v in known for _, v in memory if v is not None), (memory, sorted(known))
-    said_cpu = float(said[0].rstrip("%"))
-    assert any(abs(round(pct, 2) - said_cpu) <= 0.011 for _, _, pct in figures), (said, figures)
-    number, unit = re.fullmatch(r"([\d.]+)(\w+)", said[1]).groups()  # type: ignore[union-attr]
-    said_memory = float(number) * UNITS[unit]
-    # the rows of the seconds docker stats read (its frames came between the call and its answer)
-    same = [v for t, v in memory if v is not None and said_from - 2 <= t <= said_to + 2]
-    assert same and min(abs(v - said_memory) for v in same) <= 0.1 * said_memory, (said, same)
+    compared = 0
+    for said_cpu, said_memory, said_from, said_to in said:
+        # docker stats --no-stream's figures are those of one of the daemon's frames the host read
+        assert any(abs(round(pct, 2) - said_cpu) <= 0.011 for _, _, pct in figures), (said_cpu, figures)
+        # the monitor's rows of the seconds it read (its frames came between the call and its answer); on a
+        # starved machine the monitor may have had none yet for the first
+        same = [v for t, v in memory if v is not None and said_from - 2 <= t <= said_to + 2]
+        if same:
+            assert min(abs(v - said_memory) for v in same) <= 0.1 * said_memory, (said_memory, same)
+            compared += 1
+    assert compared >= 2, (said, memory)
