@@ -1,19 +1,15 @@
-//! Containers through the Docker Engine API on its unix socket, figures computed as `docker stats` computes them.
-//!
-//! One short HTTP/1.1 request per container and tick (`GET /containers/{name}/stats?stream=false&one-shot=true`,
-//! `Connection: close`), parsed with httparse: a client library would bring a connection pool and TLS for one GET.
-//! `one-shot` answers at once instead of waiting a second for Docker's own previous reading, so CPU % is computed
-//! against this monitor's previous reading of the container (or the answer's `precpu_stats` when there is none
-//! and the daemon filled it in, as daemons without `one-shot` do).
+//! Containers through the Docker Engine API on its unix socket, figures computed as `docker stats` computes them,
+//! from the daemon's stats stream (`docker_stream.rs` says why a stream): each tick takes the latest frame and
+//! pairs it with the frame the previous row was computed from.
 
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::path::PathBuf;
+use std::time::Duration;
 
 use serde_json::Value;
-use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
-use tokio::net::UnixStream;
+use tokio::task::JoinHandle;
 
+use super::docker_stream::{follow, new_feed, Feed, FeedState};
 use super::sample::{Presence, SourceInfo};
 
 const METRICS: &[&str] = &[
@@ -27,7 +23,7 @@ const METRICS: &[&str] = &[
 ];
 
 /// A stats answer is a few KiB; more than this is not one.
-const MAX_RESPONSE: usize = 4 << 20;
+pub const MAX_RESPONSE: usize = 4 << 20;
 
 /// The Docker socket: `DOCKER_HOST=unix://…` when set, else `/var/run/docker.sock`. A `DOCKER_HOST` of another
 /// scheme (tcp, ssh) is not supported: the reason is returned instead.
@@ -229,30 +225,6 @@ pub fn parse_answer(raw: &[u8]) -> Result<Answer, String> {
     Ok(Answer { status, body })
 }
 
-/// One GET over the socket, read to the end (the request asks the daemon to close).
-pub async fn get(socket: &Path, target: &str) -> Result<Answer, String> {
-    let mut stream = UnixStream::connect(socket).await.map_err(|err| err.to_string())?;
-    let request =
-        format!("GET {target} HTTP/1.1\r\nHost: docker\r\nUser-Agent: pushpop-load\r\nConnection: close\r\n\r\n");
-    stream
-        .write_all(request.as_bytes())
-        .await
-        .map_err(|err| err.to_string())?;
-    let mut raw = Vec::with_capacity(8192);
-    let mut chunk = [0u8; 8192];
-    loop {
-        let n = stream.read(&mut chunk).await.map_err(|err| err.to_string())?;
-        if n == 0 {
-            break;
-        }
-        raw.extend_from_slice(&chunk[..n]);
-        if raw.len() > MAX_RESPONSE {
-            return Err("answer too large".to_owned());
-        }
-    }
-    parse_answer(&raw)
-}
-
 /// Percent-encodes what may not stand in a path segment (container names are `[a-zA-Z0-9][a-zA-Z0-9_.-]*`, ids
 /// hex, so this is only for safety).
 fn path_segment(text: &str) -> String {
@@ -267,11 +239,46 @@ fn path_segment(text: &str) -> String {
     out
 }
 
+/// Nanoseconds since the Unix epoch of a time as the daemon writes `read` (RFC 3339 in UTC:
+/// `2026-12-06T21:00:39.689562491Z`, 0 to 9 fraction digits); `None` for anything else.
+#[must_use]
+pub fn unix_nanos(text: &str) -> Option<i128> {
+    let (date, time) = text.strip_suffix('Z')?.split_once('T')?;
+    let mut date = date.splitn(3, '-').map(str::parse::<i64>);
+    let (year, month, day) = (date.next()?.ok()?, date.next()?.ok()?, date.next()?.ok()?);
+    let (clock, fraction) = time.split_once('.').unwrap_or((time, ""));
+    let mut clock = clock.splitn(3, ':').map(str::parse::<i64>);
+    let (hour, minute, second) = (clock.next()?.ok()?, clock.next()?.ok()?, clock.next()?.ok()?);
+    if !(1..=12).contains(&month) || !(1..=31).contains(&day) || hour > 23 || minute > 59 || second > 60 {
+        return None;
+    }
+    if fraction.len() > 9 || !fraction.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let nanos: i128 = format!("{fraction:0<9}").parse().ok()?;
+    // days from 1970-01-01 of a proleptic Gregorian date (H. Hinnant's days_from_civil)
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let year_of_era = y - era * 400;
+    let day_of_year = (153 * (month + if month > 2 { -3 } else { 9 }) + 2) / 5 + day - 1;
+    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+    let days = era * 146_097 + day_of_era - 719_468;
+    let seconds = i128::from(days * 86_400 + hour * 3600 + minute * 60 + second);
+    Some(seconds * 1_000_000_000 + nanos)
+}
+
+/// A frame older than this is not the container's present: the daemon writes one a second, so five missed
+/// mean it is stuck (the cells stay empty, with a note, until frames come again).
+const STALE: Duration = Duration::from_secs(5);
+
 pub struct DockerSource {
     info: SourceInfo,
-    container: String,
+    target: String,
     socket: Result<PathBuf, String>,
-    previous: Option<(Instant, DockerStats)>,
+    feed: Feed,
+    follower: Option<JoinHandle<()>>,
+    /// The frame the last row was computed up to, its number, and that row.
+    used: Option<(u64, DockerStats, Vec<Option<f64>>)>,
     presence: Presence,
 }
 
@@ -286,9 +293,11 @@ impl DockerSource {
                 label: format!("container:{container}"),
                 metrics: METRICS.to_vec(),
             },
-            container: container.to_owned(),
+            target: format!("/containers/{}/stats?stream=true", path_segment(container)),
             socket,
-            previous: None,
+            feed: new_feed(),
+            follower: None,
+            used: None,
             // the first tick says what is wrong, if anything
             presence: Presence::Up,
         }
@@ -299,88 +308,94 @@ impl DockerSource {
         &self.info
     }
 
-    async fn fetch(&self) -> Result<DockerStats, String> {
-        let socket = self.socket.as_ref().map_err(Clone::clone)?;
-        if !socket.exists() {
-            return Err(format!(
-                "no Docker socket at {} (set DOCKER_HOST=unix://… if it is elsewhere)",
-                socket.display()
-            ));
-        }
-        let target = format!(
-            "/containers/{}/stats?stream=false&one-shot=true",
-            path_segment(&self.container)
-        );
-        let answer = get(socket, &target)
-            .await
-            .map_err(|err| format!("Docker socket {}: {err}", socket.display()))?;
-        match answer.status {
-            200 => {}
-            404 => return Err("no such container".to_owned()),
-            status => {
-                let message = serde_json::from_slice::<Value>(&answer.body)
-                    .ok()
-                    .and_then(|v| v.get("message").and_then(Value::as_str).map(str::to_owned))
-                    .unwrap_or_default();
-                return Err(format!("Docker answered {status} {message}"));
-            }
-        }
-        let stats = DockerStats::decode(&answer.body)?;
-        if stats.running() {
-            Ok(stats)
-        } else {
-            Err("the container is not running".to_owned())
+    /// Starts following the container's stream on the current Tokio runtime (the monitor's), so that a frame is
+    /// there by the first tick.
+    pub fn begin(&mut self) {
+        if self.follower.is_none() {
+            let follower = follow(self.socket.clone(), self.target.clone(), self.feed.clone());
+            self.follower = Some(tokio::spawn(follower));
         }
     }
 
-    pub async fn sample(&mut self, budget: Duration, notes: &mut Vec<String>) -> Vec<Option<f64>> {
-        let fetched = match tokio::time::timeout(budget, self.fetch()).await {
-            Ok(result) => result,
-            Err(_) => Err(format!("no answer within {} ms", budget.as_millis())),
-        };
+    /// The row for this tick, from the latest frame; never waits for the daemon.
+    pub fn sample(&mut self, notes: &mut Vec<String>) -> Vec<Option<f64>> {
+        self.begin();
+        let state = self
+            .feed
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone();
         let label = &self.info.label;
-        let stats = match fetched {
-            Ok(stats) => {
-                self.presence
-                    .set(true, notes, String::new, || format!("{label}: sampling again"));
-                stats
-            }
-            Err(reason) => {
+        let (stats, seq) = match state {
+            // the first frame is on its way: a gap, but nothing to say yet
+            FeedState::Connecting(since) if since.elapsed() < STALE => return vec![None; METRICS.len()],
+            FeedState::Frame { stats, seq, received } if received.elapsed() < STALE => (stats, seq),
+            state => {
+                let reason = match state {
+                    FeedState::Failed(reason) => reason,
+                    _ => format!("no stats from the Docker daemon for {} s", STALE.as_secs()),
+                };
                 self.presence.set(
                     false,
                     notes,
                     || format!("{label}: {reason}; its cells stay empty until it answers"),
                     String::new,
                 );
-                self.previous = None;
+                self.used = None;
                 return vec![None; METRICS.len()];
             }
         };
-        let now = Instant::now();
-        let previous = self.previous.take();
-        // a restarted container starts its counters again: no rate across that
-        let previous = previous.filter(|(_, p)| p.cpu_total_ns <= stats.cpu_total_ns);
-        let cpu = stats.cpu_pct(previous.as_ref().map(|(_, p)| p));
-        #[allow(clippy::cast_precision_loss)]
-        let rate = |field: fn(&DockerStats) -> Option<u64>| {
-            let (at, before) = previous.as_ref()?;
-            let elapsed = now.duration_since(*at).as_secs_f64();
-            let (before, after) = (field(before)?, field(&stats)?);
-            (elapsed > 0.0 && after >= before).then(|| (after - before) as f64 / elapsed)
-        };
-        #[allow(clippy::cast_precision_loss)]
-        let row = vec![
-            cpu,
-            stats.memory_bytes.map(|n| n as f64),
-            stats.memory_limit_bytes.map(|n| n as f64),
-            rate(|s| s.rx_bytes),
-            rate(|s| s.tx_bytes),
-            rate(|s| s.read_bytes),
-            rate(|s| s.write_bytes),
-        ];
-        self.previous = Some((now, stats));
+        self.presence
+            .set(true, notes, String::new, || format!("{label}: sampling again"));
+        if let Some((used_seq, _, row)) = &self.used {
+            if *used_seq == seq {
+                // ticks closer than the daemon's second: the row of the last frame again
+                return row.clone();
+            }
+        }
+        let row = row(&stats, self.used.as_ref().map(|(_, previous, _)| previous));
+        self.used = Some((seq, *stats, row.clone()));
         row
     }
+}
+
+impl Drop for DockerSource {
+    fn drop(&mut self) {
+        if let Some(follower) = self.follower.take() {
+            follower.abort();
+        }
+    }
+}
+
+/// A row from a frame and the frame the previous row came from. CPU % is over the frames between them (the
+/// frame's own `precpu_stats`, which is `docker stats`' figure, when there is no previous one); rates are over
+/// the daemon's read times of the two.
+#[must_use]
+pub fn row(stats: &DockerStats, previous: Option<&DockerStats>) -> Vec<Option<f64>> {
+    // a restarted container starts its counters again: no figure across that
+    let previous = previous.filter(|p| p.cpu_total_ns <= stats.cpu_total_ns);
+    let cpu = match previous {
+        Some(previous) => stats.cpu_pct(Some(previous)),
+        None => stats.cpu_pct(None),
+    };
+    #[allow(clippy::cast_precision_loss)]
+    let rate = |field: fn(&DockerStats) -> Option<u64>| {
+        let previous = previous?;
+        let elapsed_ns = unix_nanos(&stats.read)? - unix_nanos(&previous.read)?;
+        let (before, after) = (field(previous)?, field(stats)?);
+        (elapsed_ns > 0 && after >= before).then(|| (after - before) as f64 / (elapsed_ns as f64 / 1e9))
+    };
+    #[allow(clippy::cast_precision_loss)]
+    let row = vec![
+        cpu,
+        stats.memory_bytes.map(|n| n as f64),
+        stats.memory_limit_bytes.map(|n| n as f64),
+        rate(|s| s.rx_bytes),
+        rate(|s| s.tx_bytes),
+        rate(|s| s.read_bytes),
+        rate(|s| s.write_bytes),
+    ];
+    row
 }
 
 #[cfg(test)]
@@ -449,6 +464,27 @@ mod tests {
         let stats = DockerStats::decode(br#"{"read":"0001-01-01T00:00:00Z","memory_stats":{}}"#).unwrap();
         assert!(!stats.running());
         assert!(DockerStats::decode(b"[1,2]").is_err());
+    }
+
+    #[test]
+    fn read_times() {
+        assert_eq!(unix_nanos("1970-01-01T00:00:00Z"), Some(0));
+        assert_eq!(
+            unix_nanos("2026-12-06T21:00:39.689562491Z"),
+            Some(1_796_590_839_689_562_491)
+        );
+        assert_eq!(unix_nanos("2000-03-01T00:00:01.5Z"), Some(951_868_801_500_000_000));
+        // a stopped container's zero time is a time, before the epoch
+        assert!(unix_nanos("0001-01-01T00:00:00Z").unwrap() < 0);
+        for bad in [
+            "",
+            "2026-12-06",
+            "2026-12-06T21:00:39",
+            "2026-13-06T21:00:39Z",
+            "2026-12-06T21:00:39.1234567890Z",
+        ] {
+            assert_eq!(unix_nanos(bad), None, "{bad}");
+        }
     }
 
     #[test]

@@ -6,6 +6,7 @@
 mod cgroup;
 mod config;
 mod docker;
+mod docker_stream;
 mod error;
 mod output;
 mod postgres;
@@ -15,7 +16,8 @@ mod run;
 mod sample;
 
 pub use config::{format_duration, parse_interval, parse_pid_list, MonitorConfig};
-pub use docker::{parse_answer, socket_path, DockerStats};
+pub use docker::{parse_answer, row as docker_row, socket_path, unix_nanos, DockerStats};
+pub use docker_stream::Dechunker;
 pub use error::{MonitorError, Result};
 pub use output::format_value;
 pub use run::Monitor;

@@ -38,7 +38,7 @@ impl Source {
         match self {
             Self::Process(source) => source.sample(notes),
             Self::Cgroup(source) => source.sample(notes),
-            Self::Docker(source) => source.sample(budget, notes).await,
+            Self::Docker(source) => source.sample(notes),
             Self::Postgres(source) => source.sample(budget, notes).await,
         }
     }
@@ -292,6 +292,11 @@ async fn sample_loop(
     let mut all_notes: Vec<Note> = shared.lock().pending.clone();
     let mut saturated_samples = 0;
     let mut error = None;
+    for source in &mut sources {
+        if let Source::Docker(docker) = source {
+            docker.begin();
+        }
+    }
     loop {
         tokio::select! {
             () = tokio::time::sleep(until_next_tick(interval)) => {}

@@ -101,6 +101,12 @@ class Project:
                                                   f"{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
         return done
 
+    def popen(self, *args: object, **kwargs: Any) -> subprocess.Popen[str]:
+        """docker-compose with `args`, left running (for the caller to wait for, and kill if it fails)."""
+        files = [arg for path in self.files for arg in ("-f", str(path))]
+        return subprocess.Popen(["docker-compose", "-p", self.name, *files, "--project-directory", str(self.folder),
+                                 *map(str, args)], text=True, env=self.env, stderr=subprocess.STDOUT, **kwargs)
+
     def containers(self, service: str | None = None) -> list[str]:
         """Ids of this project's containers (one-off `run` containers too), of one service when named."""
         labels = [f"label=com.docker.compose.project={self.name}"]

@@ -5,6 +5,7 @@ steps (the seed's paths, docker/install-wheel.sh)."""
 
 from __future__ import annotations
 
+import hashlib
 import re
 import shutil
 import subprocess
@@ -20,6 +21,9 @@ from processes import ROOT
 # layers Docker's cache keeps)
 BASE_IMAGE = "pushpop-test-base:bookworm"
 LOCUST_IMAGE = f"pushpop-test-locust:{LOCUST_PIN}"
+# the Dockerfile's hash in the tag: a changed recipe is a new image, an unchanged one is kept
+POSTGRES_DOCKERFILE = ROOT / "tests" / "docker" / "postgres.Dockerfile"
+POSTGRES_IMAGE = f"pushpop-test-postgres:15-{hashlib.sha256(POSTGRES_DOCKERFILE.read_bytes()).hexdigest()[:12]}"
 CACHE = ROOT / "target" / "docker-test"
 
 
@@ -94,3 +98,37 @@ def build_pushpop_image(wheel: Path) -> str:
     finally:
         shutil.rmtree(wheels)
     return tag
+
+
+def postgres_debs() -> Path:
+    """Debian 12's postgresql-15 and what it needs beyond the base image, as .deb files apt downloads on the host:
+    apt resolves them against the base image's own dpkg status, so exactly the missing packages come."""
+    base = ensure_base()
+    folder = CACHE / "postgresql-15-debs"
+    (folder / "partial").mkdir(parents=True, exist_ok=True)
+    status = folder.parent / "base-dpkg-status"
+    status.write_text(docker("run", "--rm", "--network", "none", "--entrypoint", "cat", base,
+                             "/var/lib/dpkg/status").stdout)
+    for stale in folder.glob("*.deb"):
+        stale.unlink()
+    download = ["apt-get", "-q", "-o", f"Dir::State::status={status}", "-o", f"Dir::Cache::archives={folder}", "-o",
+                "Debug::NoLocking=1", "--download-only", "--no-install-recommends", "-y", "install", "postgresql-15"]
+    done = subprocess.run(download, capture_output=True, text=True, timeout=600)
+    if done.returncode != 0:
+        # package lists older than the archive name versions it no longer has
+        subprocess.run(["apt-get", "update", "-qq"], capture_output=True, timeout=600)
+        done = subprocess.run(download, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, f"apt-get could not download postgresql-15:\n{done.stderr[-3000:]}"
+    assert any(folder.glob("postgresql-15_*.deb")), sorted(p.name for p in folder.iterdir())
+    return folder
+
+
+def build_postgres_image() -> str:
+    """PostgreSQL 15 on the base (tests/docker/postgres.Dockerfile), kept by name like the stand-in: rebuilt only
+    when missing, since the downloaded packages change with Debian's point releases."""
+    if docker("image", "inspect", POSTGRES_IMAGE, check=False).returncode == 0:
+        return POSTGRES_IMAGE
+    debs = postgres_debs()
+    docker("build", "-q", "-f", POSTGRES_DOCKERFILE, "--build-arg",
+           f"BASE_IMAGE={ensure_base()}", "-t", POSTGRES_IMAGE, debs, timeout=900)
+    return POSTGRES_IMAGE
