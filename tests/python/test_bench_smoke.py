@@ -81,3 +81,20 @@ def test_fidelity_benchmark_smoke_and_paced_users_report_what_one_user_reports()
     assert all(row["requests"] > 0 and row["p50_ms"] <= row["p99_ms"] for row in rows)
     one, hundred = by_client[("NativeHttpUser swarm_throughput", 1)], by_client[("NativeHttpUser swarm_throughput", 100)]
     assert hundred["p50_ms"] <= 3 * one["p50_ms"] + 0.25, (one, hundred)
+
+
+def test_users_benchmark_smoke() -> None:
+    _, out, results = run_bench("users")
+    classes = results["classes"]
+    assert set(classes) == {"native", "fast"}
+    for kind, entry in classes.items():
+        assert [run["users"] for run in [entry["baseline"], *entry["sizes"]]] == [1, 50, 200]
+        for run in entry["sizes"]:
+            # every user holds its keep-alive connection in the steady state, and sent requests without failing
+            assert run["sockets"] >= run["users"] and run["fds"] >= run["sockets"], (kind, run)
+            assert run["requests"] > 0 and run["failures"] == 0 and run["rss_kib"] > 0, (kind, run)
+            assert run["cpu_us_per_request"] > 0 and isinstance(run["cpu_warning"], bool)
+            assert 0 <= run["spawn_s"] and run["ideal_spawn_s"] == run["users"] / 1000
+        assert isinstance(entry["rss_kib_per_user_fit"], float)
+    assert "| NativeHttpUser | 200 |" in (out / "summary.md").read_text()
+
