@@ -98,3 +98,14 @@ def test_users_benchmark_smoke() -> None:
         assert isinstance(entry["rss_kib_per_user_fit"], float)
     assert "| NativeHttpUser | 200 |" in (out / "summary.md").read_text()
 
+
+def test_worker_report_benchmark_smoke() -> None:
+    _, out, results = run_bench("swarm", script="report.py")
+    # the master merged every request the worker recorded, to the same exact percentiles
+    assert results["check"] == {"endpoints": True, "counts": True, "percentiles": True, "locust_counts": True}
+    assert results["requests_per_report"] == 5000 and results["reports"] == 1
+    assert set(results["parts_bytes"]) >= {"pushpop_hdr", "pushpop_integrity"}
+    assert results["bytes"] > results["locust_bytes"] > 0 and results["parts_bytes"]["pushpop_hdr"] > 0
+    assert all(value >= 0 for value in [*results["worker_ms"].values(), *results["master_ms"].values()])
+    assert "| whole message |" in (out / "summary.md").read_text()
+
