@@ -249,8 +249,8 @@ def summary(results: dict[str, Any]) -> str:
         "",
         f"{results['rate']:,} requests/s over {results['endpoints']} endpoints (half pushes with integrity markers, "
         f"half checked pops), a report every {results['interval_s']:g} s ({results['requests_per_report']:,.0f} "
-        f"requests; fed in {results['feed_wall_s']:.1f} s of wall time each, so as many per-second buckets); medians of "
-        f"{results['reports']} reports.",
+        f"requests; fed in {results['feed_wall_s']:.1f} s of wall time each, so as many per-second buckets); "
+        f"medians of {results['reports']} reports.",
         "",
         "| report | bytes (msgpack) |",
         "|---|---:|",
@@ -263,8 +263,8 @@ def summary(results: dict[str, Any]) -> str:
         *(f"| worker: {key} | {value:.2f} |" for key, value in worker.items()),
         *(f"| master: {key} | {value:.2f} |" for key, value in master.items()),
         "",
-        f"pushpop-load's share: {ours_build:.2f} ms to build (Locust's {worker['locust_feed'] + worker['locust_build']:.2f}"
-        f" ms), {ours_merge:.2f} ms to merge on the master (Locust's {master['locust_merge']:.2f} ms). "
+        f"pushpop-load's share: {ours_build:.2f} ms to build (Locust's "
+        f"{worker['locust_feed'] + worker['locust_build']:.2f} ms), {ours_merge:.2f} ms to merge on the master (Locust's {master['locust_merge']:.2f} ms). "
         f"Merged counts equal the worker's: {all(results['check'].values())}.",
     ]
     return "\n".join(lines) + "\n"

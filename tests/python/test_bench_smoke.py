@@ -109,3 +109,13 @@ def test_worker_report_benchmark_smoke() -> None:
     assert all(value >= 0 for value in [*results["worker_ms"].values(), *results["master_ms"].values()])
     assert "| whole message |" in (out / "summary.md").read_text()
 
+
+def test_swarm_benchmark_smoke() -> None:
+    """Simulated workers speaking Locust's protocol to a real master: their reports are merged (those sent before
+    the master quit, all of them when it keeps up)."""
+    _, out, runs = run_bench("swarm")
+    [run] = runs
+    assert run["workers"] == 3 and run["reports_sent"] > 0 and run["missing"] >= 0
+    assert 0 < run["requests_merged"] <= run["requests_sent"], run
+    assert run["master_cores"] >= 0 and run["master_rss_mib"] > 0 and run["heartbeat_rtt_p50_ms"] > 0
+    assert "| 3 |" in (out / "summary.md").read_text()
