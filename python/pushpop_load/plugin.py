@@ -7,9 +7,9 @@ command line (Locust's own tests make several in one process) gets them when its
 
 The order of ``PARTS`` is the order in which they start, report and finish: the exact statistics are cleared before
 anything records; the monitor samples from before the scenarios prepopulate; the open-file limit is checked as
-users are created; the ledger is cleared before the
-scenarios record their prepopulated items in it; and at the end the exact table comes first, then the integrity
-verdict, the open model's counts and the scenario's notes. ``/metrics`` comes last: it reads all the others.
+users are created; the ledger is cleared before the scenarios record their prepopulated items in it; and at the end
+the exact table comes first, then the integrity verdict, the open model's counts and the scenario's notes.
+``/metrics`` comes last: it reads all the others.
 """
 
 from __future__ import annotations
