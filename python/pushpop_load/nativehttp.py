@@ -40,6 +40,7 @@ from pushpop_load import failures as _failures
 from pushpop_load import multipart
 from pushpop_load import plugin as _plugin
 from pushpop_load.cookies import add_cookies, store_cookies
+from pushpop_load.fdlimit import FdLimit
 from pushpop_load.locust_feed import LocustFeed
 from pushpop_load.stats import ExactStats
 from pushpop_load.transport import (
@@ -571,7 +572,7 @@ class NativeHttpUser(User, RestMixin):
 
     def __init__(self, environment: Any) -> None:
         super().__init__(environment)
-        _plugin.install(environment)
+        _plugin.install(environment).get(FdLimit).user_created()
         if self.host is None:
             raise StopTest(
                 "You must specify the base host. Either in the host attribute in the User class, or on the command "

@@ -6,9 +6,10 @@ parts on it (``environment.pushpop``, a ``pushpop_load.swarm.Swarm``). An enviro
 command line (Locust's own tests make several in one process) gets them when its first user is created.
 
 The order of ``PARTS`` is the order in which they start, report and finish: the exact statistics are cleared before
-anything records; the monitor samples from before the scenarios prepopulate; the ledger is cleared before the
-scenarios record their prepopulated items in it; and at the end the exact table comes first, then the integrity
-verdict, the open model's counts and the scenario's notes. ``/metrics`` comes last: it reads all the others.
+anything records; the monitor samples from before the scenarios prepopulate; the open-file limit is checked as
+users are created; the ledger is cleared before the scenarios record their prepopulated items in it; and at the end
+the exact table comes first, then the integrity verdict, the open model's counts and the scenario's notes.
+``/metrics`` comes last: it reads all the others.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import Any
 from locust import events
 
 from pushpop_load import _native
+from pushpop_load.fdlimit import FdLimit
 from pushpop_load.integrity import Integrity
 from pushpop_load.metrics import Metrics
 from pushpop_load.monitor import Monitor
@@ -34,7 +36,7 @@ __all__ = ["PARTS", "install"]
 
 logger = logging.getLogger("pushpop_load")
 
-PARTS: tuple[type[SwarmPart], ...] = (ExactStats, Monitor, Integrity, OpenModelRuns, ScenarioRun, Metrics)
+PARTS: tuple[type[SwarmPart], ...] = (ExactStats, Monitor, FdLimit, Integrity, OpenModelRuns, ScenarioRun, Metrics)
 
 
 def install(environment: Any) -> Swarm:

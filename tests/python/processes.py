@@ -41,11 +41,12 @@ def locust_headless(
     return done, rows
 
 
-def run_bench(name: str, results: str = "results.json", **settings: str) -> tuple[str, Path, Any]:
-    """Runs bench/<name>/run.py in its smoke mode (a debug build allowed): its stdout, its output folder and the
+def run_bench(name: str, results: str = "results.json", script: str = "run.py",
+              **settings: str) -> tuple[str, Path, Any]:
+    """Runs bench/<name>/<script> in its smoke mode (a debug build allowed): its stdout, its output folder and the
     JSON file `results` there."""
     env = {**os.environ, "SMOKE": "1", "ALLOW_DEBUG": "1", **settings}
-    done = subprocess.run([sys.executable, str(ROOT / "bench" / name / "run.py")], capture_output=True, text=True,
+    done = subprocess.run([sys.executable, str(ROOT / "bench" / name / script)], capture_output=True, text=True,
                           timeout=300, env=env)
     assert done.returncode == 0, done.stderr[-3000:]
     out = ROOT / done.stdout.strip().splitlines()[-1].removeprefix("raw output in ")

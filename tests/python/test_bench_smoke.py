@@ -81,3 +81,41 @@ def test_fidelity_benchmark_smoke_and_paced_users_report_what_one_user_reports()
     assert all(row["requests"] > 0 and row["p50_ms"] <= row["p99_ms"] for row in rows)
     one, hundred = by_client[("NativeHttpUser swarm_throughput", 1)], by_client[("NativeHttpUser swarm_throughput", 100)]
     assert hundred["p50_ms"] <= 3 * one["p50_ms"] + 0.25, (one, hundred)
+
+
+def test_users_benchmark_smoke() -> None:
+    _, out, results = run_bench("users")
+    classes = results["classes"]
+    assert set(classes) == {"native", "fast"}
+    for kind, entry in classes.items():
+        assert [run["users"] for run in [entry["baseline"], *entry["sizes"]]] == [1, 50, 200]
+        for run in entry["sizes"]:
+            # every user holds its keep-alive connection in the steady state, and sent requests without failing
+            assert run["sockets"] >= run["users"] and run["fds"] >= run["sockets"], (kind, run)
+            assert run["requests"] > 0 and run["failures"] == 0 and run["rss_kib"] > 0, (kind, run)
+            assert run["cpu_us_per_request"] > 0 and isinstance(run["cpu_warning"], bool)
+            assert 0 <= run["spawn_s"] and run["ideal_spawn_s"] == run["users"] / 1000
+        assert isinstance(entry["rss_kib_per_user_fit"], float)
+    assert "| NativeHttpUser | 200 |" in (out / "summary.md").read_text()
+
+
+def test_worker_report_benchmark_smoke() -> None:
+    _, out, results = run_bench("swarm", script="report.py")
+    # the master merged every request the worker recorded, to the same exact percentiles
+    assert results["check"] == {"endpoints": True, "counts": True, "percentiles": True, "locust_counts": True}
+    assert results["requests_per_report"] == 5000 and results["reports"] == 1
+    assert set(results["parts_bytes"]) >= {"pushpop_hdr", "pushpop_integrity"}
+    assert results["bytes"] > results["locust_bytes"] > 0 and results["parts_bytes"]["pushpop_hdr"] > 0
+    assert all(value >= 0 for value in [*results["worker_ms"].values(), *results["master_ms"].values()])
+    assert "| whole message |" in (out / "summary.md").read_text()
+
+
+def test_swarm_benchmark_smoke() -> None:
+    """Simulated workers speaking Locust's protocol to a real master: their reports are merged (those sent before
+    the master quit, all of them when it keeps up)."""
+    _, out, runs = run_bench("swarm")
+    [run] = runs
+    assert run["workers"] == 3 and run["reports_sent"] > 0 and run["missing"] >= 0
+    assert 0 < run["requests_merged"] <= run["requests_sent"], run
+    assert run["master_cores"] >= 0 and run["master_rss_mib"] > 0 and run["heartbeat_rtt_p50_ms"] > 0
+    assert "| 3 |" in (out / "summary.md").read_text()

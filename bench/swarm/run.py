@@ -1,0 +1,170 @@
+"""The master under a swarm (issue 20, §2): simulated workers speaking Locust's worker protocol (its ZeroMQ DEALER
+socket and msgpack messages, as ``locust --worker`` does) to a real ``locust --master``, each sending the reports a
+busy worker sends.
+
+The reports are real ones: TEMPLATES reports built as ``bench/swarm/report.py`` builds them (a worker's parts fed at
+RATE requests/s over 20 endpoints for 3 s each), Locust's statistics and the exact histograms' deltas; each simulated
+worker sends them in turn every 3 s (Locust's report interval), beside a heartbeat every second, and answers the
+master's spawn, stop and quit as Locust's worker does. The integrity ledger's deltas are left out: replayed, the same
+items would come back as duplicates from every worker, which is not what a master merges. WORKERS simulated workers
+run as greenlets in PROCESSES processes (on SIM_CPUS), the master alone on MASTER_CPU.
+
+Measured for each count of workers: the master's CPU (share of one core) and RSS over a steady window, per worker;
+the round trip of the heartbeats (a master whose hub is busy merging answers late); workers the master declared
+missing; and whether the master's exact histograms hold every request the workers sent (counted).
+
+    make build-prod && .venv/bin/python bench/swarm/run.py          # WORKERS="10 50", RATE=50000
+    SMOKE=1 ALLOW_DEBUG=1 .venv/bin/python bench/swarm/run.py      # 3 workers at 5,000 requests/s: the harness only
+
+Environment: WORKERS ("10 50"; smoke "3"), RATE (50000; smoke 5000), TEMPLATES (2), WINDOW (s, 15; smoke 4),
+PROCESSES (2; smoke 1), MASTER_CPU (1), SIM_CPUS (0), SMOKE, ALLOW_DEBUG. Results: bench/results/swarm-<stamp>/.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from common import ROOT, fail, write_results  # noqa: E402
+from processes import LOCUST, free_port  # noqa: E402
+
+SMOKE = os.environ.get("SMOKE") == "1"
+WORKERS = [int(n) for n in os.environ.get("WORKERS", "3" if SMOKE else "10 50").split()]
+RATE = int(os.environ.get("RATE", "5000" if SMOKE else "50000"))
+TEMPLATES = int(os.environ.get("TEMPLATES", "2"))
+WINDOW = float(os.environ.get("WINDOW", "4" if SMOKE else "15"))
+PROCESSES = int(os.environ.get("PROCESSES", "1" if SMOKE else "2"))
+MASTER_CPU = os.environ.get("MASTER_CPU", "1")
+SIM_CPUS = os.environ.get("SIM_CPUS", "0")
+TICKS = os.sysconf("SC_CLK_TCK")
+REPORT_INTERVAL = 3.0
+HERE = Path(__file__).resolve().parent
+
+MASTER_LOCUSTFILE = '''
+from locust import constant, task
+from pushpop_load import NativeHttpUser
+
+class Busy(NativeHttpUser):
+    wait_time = constant(1)
+
+    @task
+    def pop(self):
+        self.client.post("/queue/swarm/pop", name="pop")
+'''
+
+
+def templates(out: Path) -> list[Path]:
+    """TEMPLATES real reports (Locust's statistics and the exact histograms' delta), built by report.py's worker."""
+    done = subprocess.run([sys.executable, str(HERE / "templates.py"), str(out), str(RATE), str(TEMPLATES)],
+                          capture_output=True, text=True, timeout=600)
+    if done.returncode != 0:
+        fail(f"building the template reports failed: {done.stderr[-2000:]}")
+    return sorted(out.glob("template-*.msgpack"))
+
+
+def cpu_and_rss(pid: int) -> tuple[float, int]:
+    stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    status = Path(f"/proc/{pid}/status").read_text()
+    rss = next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:"))
+    return (int(stat[11]) + int(stat[12])) / TICKS, rss
+
+
+def run_swarm(out: Path, count: int, files: list[Path]) -> dict[str, Any]:
+    port = free_port()
+    prefix = out / f"master_{count}"
+    locustfile = out / "master.py"
+    locustfile.write_text(MASTER_LOCUSTFILE)
+    run_time = int(WINDOW + 3 * REPORT_INTERVAL + 120)  # a bound: the run ends by SIGTERM after the window
+    master = subprocess.Popen(
+        ["taskset", "-c", MASTER_CPU, LOCUST, "-f", str(locustfile), "--master", "--headless",
+         "--master-bind-host", "127.0.0.1", "--master-bind-port", str(port), "--expect-workers", str(count),
+         "--expect-workers-max-wait", "60", "-u", str(count), "-r", str(count), "-t", f"{run_time}s", "--host",
+         "http://127.0.0.1:9", "--csv", str(prefix), "--only-summary"],
+        stdout=subprocess.DEVNULL, stderr=open(f"{prefix}.log", "w"), env={**os.environ, "PUSHPOP_ALLOW_DEBUG": "1"})
+    shares = [count // PROCESSES + (1 if i < count % PROCESSES else 0) for i in range(PROCESSES)]
+    sims = [subprocess.Popen(["taskset", "-c", SIM_CPUS, sys.executable, str(HERE / "simulate.py"), str(port),
+                              f"p{i}", str(share), str(out / f"sim_{count}_{i}.json"), *map(str, files)],
+                             stdout=subprocess.DEVNULL, stderr=open(out / f"sim_{count}_{i}.log", "w"))
+           for i, share in enumerate(shares) if share]
+    try:
+        # the steady window: from the second report round on, once every worker is connected and spawned
+        log = Path(f"{prefix}.log")
+        deadline = time.monotonic() + 90
+        while "All users spawned" not in log.read_text():
+            if time.monotonic() > deadline or master.poll() is not None:
+                fail(f"the master did not start {count} workers' users: {log.read_text()[-2000:]}")
+            time.sleep(0.2)
+        time.sleep(REPORT_INTERVAL)
+        cpu0, _ = cpu_and_rss(master.pid)
+        begun = time.monotonic()
+        rss = []
+        while time.monotonic() - begun < WINDOW:
+            time.sleep(1)
+            rss.append(cpu_and_rss(master.pid)[1])
+        cpu1, _ = cpu_and_rss(master.pid)
+        window = time.monotonic() - begun
+        # Locust's master quits on SIGTERM as at the end of -t: it tells the workers and writes its results
+        master.terminate()
+        master.wait(timeout=120)
+    finally:
+        for process in [master, *sims]:
+            if process.poll() is None:
+                process.terminate()
+        for process in sims:
+            try:
+                process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                process.kill()
+    sent = [json.loads((out / f"sim_{count}_{i}.json").read_text()) for i, share in enumerate(shares) if share]
+    hdr = json.loads(Path(f"{prefix}_hdr.json").read_text())
+    merged = sum(summary["count"] for summary in hdr["summaries"])
+    rtts = sorted(ms for s in sent for ms in s["heartbeat_rtt_ms"])
+    text = log.read_text()
+    return {
+        "workers": count, "master_cores": (cpu1 - cpu0) / window, "master_rss_mib": statistics.mean(rss) / 1024,
+        "reports_sent": sum(s["reports"] for s in sent), "requests_sent": sum(s["requests"] for s in sent),
+        "requests_merged": merged, "missing": text.count("setting state to missing"),
+        "heartbeat_rtt_p50_ms": rtts[len(rtts) // 2] if rtts else None,
+        "heartbeat_rtt_max_ms": rtts[-1] if rtts else None,
+    }
+
+
+def main() -> None:
+    import pushpop_load
+
+    if pushpop_load.build_profile != "release" and os.environ.get("ALLOW_DEBUG") != "1":
+        fail("the extension is a debug build: run `make build-prod` first (or ALLOW_DEBUG=1 for a smoke run)")
+    stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    out = ROOT / "bench" / "results" / f"swarm-{stamp}"
+    out.mkdir(parents=True)
+    files = templates(out)
+    runs = [run_swarm(out, count, files) for count in WORKERS]
+    lines = [
+        f"## The master under a swarm, {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC "
+        f"({pushpop_load.build_profile} build{', smoke' if SMOKE else ''})",
+        "",
+        f"Simulated workers at {RATE:,} requests/s each (20 endpoints; Locust's statistics and exact histograms, no "
+        f"integrity), a report every {REPORT_INTERVAL:g} s; the master on CPU {MASTER_CPU}, {WINDOW:g} s window.",
+        "",
+        "| workers | master cores | per worker | master RSS MiB | heartbeat RTT p50 / max ms | missing | requests "
+        "sent | merged |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for run in runs:
+        lines.append(f"| {run['workers']} | {run['master_cores']:.2f} | {run['master_cores'] / run['workers']:.4f} | "
+                     f"{run['master_rss_mib']:.0f} | {run['heartbeat_rtt_p50_ms']:.1f} / "
+                     f"{run['heartbeat_rtt_max_ms']:.1f} | {run['missing']} | {run['requests_sent']:,} | "
+                     f"{run['requests_merged']:,} |")
+    write_results(out, "\n".join(lines) + "\n", runs)
+
+
+if __name__ == "__main__":
+    main()
