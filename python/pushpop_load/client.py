@@ -70,11 +70,13 @@ class Client:
 
     def request(self, method: str, url: str, **kwargs: Any) -> Response:
         """Sends a request and waits for it. Keywords: ``json``, ``data``, ``params``, ``headers``, ``auth``,
-        ``timeout``, ``allow_redirects``, ``name`` (the statistics entry; default the URL as given) and ``record``
-        (False keeps the request out of the exact statistics)."""
+        ``timeout``, ``allow_redirects``, ``name`` (the statistics entry; default the URL as given), ``record``
+        (False keeps the request out of the exact statistics) and ``cooperative`` (False: under gevent, wait
+        without letting other greenlets run, for bookkeeping that must finish before anything else moves)."""
         record = kwargs.pop("record", True)
+        cooperative = kwargs.pop("cooperative", True)
         request, name = self._prepare(method, url, kwargs)
-        result = wait_gevent(request) if in_gevent() else wait_blocking(request)
+        result = wait_gevent(request) if cooperative and in_gevent() else wait_blocking(request)
         return self._finish(result, request, name, record)
 
     async def arequest(self, method: str, url: str, **kwargs: Any) -> Response:

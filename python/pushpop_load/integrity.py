@@ -22,7 +22,6 @@ from pushpop_load._files import write_atomically
 from pushpop_load.client import Client
 from pushpop_load.options import argument_type
 from pushpop_load.swarm import SwarmPart
-from pushpop_load.transport import wait_blocking
 
 __all__ = ["Integrity", "drain"]
 
@@ -121,8 +120,8 @@ def drain(ledger: Any, host: str, queues: list[str], seconds: float = _DRAIN_SEC
             # Waits without letting other greenlets run: Locust's --json-file has just emptied its per-name table
             # (serialize_stats clears each entry) while its CSV writer still runs, and a drain that yielded let it
             # rewrite _stats.csv with zeros. Not recorded: the drain is the checker's bookkeeping, not load.
-            request, _ = client._prepare("POST", f"/queue/{queue}/pop", {"params": {"depth": _DRAIN_DEPTH}})
-            response = client._finish(wait_blocking(request), request, "", record=False)
+            response = client.request("POST", f"/queue/{queue}/pop", params={"depth": _DRAIN_DEPTH}, record=False,
+                                      cooperative=False)
             if response.status_code != 200:
                 logger.warning("drain of %s stopped: %s", queue, response.error or f"status {response.status_code}")
                 return popped, False

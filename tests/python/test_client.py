@@ -239,3 +239,23 @@ def test_the_native_request_listener_takes_locusts_keywords_and_any_others() -> 
     assert summaries["/health"]["count"] == 1
     with pytest.raises(TypeError):
         stats.on_request(name="/x", response_time=1.0)  # request_type missing
+
+
+def test_a_non_cooperative_request_lets_no_other_greenlet_run(target: Target) -> None:
+    # Under gevent, `cooperative=False` must not switch to the hub (the integrity drain at quit relies on it); the
+    # default must, or a user's request would stall the swarm. A greenlet spawned just before each request runs
+    # only at the first switch to the hub, so whether it ran when the request returns tells which wait was used.
+    code = f"""
+from gevent import monkey; monkey.patch_all()
+import gevent
+from pushpop_load import Client
+client = Client({target.url!r})
+for cooperative in (False, True):
+    ran = []
+    gevent.spawn(ran.append, 1)
+    status = client.request("GET", "/health", record=False, cooperative=cooperative).status_code
+    print(cooperative, status, bool(ran))
+    gevent.sleep(0)
+"""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.stdout.splitlines() == ["False 200 False", "True 200 True"], done.stderr
