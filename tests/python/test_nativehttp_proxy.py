@@ -6,6 +6,7 @@ one's."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import subprocess
 import sys
@@ -30,16 +31,21 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
 
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(certs["server_cert"], certs["server_key"])
-    plain, tls, not_allowed = RecordingServer(), RecordingServer(context), RecordingServer(context)
-    proxy = Tinyproxy(folder, connect_ports=[tls.server_address[1]]).start()
-    guarded = Tinyproxy(folder, connect_ports=[tls.server_address[1]], basic_auth=(USER, PASSWORD),
-                        name="guarded").start()
-    config = {"http": plain.url, "https": tls.url, "https_not_allowed": not_allowed.url, "proxy_port": proxy.port,
-              "auth_proxy_port": guarded.port, "proxy_user": USER, "proxy_password": PASSWORD}
-    (folder / "config.json").write_text(json.dumps(config))
-    observed: dict[str, Any] = {name: {} for name in CASES}
-    proxy_saw: dict[str, Any] = {}
-    try:
+    with contextlib.ExitStack() as started:
+        plain, tls, not_allowed = RecordingServer(), RecordingServer(context), RecordingServer(context)
+        for server in (plain, tls, not_allowed):
+            started.callback(server.stop)
+        proxy = Tinyproxy(folder, connect_ports=[tls.server_address[1]]).start()
+        started.callback(proxy.stop)
+        guarded = Tinyproxy(folder, connect_ports=[tls.server_address[1]], basic_auth=(USER, PASSWORD),
+                            name="guarded").start()
+        started.callback(guarded.stop)
+        config = {"http": plain.url, "https": tls.url, "https_not_allowed": not_allowed.url,
+                  "proxy_port": proxy.port, "auth_proxy_port": guarded.port, "proxy_user": USER,
+                  "proxy_password": PASSWORD}
+        (folder / "config.json").write_text(json.dumps(config))
+        observed: dict[str, Any] = {name: {} for name in CASES}
+        proxy_saw: dict[str, Any] = {}
         for kind in ("native", "fast"):
             before_connects, before_plain, before_tls = len(proxy.connects()), len(plain.seen), len(tls.seen)
             before_guarded = len(guarded.connects())
@@ -52,11 +58,6 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
             proxy_saw[kind] = {"connects": proxy.connects()[before_connects:], "plain": plain.seen[before_plain:],
                                "tls": tls.seen[before_tls:], "guarded_connects": guarded.connects()[before_guarded:]}
         yield {"observed": observed, "proxy_saw": proxy_saw, "config": config, "not_allowed": not_allowed}
-    finally:
-        proxy.stop()
-        guarded.stop()
-        for server in (plain, tls, not_allowed):
-            server.stop()
 
 
 def _without_kind(observed: dict[str, Any], kind: str) -> Any:

@@ -150,7 +150,7 @@ class Tinyproxy:
                 wait_for_port(self.port, time.monotonic() + 10, alive=lambda: self.proc.poll() is None)
                 return self
             except RuntimeError:
-                continue
+                self.stop()  # exited (port taken) or never listened: either way, none of ours is left running
         raise RuntimeError(f"tinyproxy did not start: {self.log.read_text()[-2000:]}")
 
     def connects(self) -> list[str]:
