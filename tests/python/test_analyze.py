@@ -44,6 +44,7 @@ def locust_run(target: Target, out: Path, name: str, locustfile: Path, *args: st
         timeout=90, env=env,
     )
     assert rows, f"no _stats.csv: {done.stdout[-2000:]} {done.stderr[-3000:]}"
+    Path(f"{prefix}.log").write_text(done.stderr)  # for an assertion on a file the run should have written
     return prefix
 
 
@@ -86,14 +87,23 @@ def find(document: dict, method: str, name: str) -> dict:
     return next(e for e in document["endpoints"] if (e["method"], e["name"]) == (method, name))
 
 
-def locust_percentile(response_times: dict[str, int], count: int, fraction: float) -> int:
-    """Locust's own percentile over its rounded response times (locust.stats.calculate_response_time_percentile)."""
-    wanted, seen = int(count * fraction), 0
-    for value in sorted((int(k) for k in response_times), reverse=True):
+def rounded_at_rank(response_times: dict[str, int], rank: int) -> int:
+    """The rank-th smallest of Locust's rounded response times (1-based; the smallest for a rank below 1)."""
+    seen = 0
+    for value in sorted(int(k) for k in response_times):
         seen += response_times[str(value)]
-        if count - seen <= wanted:
+        if seen >= rank:
             return value
-    return 0
+    return max(int(k) for k in response_times)
+
+
+def locust_percentile_span(response_times: dict[str, int], count: int, fraction: float) -> tuple[int, int]:
+    """Where a percentile of ``count`` samples may lie in Locust's rounded response times: Locust's own
+    (locust.stats.calculate_response_time_percentile) is the sample of rank floor(count * fraction) + 1, an HDR
+    percentile the one of rank ceil(count * fraction); on a small sample the two are a rank apart, which at the tail
+    can be far more than Locust's rounding."""
+    wanted = int(count * fraction)
+    return rounded_at_rank(response_times, wanted), rounded_at_rank(response_times, wanted + 1)
 
 
 def test_figures_match_locusts_own(runs: dict[str, Path]) -> None:
@@ -122,8 +132,9 @@ def test_figures_match_locusts_own(runs: dict[str, Path]) -> None:
         assert (endpoint["requests"], endpoint["failures"]) == (entry["num_requests"], entry["num_failures"])
         for fraction in (0.5, 0.95, 0.99):
             ours = endpoint["latency_ms"][f"p{round(fraction * 100)}"]
-            theirs = locust_percentile(entry["response_times"], entry["num_requests"], fraction)
-            assert abs(ours - theirs) <= max(1.0, 0.1 * theirs), (name, fraction, ours, theirs)
+            low, high = locust_percentile_span(entry["response_times"], entry["num_requests"], fraction)
+            # within Locust's rounding (nearest ms below 100 ms, 10 ms below 1 s) of a sample in that span
+            assert low - max(1.0, 0.1 * low) <= ours <= high + max(1.0, 0.1 * high), (name, fraction, ours, low, high)
     total = document["total"]
     pushes, pops = USERS * ROUNDS * 3, USERS * ROUNDS
     assert total["requests"] == pushes + 2 * pops + USERS * ROUNDS // 4
@@ -343,7 +354,9 @@ def test_baseline_noise_is_not_a_regression(runs: dict[str, Path], tmp_path: Pat
     assert done.returncode == 1 and "REGRESSION" in done.stdout, done.stdout
     document = report(slower, "--baseline", baseline, "--rps-tolerance", "100%")
     total = document["baseline"]["endpoints"][-1]
-    assert total["name"] == "Aggregated" and total["distribution"]["p_slower"] < 1e-6
+    # significant at the analyzer's alpha (0.01); how far below depends on the spread of the run's own samples
+    # (1e-4 seen with the machine at load 8, 1e-9 idle)
+    assert total["name"] == "Aggregated" and total["distribution"]["p_slower"] < 0.01
     p50 = next(m for m in total["metrics"] if m["metric"] == "p50")
     assert p50["status"] == "regression" and p50["significant"] is True and abs(p50["relative"] - 0.3) < 0.05
     junit = ElementTree.fromstring(run(slower, "--baseline", baseline, "--format", "junit").stdout)
@@ -435,6 +448,7 @@ def test_generator_saturation_rule_reads_the_monitors_summary(memory_target: Tar
     assert memory_target.proc is not None
     monitored = locust_run(memory_target, out, "monitored", MIXED, "MixedWorkloadUser", "-u", "5", "-r", "5", "-t",
                            "3s", "--monitor-pid", str(memory_target.proc.pid))
+    assert Path(f"{monitored}_resources.json").exists(), Path(f"{monitored}.log").read_text()[-3000:]
     summary = json.loads(Path(f"{monitored}_resources.json").read_text())
     assert summary["generator"]["saturated"] is False
     done = run(monitored, "--threshold", "saturated==0", command="check")
