@@ -23,7 +23,7 @@ import requests
 from processes import HERE, LOCUST, Target, free_port, wait_for_web_ui
 
 PROMETHEUS = shutil.which("prometheus") or "/usr/bin/prometheus"
-WORKLOAD = HERE / "locustfiles" / "metrics_workload.py"
+WORKLOAD = HERE / "locustfiles" / "analyze_workload.py"
 USERS, ROUNDS = 4, 30
 # per user and round: 3 pushes and 2 pops, and every fourth round a 404
 REQUESTS = USERS * (ROUNDS * 5 + ROUNDS // 4)
@@ -86,8 +86,10 @@ def by_endpoint(result: list[dict]) -> dict[str, float]:
 
 
 def bounds(text: str, endpoint: str) -> list[float]:
-    """The finite `le` bounds of an endpoint's buckets in a scrape, in seconds."""
+    """The finite `le` bounds of an endpoint's buckets in a scrape, in seconds. Label values as the exposition
+    format escapes them (the workload's pop name has quotes and a comma)."""
     method, name = endpoint.split(" ", 1)
+    name = name.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
     prefix = f'pushpop_request_duration_seconds_bucket{{method="{method}",name="{name}",le="'
     return [float(line[len(prefix):].split('"', 1)[0]) for line in text.splitlines()
             if line.startswith(prefix) and 'le="+Inf"' not in line]
@@ -103,7 +105,7 @@ def test_prometheus_scrapes_exact_histograms_and_counters(memory_target: Target,
          "-t", "120s", "--csv", str(prefix), "--only-summary", "--web-host", "127.0.0.1",
          "--metrics-port", str(metrics_port), "--monitor-pid", str(memory_target.proc.pid), "--pp-drain", "off"],
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-        env={**os.environ, "METRICS_ROUNDS": str(ROUNDS), "METRICS_RELEASE": str(release)},
+        env={**os.environ, "ANALYZE_ROUNDS": str(ROUNDS), "ANALYZE_RELEASE": str(release)},
     )
     prometheus = Prometheus(tmp_path, metrics_port)
     try:
