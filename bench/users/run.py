@@ -22,7 +22,8 @@ Locust's CPU warning. The figures are printed, never turned into the exit code (
 The script raises its open-file soft limit to the hard limit (the target and Locust inherit it), and fails with a
 clear message when the hard limit cannot hold the largest size's connections.
 
-Environment: SIZES ("1000 5000 10000"; smoke "50 200"), CLASSES ("native fast"), WAIT (s between a user's
+Environment: SIZES ("1000 5000 10000"; smoke "50 200"), CLASSES ("native fast plain"; "plain" is Locust's `User`
+with no client: Locust's own share of a user), WAIT (s between a user's
 requests, 5; smoke 1), SPAWN_RATE (1000), WINDOW (s, 10; smoke 2), BASELINE (users, 1), TARGET_CPU (0),
 GENERATOR_CPU (1), SMOKE, ALLOW_DEBUG. Results: bench/results/users-<stamp>/ (summary.md, results.json, each
 run's Locust log and CSVs).
@@ -49,7 +50,7 @@ from processes import LOCUST, Target  # noqa: E402
 
 SMOKE = os.environ.get("SMOKE") == "1"
 SIZES = [int(size) for size in os.environ.get("SIZES", "50 200" if SMOKE else "1000 5000 10000").split()]
-CLASSES = os.environ.get("CLASSES", "native fast").split()
+CLASSES = os.environ.get("CLASSES", "native fast plain").split()
 WAIT = float(os.environ.get("WAIT", "1" if SMOKE else "5"))
 SPAWN_RATE = float(os.environ.get("SPAWN_RATE", "1000"))
 WINDOW = float(os.environ.get("WINDOW", "2" if SMOKE else "10"))
@@ -62,42 +63,36 @@ FD_MARGIN = 200
 CPU_WARNING = "CPU usage above"
 
 # the wait is spread ±20% so that users spawned in one batch do not stay in step; each user pops its own empty
-# queue (a small answer: the cost measured is the client's)
+# queue (a small answer: the cost measured is the client's). "plain" is Locust's own `User` with no client, its
+# request an event fired by hand: what Locust itself holds per user, under either client.
+LOCUSTFILE = '''
+import itertools
+from locust import between, task
+{import_line}
+
+_ids = itertools.count()
+
+class Users({base}):
+    wait_time = between({{low}}, {{high}})
+
+    def on_start(self):
+        self.path = f"/queue/users-{{{{next(_ids)}}}}/pop"
+
+    @task
+    def pop(self):
+        {request}
+'''
 LOCUSTFILES = {
-    "native": ("NativeHttpUser", '''
-import itertools
-from locust import between, task
-from pushpop_load import NativeHttpUser
-
-_ids = itertools.count()
-
-class Users(NativeHttpUser):
-    wait_time = between({low}, {high})
-
-    def on_start(self):
-        self.path = f"/queue/users-{{next(_ids)}}/pop"
-
-    @task
-    def pop(self):
-        self.client.post(self.path, name="pop")
-'''),
-    "fast": ("FastHttpUser", '''
-import itertools
-from locust import between, task
-from locust.contrib.fasthttp import FastHttpUser
-
-_ids = itertools.count()
-
-class Users(FastHttpUser):
-    wait_time = between({low}, {high})
-
-    def on_start(self):
-        self.path = f"/queue/users-{{next(_ids)}}/pop"
-
-    @task
-    def pop(self):
-        self.client.post(self.path, name="pop")
-'''),
+    kind: (base, LOCUSTFILE.format(import_line=import_line, base=base, request=request))
+    for kind, base, import_line, request in [
+        ("native", "NativeHttpUser", "from pushpop_load import NativeHttpUser",
+         'self.client.post(self.path, name="pop")'),
+        ("fast", "FastHttpUser", "from locust.contrib.fasthttp import FastHttpUser",
+         'self.client.post(self.path, name="pop")'),
+        ("plain", "User", "from locust import User",
+         'self.environment.events.request.fire(request_type="POST", name="pop", response_time=0, '
+         'response_length=0, exception=None, context={{}})'),
+    ]
 }
 
 
