@@ -719,3 +719,48 @@ pub fn render(report: &Report<'_>) -> String {
     let _ = writeln!(out, "<script>{SCRIPT}</script>\n</body></html>");
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spectrum_hits_the_whole_decades_exactly() {
+        // 1,000 samples: 1..=1000 µs, one each; p90 is 900 µs, p99 990 µs, p99.9 999 µs
+        let counts: Vec<(u64, u64)> = (1..=1000).map(|v| (v, 1)).collect();
+        let points = spectrum(&counts);
+        let at = |x: f64| points.iter().find(|p| p.0 == x).map(|p| p.1);
+        assert_eq!(at(1.0), Some(0.9));
+        assert_eq!(at(2.0), Some(0.99));
+        // 99.9% as every other figure of the report computes it (the table's, the cards'): src/stats ranks
+        // ceil(q/100·n) in f64, where 99.9/100·1000 is 999.0000000000001, so rank 1000 (HdrHistogram rounds: 999)
+        let entry = crate::stats::SnapshotEntry {
+            method: String::new(),
+            name: String::new(),
+            failures: 0,
+            items: 0,
+            counts: counts.clone(),
+        };
+        assert_eq!(at(3.0), Some(micros_to_ms(entry.value_at_percentile(99.9))));
+        assert_eq!(points.first(), Some(&(0.0, 0.001)));
+        assert_eq!(points.last().map(|p| p.0), Some(3.0)); // 10^3 samples resolve up to 99.9%
+        assert!(spectrum(&[]).is_empty());
+    }
+
+    #[test]
+    fn distribution_bins_every_request_once() {
+        // 0 µs counts as 1 µs; 1 ms and 1.2 ms share the bin [1, 1.26) ms; 10 ms is a decade up
+        let counts = [(0, 2), (1000, 3), (1200, 4), (10_000, 5)];
+        let first = counts.iter().map(|c| bin_of(c.0)).min().unwrap();
+        let last = counts.iter().map(|c| bin_of(c.0)).max().unwrap();
+        assert_eq!((first, last), (-30, 10));
+        let bins = distribution(&counts, first, last);
+        assert_eq!(bins.len(), 41);
+        assert_eq!(bins.iter().map(|b| b.1).sum::<f64>(), 14.0);
+        assert_eq!(bins[0].1, 2.0);
+        assert_eq!(bins[30].1, 7.0);
+        assert_eq!(bins[40].1, 5.0);
+        // each bin drawn at its geometric middle: 10^(30.5/10 − 3) ms for [1, 1.26)
+        assert!((bins[30].0 - 10f64.powf(0.05)).abs() < 1e-12);
+    }
+}

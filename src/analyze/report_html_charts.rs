@@ -223,7 +223,11 @@ pub fn figure(out: &mut String, chart: &Chart) {
         escape(&chart.title)
     );
     if chart.sets.len() > 1 {
-        let _ = write!(out, " <select data-for=\"{}\" aria-label=\"which\">", escape(&chart.id));
+        let _ = write!(
+            out,
+            " <select data-for=\"{}\" aria-label=\"endpoint\">",
+            escape(&chart.id)
+        );
         for (i, (name, _)) in chart.sets.iter().enumerate() {
             let _ = write!(out, "<option value=\"{i}\">{}</option>", escape(name));
         }
