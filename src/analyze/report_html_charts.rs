@@ -109,10 +109,11 @@ fn number(out: &mut String, value: f64, decimals: usize) {
     }
 }
 
-/// A JSON string that cannot close the `<script>` element holding it.
+/// A JSON string that cannot end, or start anything inside, the `<script>` element holding it: every `<` escaped
+/// (`</script>`, `<!--` and `<script` all change how the HTML parser reads a script's text).
 fn string(out: &mut String, text: &str) {
     let json = serde_json::to_string(text).unwrap_or_else(|_| "\"\"".to_owned());
-    out.push_str(&json.replace("</", "<\\/"));
+    out.push_str(&json.replace('<', "\\u003c"));
 }
 
 fn hex(c: plotters::style::RGBColor) -> String {
@@ -341,8 +342,8 @@ mod tests {
         }
         assert_eq!(out, "1.5,2,0,null,12.35,100,");
         let mut out = String::new();
-        string(&mut out, "</script><b>");
-        assert_eq!(out, "\"<\\/script><b>\"");
+        string(&mut out, "</script><!--<b>");
+        assert_eq!(out, r#""\u003c/script>\u003c!--\u003cb>""#);
         assert_eq!(hex(colour(0)), "#1f77b4");
     }
 
