@@ -721,6 +721,7 @@ pub fn render(report: &Report<'_>) -> String {
 }
 
 #[cfg(test)]
+#[allow(clippy::float_cmp)] // the figures compared are exact: whole µs and whole counts
 mod tests {
     use super::*;
 

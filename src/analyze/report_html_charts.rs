@@ -91,21 +91,42 @@ impl Chart {
     }
 }
 
-/// `value` with at most `decimals` decimals and no trailing zeros; `null` when not a number.
+/// `value` with at most `decimals` decimals and no trailing zeros; `null` when not a number. Scaled to an integer
+/// and printed as one, which keeps a latency of whole µs exact (an hour's report holds ~400,000 numbers); past
+/// 2^53 scaled, as Rust's float formatting prints it.
 fn number(out: &mut String, value: f64, decimals: usize) {
     if !value.is_finite() {
         out.push_str("null");
         return;
     }
-    let start = out.len();
-    let _ = write!(out, "{value:.decimals$}");
-    if decimals > 0 {
-        let trimmed = out[start..].trim_end_matches('0').trim_end_matches('.').len();
-        out.truncate(start + trimmed);
+    let digits = u32::try_from(decimals.min(9)).unwrap_or(9);
+    let scale = 10u64.pow(digits);
+    #[allow(clippy::cast_precision_loss)]
+    let scaled = (value * scale as f64).round();
+    if scaled.abs() >= 9.0e15 {
+        let start = out.len();
+        let _ = write!(out, "{value:.decimals$}");
+        if decimals > 0 {
+            let trimmed = out[start..].trim_end_matches('0').trim_end_matches('.').len();
+            out.truncate(start + trimmed);
+        }
+        return;
     }
-    if &out[start..] == "-0" {
-        out.truncate(start);
-        out.push('0');
+    #[allow(clippy::cast_possible_truncation)]
+    let scaled = scaled as i64;
+    if scaled < 0 {
+        out.push('-');
+    }
+    let magnitude = scaled.unsigned_abs();
+    let _ = write!(out, "{}", magnitude / scale);
+    let mut fraction = magnitude % scale;
+    if fraction > 0 {
+        let mut width = digits as usize;
+        while fraction % 10 == 0 {
+            fraction /= 10;
+            width -= 1;
+        }
+        let _ = write!(out, ".{fraction:0width$}");
     }
 }
 
@@ -336,11 +357,16 @@ mod tests {
             (f64::NAN, 2),
             (12.3456, 2),
             (100.0, 0),
+            (-2.5, 1),
+            (0.001, 3),
+            (13.439, 3),
+            (1e300, 2),
         ] {
             number(&mut out, v, d);
             out.push(',');
         }
-        assert_eq!(out, "1.5,2,0,null,12.35,100,");
+        let huge = format!("{:.0}", 1e300);
+        assert_eq!(out, format!("1.5,2,0,null,12.35,100,-2.5,0.001,13.439,{huge},"));
         let mut out = String::new();
         string(&mut out, "</script><!--<b>");
         assert_eq!(out, r#""\u003c/script>\u003c!--\u003cb>""#);
