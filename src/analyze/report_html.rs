@@ -1,6 +1,8 @@
-//! One self-contained HTML file: the first screen (`report_html_top.rs`), tables, and SVG charts drawn by plotters
-//! inline — RPS, latency and failures over time, resource samples grouped on the same axis (`resource_groups.rs`),
-//! the percentile spectrum from the exact histograms, integrity in words, the baseline comparison. No external script, style or font: it opens from an artifact store or an e-mail.
+//! One self-contained HTML file: the first screen (`report_html_top.rs`), tables, and charts — interactive ones
+//! drawn by the inlined uPlot (`report_html_charts.rs`): throughput, latency and failures over time, resource samples
+//! grouped on the same axis (`resource_groups.rs`), the exact percentile spectrum and latency distribution; bar
+//! charts as SVG drawn by plotters (`charts.rs`): the baseline side by side, push-to-pop time per priority. No
+//! external script, style or font: it opens from an artifact store or an e-mail.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
