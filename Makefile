@@ -71,3 +71,8 @@ bench: build-prod  ## the benchmarks: the reference target (wrk), the native cli
 	$(PY) bench/client/run.py
 	$(PY) bench/prepopulate/run.py
 	$(PY) bench/monitor/run.py
+
+.PHONY: screenshot
+screenshot: install  ## docs/report-first-screen.png: the HTML report's first screen, from a 15 s quickstart run
+	-RUN_TIME=15s USERS=20 SPAWN_RATE=20 RESULTS=results/screenshot scripts/quickstart.sh
+	$(PY) scripts/report_screenshot.py results/screenshot_report.html docs/report-first-screen.png

@@ -1,4 +1,5 @@
-//! SVG charts drawn with plotters (SVG backend only: the browser lays out the text, so no fonts are bundled).
+//! The report's few non-time charts (grouped bars) drawn as SVG with plotters (SVG backend only: the browser lays
+//! out the text, so no fonts are bundled), the colours every chart shares, and thinning of long series.
 
 use plotters::prelude::*;
 
@@ -80,107 +81,24 @@ fn y_axis(lowest: f64, highest: f64, headroom: f64) -> Option<(f64, f64)> {
     axis(low, high, 0.0)
 }
 
-fn bounds(lines: &[Line], min_span: f64) -> Option<((f64, f64), (f64, f64))> {
-    let points = lines.iter().flat_map(|l| &l.points);
-    let (mut x0, mut x1, mut y0, mut y1) = (f64::INFINITY, f64::NEG_INFINITY, 0.0_f64, 0.0_f64);
-    for &(x, y) in points.filter(|(x, y)| x.is_finite() && y.is_finite()) {
-        x0 = x0.min(x);
-        x1 = x1.max(x);
-        y0 = y0.min(y);
-        y1 = y1.max(y);
-    }
-    if !x0.is_finite() {
-        return None;
-    }
-    // a run of a few seconds (or one point) still gets an axis with distinct labels
-    Some((axis(x0, x1, min_span)?, y_axis(y0, y1, 1.1)?))
-}
-
-type Formatter<'a> = &'a dyn Fn(&f64) -> String;
-
-/// A line chart; None when no line has a point.
-pub fn line_chart(
-    title: &str,
-    x_desc: &str,
-    y_desc: &str,
-    lines: &[Line],
-    x_format: Formatter<'_>,
-    min_span: f64,
-) -> Option<String> {
-    let ((x0, x1), (y0, y1)) = bounds(lines, min_span)?;
-    let mut svg = String::new();
-    let drawn = (|| -> Result<(), Box<dyn std::error::Error + '_>> {
-        let root = SVGBackend::with_string(&mut svg, (WIDTH, HEIGHT)).into_drawing_area();
-        root.fill(&WHITE)?;
-        let mut chart = ChartBuilder::on(&root)
-            .caption(title, ("sans-serif", 17))
-            .margin(12)
-            .x_label_area_size(38)
-            .y_label_area_size(62)
-            .build_cartesian_2d(x0..x1, y0..y1)?;
-        chart
-            .configure_mesh()
-            .x_desc(x_desc)
-            .y_desc(y_desc)
-            .x_labels(10)
-            .y_labels(6)
-            .x_label_formatter(x_format)
-            .y_label_formatter(&|y| format_number(*y))
-            .light_line_style(RGBColor(238, 238, 238))
-            .label_style(("sans-serif", 12))
-            .draw()?;
-        for line in lines {
-            let colour = line.colour;
-            let style = colour.stroke_width(2);
-            if line.points.len() == 1 {
-                // one second of data: a dot, where a line would draw nothing
-                chart
-                    .draw_series(line.points.iter().map(|&p| Circle::new(p, 4, colour.filled())))?
-                    .label(line.label.as_str())
-                    .legend(move |(x, y)| Circle::new((x + 9, y), 4, colour.filled()));
-            } else if line.dashed {
-                chart
-                    .draw_series(DashedLineSeries::new(line.points.iter().copied(), 6, 4, style))?
-                    .label(line.label.as_str())
-                    .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], colour.stroke_width(2)));
-            } else {
-                chart
-                    .draw_series(LineSeries::new(line.points.iter().copied(), style))?
-                    .label(line.label.as_str())
-                    .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], colour.stroke_width(2)));
-            }
-        }
-        if lines.len() > 1 || !lines[0].label.is_empty() {
-            chart
-                .configure_series_labels()
-                .position(SeriesLabelPosition::UpperLeft)
-                .background_style(WHITE.mix(0.85))
-                .border_style(RGBColor(200, 200, 200))
-                .label_font(("sans-serif", 12))
-                .draw()?;
-        }
-        root.present()?;
-        Ok(())
-    })();
-    drawn.ok()?;
-    Some(svg)
+/// One group of bars: its label, one value per series, and a colour that replaces the last series' own for this
+/// group (a significant change marked on the "now" bar).
+pub struct BarGroup {
+    pub label: String,
+    pub values: Vec<f64>,
+    pub mark: Option<RGBColor>,
 }
 
 /// Grouped bars: for each group (an endpoint's percentile), one bar per series (baseline, now).
-pub fn bar_chart(
-    title: &str,
-    y_desc: &str,
-    groups: &[(String, Vec<f64>)],
-    series: &[(&str, RGBColor)],
-) -> Option<String> {
+pub fn bar_chart(title: &str, y_desc: &str, groups: &[BarGroup], series: &[(&str, RGBColor)]) -> Option<String> {
     if groups.is_empty() {
         return None;
     }
-    let values = || groups.iter().flat_map(|g| &g.1).copied().filter(|v| v.is_finite());
+    let values = || groups.iter().flat_map(|g| &g.values).copied().filter(|v| v.is_finite());
     let (y0, y1) = y_axis(values().fold(0.0, f64::min), values().fold(0.0, f64::max), 1.15)?;
     #[allow(clippy::cast_precision_loss)]
     let x1 = groups.len() as f64;
-    let labels: Vec<String> = groups.iter().map(|g| g.0.clone()).collect();
+    let labels: Vec<String> = groups.iter().map(|g| g.label.clone()).collect();
     let mut svg = String::new();
     let drawn = (|| -> Result<(), Box<dyn std::error::Error + '_>> {
         let root = SVGBackend::with_string(&mut svg, (WIDTH, HEIGHT + 40)).into_drawing_area();
@@ -213,13 +131,15 @@ pub fn bar_chart(
         #[allow(clippy::cast_precision_loss)]
         let width = 0.8 / series.len().max(1) as f64;
         for (s, &(name, colour)) in series.iter().enumerate() {
-            let bars = groups.iter().enumerate().filter_map(move |(g, (_, values))| {
-                let value = *values.get(s)?;
+            let last = s + 1 == series.len();
+            let bars = groups.iter().enumerate().filter_map(move |(g, group)| {
+                let value = *group.values.get(s)?;
                 #[allow(clippy::cast_precision_loss)]
                 let left = g as f64 + 0.1 + width * s as f64;
+                let fill = group.mark.filter(|_| last).unwrap_or(colour);
                 Some(Rectangle::new(
                     [(left, 0.0), (left + width * 0.95, value)],
-                    colour.filled(),
+                    fill.filled(),
                 ))
             });
             chart
@@ -272,82 +192,35 @@ pub fn format_elapsed(seconds: f64) -> String {
     }
 }
 
-/// Spectrum x axis: x = log10(1 / (1 − q)), so 0 is the median's left edge, 1 is 90%, 2 is 99%, 3 is 99.9%.
-#[must_use]
-pub fn spectrum_label(x: f64) -> String {
-    let percentile = 100.0 * (1.0 - 10f64.powf(-x));
-    if (x - x.round()).abs() > 1e-6 {
-        return String::new();
-    }
-    format!("{}%", format_percentile(percentile))
-}
-
-fn format_percentile(p: f64) -> String {
-    let text = format!("{p:.4}");
-    text.trim_end_matches('0').trim_end_matches('.').to_owned()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn negative_and_far_out_values_draw_without_overflow() {
-        let line = |points: Vec<(f64, f64)>| Line {
-            label: String::new(),
-            colour: colour(0),
-            dashed: false,
-            points,
-        };
-        // a negative rate from a corrupt history file; timestamps past 2^53, where a few seconds round away
-        let format: Formatter<'_> = &|x| format!("{x}");
-        for points in [
-            vec![(1.7e9, -9.4e11), (1.7e9 + 1.0, 2.0)],
-            vec![(1e17, 1.0), (1e17, 2.0)],
-            vec![(-1e300, 1e300), (1e300, -1e300)],
-        ] {
-            let svg = line_chart("t", "x", "y", &[line(points.clone())], format, 60.0);
-            assert!(svg.is_none_or(|svg| svg.starts_with("<svg")), "{points:?}");
-        }
+    fn negative_values_and_labels_draw() {
         let bars = bar_chart(
             "b",
             "ms",
-            &[("p99".to_owned(), vec![-5.0, 3.0])],
+            &[BarGroup {
+                label: "p99".to_owned(),
+                values: vec![-5.0, 3.0],
+                mark: None,
+            }],
             &[("a", colour(0)), ("b", colour(1))],
         );
         assert!(bars.unwrap().starts_with("<svg"));
-    }
-
-    #[test]
-    fn charts_are_svg_with_their_labels() {
-        let lines = vec![
-            Line {
-                label: "POST /q <a>".to_owned(),
-                colour: colour(0),
-                dashed: false,
-                points: vec![(0.0, 1.0), (1.0, 3.0)],
-            },
-            Line {
-                label: "baseline".to_owned(),
-                colour: colour(1),
-                dashed: true,
-                points: vec![(0.0, 2.0), (1.0, 2.5)],
-            },
-        ];
-        let svg = line_chart("Latency", "s", "ms", &lines, &|x| format_elapsed(*x), 10.0).unwrap();
-        assert!(
-            svg.starts_with("<svg") && svg.contains("Latency") && svg.contains("POST /q &lt;a&gt;"),
-            "{svg}"
-        );
-        assert!(line_chart("empty", "", "", &[], &|_| String::new(), 1.0).is_none());
         let bars = bar_chart(
             "p99",
             "ms",
-            &[("GET /x p99".to_owned(), vec![1.0, 2.0])],
+            &[BarGroup {
+                label: "GET /x p99".to_owned(),
+                values: vec![1.0, 2.0],
+                mark: Some(colour(3)),
+            }],
             &[("baseline", colour(7)), ("now", colour(0))],
         )
         .unwrap();
-        assert!(bars.contains("<rect") && bars.contains("GET /x p99"));
+        assert!(bars.contains("<rect") && bars.contains("GET /x p99") && bars.contains("#D62728"));
     }
 
     #[test]
@@ -359,10 +232,6 @@ mod tests {
         assert_eq!(downsample(&[(0.0, 1.0), (1.0, 3.0)], 1, true), vec![(0.5, 3.0)]);
         assert_eq!(format_elapsed(65.0), "1:05");
         assert_eq!(format_elapsed(3725.0), "1:02:05");
-        assert_eq!(spectrum_label(2.0), "99%");
-        assert_eq!(spectrum_label(3.0), "99.9%");
-        assert_eq!(spectrum_label(0.0), "0%");
-        assert_eq!(spectrum_label(0.5), "");
         assert_eq!(format_number(12_500.0), "12k");
     }
 }

@@ -18,6 +18,7 @@ mod model;
 mod report;
 mod report_hgrm;
 mod report_html;
+mod report_html_charts;
 mod report_html_top;
 mod report_json;
 mod report_junit;

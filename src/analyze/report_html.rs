@@ -1,19 +1,24 @@
-//! One self-contained HTML file: the first screen (`report_html_top.rs`), tables, and SVG charts drawn by plotters
-//! inline — RPS, latency and failures over time, resource samples grouped on the same axis (`resource_groups.rs`),
-//! the percentile spectrum from the exact histograms, integrity in words, the baseline comparison. No external script, style or font: it opens from an artifact store or an e-mail.
+//! One self-contained HTML file: the first screen (`report_html_top.rs`), tables, and charts — interactive ones
+//! drawn by the inlined uPlot (`report_html_charts.rs`): throughput, latency and failures over time, resource samples
+//! grouped on the same axis (`resource_groups.rs`), the exact percentile spectrum and latency distribution; bar
+//! charts as SVG drawn by plotters (`charts.rs`): the baseline side by side, push-to-pop time per priority. No
+//! external script, style or font: it opens from an artifact store or an e-mail.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use super::charts::{bar_chart, colour, downsample, format_elapsed, line_chart, spectrum_label, Line};
+use super::charts::{bar_chart, colour, downsample, BarGroup, Line};
 use super::model::{label, micros_to_ms, Analysis, Source};
 use super::report::{comparison_rows, row_cells, Report, COMPARISON_HEADER, ROW_HEADER};
+use super::report_html_charts::{self, line, Axis, Chart};
 use super::report_junit::escape;
 use super::resource_groups;
 
-/// Most lines one chart carries: beyond that a legend stops being readable.
-const MAX_LINES: usize = 8;
-const MAX_POINTS: usize = 1500;
+/// Most endpoints one chart carries as lines: the legend hides and shows each, so an API of 20 endpoints fits.
+const MAX_ENDPOINT_LINES: usize = 24;
+/// Most points a line keeps: an hour's run at one point per second whole, longer runs averaged (rates) or their
+/// peaks kept (latencies, resources).
+const MAX_POINTS: usize = 4000;
 
 const STYLE: &str = "
 body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;margin:0 auto;max-width:1000px;padding:1em 1.5em;color:#222}
@@ -29,6 +34,8 @@ figure{margin:1em 0}figure svg{max-width:100%;height:auto}.muted{color:#666;font
 .card{border:1px solid #ddd;border-radius:6px;padding:.4em .6em}.card .k{font-size:.8em;color:#555;text-transform:uppercase;letter-spacing:.03em}
 .card .v{font-size:1.35em;font-weight:600;font-variant-numeric:tabular-nums;overflow-wrap:anywhere}
 .sentence{font-size:1.1em}.sentence.pass{color:#1d6b1d}.sentence.fail{color:#9b1c1c}
+.chart-head{margin:.3em 0}.chart-head select{max-width:100%;font-size:.9em}.plot{width:100%;min-height:280px}
+.u-legend{font-size:.8em}.u-legend .u-series th{cursor:pointer}
 @media (max-width:600px){body{padding:.5em .7em}h1{font-size:1.3em}}
 ";
 
@@ -47,7 +54,8 @@ const SCRIPT: &str = "
       });
     });
   });
-  document.body.setAttribute('data-charts',String(document.querySelectorAll('figure svg').length));
+  var drawn=document.querySelectorAll('figure svg').length+Object.keys(window.pushpopCharts||{}).length;
+  document.body.setAttribute('data-charts',String(drawn));
   document.body.setAttribute('data-rendered','yes');
 })();
 ";
@@ -59,6 +67,14 @@ fn figure(out: &mut String, svg: Option<String>, caption: &str) {
             "<figure>{svg}<figcaption class=\"muted\">{}</figcaption></figure>",
             escape(caption)
         );
+    }
+}
+
+/// Places an interactive chart here when it has a point, its data going with the others at the page's end.
+fn place(out: &mut String, charts: &mut Vec<Chart>, chart: Chart) {
+    if chart.has_points() {
+        report_html_charts::figure(out, &chart);
+        charts.push(chart);
     }
 }
 
@@ -142,147 +158,159 @@ fn per_second_totals(
     downsample(&raw, MAX_POINTS, false)
 }
 
-#[allow(clippy::too_many_lines)] // the timeline charts, in the order a reader wants them
-fn timeline(out: &mut String, analysis: &Analysis) {
+/// The time charts, in the order a reader wants them: throughput, latency of every endpoint, one endpoint's
+/// percentiles, failures, users, then the resources.
+#[allow(clippy::too_many_lines)]
+fn timeline(out: &mut String, charts: &mut Vec<Chart>, analysis: &Analysis) {
     let Some(t0) = origin(analysis) else {
         out.push_str(
             "<p class=\"muted\">No timeline: neither _stats_history.csv nor _hdr_intervals.csv is present.</p>\n",
         );
         return;
     };
-    let elapsed = |x: &f64| format_elapsed(*x);
     let intervals: Vec<&super::hdr::IntervalSeries> = analysis.intervals.iter().flatten().collect();
-    let total_history = analysis.history.as_ref().and_then(super::history::History::aggregated);
+    let history = analysis.history.as_ref();
+    let total_history = history.and_then(super::history::History::aggregated);
+    out.push_str("<p class=\"muted\">Hover a chart for each line's value; click a legend entry to hide or show its line; drag across a chart to zoom every time chart to that range; double-click to see the whole run again.</p>\n");
 
     // throughput: exact per-second counts when there, else Locust's moving average
-    let mut rps = Vec::new();
-    let mut caption = String::new();
-    if !intervals.is_empty() {
-        rps.push(Line {
-            label: "all requests".to_owned(),
-            colour: colour(0),
-            dashed: false,
-            points: per_second_totals(t0, &intervals, |s| &s.requests),
-        });
-        for (i, s) in intervals.iter().take(MAX_LINES - 2).enumerate() {
-            rps.push(Line {
-                label: label(&s.method, &s.name),
-                colour: colour(i + 2),
-                dashed: false,
-                points: points(t0, &s.timestamps, &s.requests, false),
-            });
+    let mut rps = Chart::new("rps", Axis::Elapsed, "Requests per second", "req/s", "req/s", 2);
+    let mut lines = Vec::new();
+    if intervals.is_empty() {
+        if let Some(total) = total_history {
+            lines.push(line(
+                "Aggregated",
+                0,
+                false,
+                points(t0, &total.timestamps, &total.rps, false),
+            ));
+        }
+        rps.caption = String::from("Locust's requests/s (_stats_history.csv: an average over its last ~10 s).");
+    } else {
+        lines.push(line(
+            "all requests",
+            0,
+            false,
+            per_second_totals(t0, &intervals, |s| &s.requests),
+        ));
+        for (i, s) in intervals.iter().take(MAX_ENDPOINT_LINES).enumerate() {
+            lines.push(line(
+                &label(&s.method, &s.name),
+                i + 2,
+                false,
+                points(t0, &s.timestamps, &s.requests, false),
+            ));
         }
         let items = per_second_totals(t0, &intervals, |s| &s.items);
         if items.iter().any(|p| p.1 > 0.0) {
-            rps.push(Line {
-                label: "items/s (pops)".to_owned(),
-                colour: colour(1),
-                dashed: true,
-                points: items,
-            });
+            lines.push(line("items/s (pops)", 1, true, items));
         }
-        caption.push_str("Exact per-second counts (_hdr_intervals.csv).");
-    } else if let Some(total) = total_history {
-        rps.push(Line {
-            label: "Aggregated".to_owned(),
-            colour: colour(0),
-            dashed: false,
-            points: points(t0, &total.timestamps, &total.rps, false),
-        });
-        caption.push_str("Locust's requests/s (_stats_history.csv: an average over its last ~10 s).");
+        rps.caption = String::from("Exact per-second counts (_hdr_intervals.csv).");
     }
-    figure(
-        out,
-        line_chart("Requests per second", "elapsed (m:ss)", "req/s", &rps, &elapsed, 10.0),
-        &caption,
-    );
+    rps.sets.push((String::new(), lines));
+    place(out, charts, rps);
 
-    let mut latency = Vec::new();
-    let caption = if intervals.is_empty() {
-        if let Some(total) = total_history {
-            for (i, (name, values)) in [("p50", &total.p50_ms), ("p95", &total.p95_ms), ("p99", &total.p99_ms)]
+    // latency: every endpoint's p99, then one endpoint's percentiles picked from a list
+    let mut latency = Chart::new("latency", Axis::Elapsed, "p99 latency per endpoint", "ms", "ms", 3);
+    let mut percentiles = Chart::new("percentiles", Axis::Elapsed, "Percentiles over time of", "ms", "ms", 3);
+    if intervals.is_empty() {
+        if let Some(history) = history {
+            let mut lines = Vec::new();
+            for (i, s) in history.series.iter().take(MAX_ENDPOINT_LINES).enumerate() {
+                lines.push(line(
+                    &label(&s.method, &s.name),
+                    i,
+                    false,
+                    points(t0, &s.timestamps, &s.p99_ms, true),
+                ));
+                percentiles.sets.push((
+                    label(&s.method, &s.name),
+                    [("p50", &s.p50_ms), ("p95", &s.p95_ms), ("p99", &s.p99_ms)]
+                        .into_iter()
+                        .enumerate()
+                        .map(|(j, (name, values))| line(name, j, false, points(t0, &s.timestamps, values, true)))
+                        .collect(),
+                ));
+            }
+            latency.sets.push((String::new(), lines));
+        }
+        let rounded = "Locust's percentiles over its last ~10 s, rounded to 2 significant digits (_stats_history.csv).";
+        latency.caption = String::from(rounded);
+        percentiles.caption = String::from(rounded);
+        percentiles.decimals = 0;
+    } else {
+        let lines = intervals
+            .iter()
+            .take(MAX_ENDPOINT_LINES)
+            .enumerate()
+            .map(|(i, s)| {
+                line(
+                    &label(&s.method, &s.name),
+                    i,
+                    false,
+                    points(t0, &s.timestamps, &s.p99_ms, true),
+                )
+            })
+            .collect();
+        latency.sets.push((String::new(), lines));
+        for s in &intervals {
+            percentiles.sets.push((
+                label(&s.method, &s.name),
+                [
+                    ("p50", &s.p50_ms),
+                    ("p95", &s.p95_ms),
+                    ("p99", &s.p99_ms),
+                    ("max", &s.max_ms),
+                ]
                 .into_iter()
                 .enumerate()
-            {
-                latency.push(Line {
-                    label: format!("Aggregated {name}"),
-                    colour: colour(i),
-                    dashed: false,
-                    points: points(t0, &total.timestamps, values, true),
-                });
-            }
+                .map(|(j, (name, values))| line(name, j, false, points(t0, &s.timestamps, values, true)))
+                .collect(),
+            ));
         }
-        "Locust's percentiles over its last ~10 s, rounded (_stats_history.csv)."
-    } else {
-        for (i, s) in intervals.iter().take(MAX_LINES / 2).enumerate() {
-            let name = label(&s.method, &s.name);
-            latency.push(Line {
-                label: format!("{name} p99"),
-                colour: colour(i),
-                dashed: false,
-                points: points(t0, &s.timestamps, &s.p99_ms, true),
-            });
-            latency.push(Line {
-                label: format!("{name} p50"),
-                colour: colour(i),
-                dashed: true,
-                points: points(t0, &s.timestamps, &s.p50_ms, true),
-            });
-        }
-        "Exact percentiles of each second (_hdr_intervals.csv): p99 solid, p50 dashed."
-    };
-    figure(
-        out,
-        line_chart("Latency over time", "elapsed (m:ss)", "ms", &latency, &elapsed, 10.0),
-        caption,
-    );
-
-    let mut failures = Vec::new();
-    if !intervals.is_empty() {
-        failures.push(Line {
-            label: "failures/s".to_owned(),
-            colour: colour(3),
-            dashed: false,
-            points: per_second_totals(t0, &intervals, |s| &s.failures),
-        });
-    } else if let Some(total) = total_history {
-        failures.push(Line {
-            label: "failures/s".to_owned(),
-            colour: colour(3),
-            dashed: false,
-            points: points(t0, &total.timestamps, &total.fail_rps, false),
-        });
+        latency.caption = String::from("Exact p99 of each second, per endpoint (_hdr_intervals.csv).");
+        percentiles.caption =
+            String::from("Exact percentiles of each second of the endpoint picked above (_hdr_intervals.csv).");
     }
-    figure(
-        out,
-        line_chart(
-            "Failures per second",
-            "elapsed (m:ss)",
-            "failures/s",
-            &failures,
-            &elapsed,
-            10.0,
-        ),
-        "",
-    );
+    place(out, charts, latency);
+    place(out, charts, percentiles);
+
+    let mut failures = Chart::new("failures", Axis::Elapsed, "Failures per second", "failures/s", "/s", 2);
+    if !intervals.is_empty() {
+        failures.sets.push((
+            String::new(),
+            vec![line(
+                "failures/s",
+                3,
+                false,
+                per_second_totals(t0, &intervals, |s| &s.failures),
+            )],
+        ));
+        failures.caption = String::from("Exact per-second counts (_hdr_intervals.csv).");
+    } else if let Some(total) = total_history {
+        failures.sets.push((
+            String::new(),
+            vec![line(
+                "failures/s",
+                3,
+                false,
+                points(t0, &total.timestamps, &total.fail_rps, false),
+            )],
+        ));
+        failures.caption = String::from("Locust's failures/s (_stats_history.csv: an average over its last ~10 s).");
+    }
+    place(out, charts, failures);
 
     if let Some(total) = total_history {
-        let users = vec![Line {
-            label: String::new(),
-            colour: colour(4),
-            dashed: false,
-            points: points(t0, &total.timestamps, &total.users, true),
-        }];
-        if users[0].points.iter().any(|p| p.1 > 0.0) {
-            figure(
-                out,
-                line_chart("Users", "elapsed (m:ss)", "users", &users, &elapsed, 10.0),
-                "Locust's user count.",
-            );
+        let users = points(t0, &total.timestamps, &total.users, true);
+        if users.iter().any(|p| p.1 > 0.0) {
+            let mut chart = Chart::new("users", Axis::Elapsed, "Users", "users", "", 0).caption("Locust's user count.");
+            chart.sets.push((String::new(), vec![line("users", 4, false, users)]));
+            place(out, charts, chart);
         }
     }
     if let Some(resources) = &analysis.resources {
-        resources_section(out, t0, resources);
+        resources_section(out, charts, t0, resources);
     }
 }
 
@@ -290,8 +318,7 @@ fn timeline(out: &mut String, analysis: &Analysis) {
 const MAX_RESOURCE_LINES: usize = 10;
 
 /// One chart per group of resource series (CPU, memory, I/O, PostgreSQL, other), then each series' mean and peak.
-fn resources_section(out: &mut String, t0: f64, resources: &super::extras::Resources) {
-    let elapsed = |x: &f64| format_elapsed(*x);
+fn resources_section(out: &mut String, charts: &mut Vec<Chart>, t0: f64, resources: &super::extras::Resources) {
     out.push_str("<h3 id=\"resources\">Resources</h3>\n");
     for (group, members) in resource_groups::groups(resources) {
         let lines: Vec<Line> = members
@@ -300,12 +327,7 @@ fn resources_section(out: &mut String, t0: f64, resources: &super::extras::Resou
             .enumerate()
             .map(|(i, m)| {
                 let scaled: Vec<f64> = m.values.iter().map(|v| v * m.scale).collect();
-                Line {
-                    label: m.label.clone(),
-                    colour: colour(i),
-                    dashed: m.dashed,
-                    points: points(t0, &resources.timestamps, &scaled, true),
-                }
+                line(&m.label, i, m.dashed, points(t0, &resources.timestamps, &scaled, true))
             })
             .collect();
         let dropped = members.len().saturating_sub(MAX_RESOURCE_LINES);
@@ -313,9 +335,15 @@ fn resources_section(out: &mut String, t0: f64, resources: &super::extras::Resou
         if dropped > 0 {
             let _ = write!(caption, " {dropped} more series in the table below.");
         }
-        let svg = line_chart(group.title(), "elapsed (m:ss)", group.unit(), &lines, &elapsed, 10.0)
-            .map(|svg| svg.replacen("<svg ", &format!("<svg data-group=\"{}\" ", group.title()), 1));
-        figure(out, svg, &caption);
+        let id = format!("resources-{}", group.title().to_ascii_lowercase().replace(' ', "-"));
+        let suffix = match group.unit() {
+            "% of one core" => "%",
+            unit => unit,
+        };
+        let mut chart = Chart::new(&id, Axis::Elapsed, group.title(), group.unit(), suffix, 2).caption(&caption);
+        chart.group = Some(group.title().to_owned());
+        chart.sets.push((String::new(), lines));
+        place(out, charts, chart);
     }
     let rows: Vec<Vec<String>> = resources
         .series
@@ -345,7 +373,8 @@ fn resources_section(out: &mut String, t0: f64, resources: &super::extras::Resou
     );
 }
 
-/// Percentiles from 0 to 99.999% on a log scale of 1/(1−q), from an exact histogram.
+/// Percentiles from 0 to 99.999% on a log scale of 1/(1−q), from an exact histogram: 20 points per decade, the
+/// whole decades (90%, 99%, 99.9%) among them, up to where the count still resolves them.
 fn spectrum(counts: &[(u64, u64)]) -> Vec<(f64, f64)> {
     let n: u64 = counts.iter().map(|b| b.1).sum();
     if n == 0 {
@@ -360,60 +389,209 @@ fn spectrum(counts: &[(u64, u64)]) -> Vec<(f64, f64)> {
         items: 0,
         counts: counts.to_vec(),
     };
-    (0..=100)
-        .map(|i| f64::from(i) * top / 100.0)
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    let steps = (top * 20.0).floor() as u32;
+    (0..=steps)
+        .map(|i| f64::from(i) / 20.0)
+        .chain((top * 20.0).fract().abs().gt(&1e-9).then_some(top))
+        // 100 − 100·10^−x: exactly 90, 99, 99.9 at the whole decades, as the cards compute them
         .map(|x| {
             (
                 x,
-                micros_to_ms(entry.value_at_percentile(100.0 * (1.0 - 10f64.powf(-x)))),
+                micros_to_ms(entry.value_at_percentile(100.0 - 100.0 * 10f64.powf(-x))),
             )
         })
         .collect()
 }
 
-fn spectrum_section(out: &mut String, report: &Report<'_>) {
-    let analysis = report.analysis;
-    let mut lines = Vec::new();
-    for (i, endpoint) in analysis
-        .rows()
-        .filter(|e| e.latency_source == Source::Exact)
-        .take(MAX_LINES - 1)
+/// A latency distribution: requests per bin, ten bins per decade of milliseconds (1, 1.26, 1.58, 2, 2.5 … ms), each
+/// drawn at its geometric middle on a log axis. Bins from `first` to `last` (indices: 10·log10 of a bin's lower
+/// edge in ms), so that every endpoint's distribution shares one axis.
+fn distribution(counts: &[(u64, u64)], first: i32, last: i32) -> Vec<(f64, f64)> {
+    let mut bins = vec![0.0; usize::try_from(last - first + 1).unwrap_or(0)];
+    for &(micros, count) in counts {
+        let bin = bin_of(micros) - first;
+        if let Some(slot) = usize::try_from(bin).ok().and_then(|b| bins.get_mut(b)) {
+            #[allow(clippy::cast_precision_loss)]
+            let count = count as f64;
+            *slot += count;
+        }
+    }
+    bins.iter()
         .enumerate()
-    {
-        if let Some(entry) = &endpoint.histogram {
-            lines.push(Line {
-                label: endpoint.label(),
-                colour: colour(i),
-                dashed: false,
-                points: spectrum(&entry.counts),
-            });
-        }
-    }
-    if let Some(histogram) = report.baseline.as_ref().and_then(|b| b.total.histogram.as_ref()) {
-        if !lines.is_empty() {
-            lines.push(Line {
-                label: "baseline Aggregated".to_owned(),
-                colour: colour(7),
-                dashed: true,
-                points: spectrum(histogram),
-            });
-        }
-    }
-    if lines.is_empty() {
-        out.push_str("<p class=\"muted\">No exact histograms (_hdr.json), so no percentile spectrum: Locust's rounded percentiles are in the table above.</p>\n");
+        .map(|(i, &n)| {
+            #[allow(clippy::cast_possible_truncation, clippy::cast_possible_wrap)]
+            let bin = first + i as i32;
+            (10f64.powf((f64::from(bin) + 0.5) / 10.0), n)
+        })
+        .collect()
+}
+
+/// The distribution bin of a latency in µs (below 1 µs counts as 1 µs).
+fn bin_of(micros: u64) -> i32 {
+    #[allow(clippy::cast_precision_loss)]
+    let ms = micros.max(1) as f64 / 1000.0;
+    #[allow(clippy::cast_possible_truncation)]
+    let bin = (10.0 * ms.log10() + 1e-9).floor() as i32;
+    bin
+}
+
+fn spectrum_section(out: &mut String, charts: &mut Vec<Chart>, report: &Report<'_>) {
+    let analysis = report.analysis;
+    let exact: Vec<&super::model::Endpoint> = analysis
+        .rows()
+        .filter(|e| e.latency_source == Source::Exact && e.histogram.is_some())
+        .collect();
+    if exact.is_empty() {
+        out.push_str("<p class=\"muted\">No exact histograms (_hdr.json), so no percentile spectrum or distribution: Locust's rounded percentiles are in the table above.</p>\n");
         return;
     }
+    let mut chart = Chart::new("spectrum", Axis::Percentile, "Percentile spectrum", "ms", "ms", 3).caption(
+        "Exact latency at each percentile (_hdr.json), on a log scale of 1/(1−q): 90%, 99%, 99.9% equally spaced, \
+         as HdrHistogram's plotter draws it. The curve ends where the run's count stops resolving percentiles.",
+    );
+    let mut lines: Vec<Line> = exact
+        .iter()
+        .rev() // Aggregated first: the line a reader looks for
+        .take(MAX_ENDPOINT_LINES)
+        .enumerate()
+        .map(|(i, e)| {
+            line(
+                &e.label(),
+                i,
+                false,
+                spectrum(&e.histogram.as_ref().expect("filtered").counts),
+            )
+        })
+        .collect();
+    if let Some(histogram) = report.baseline.as_ref().and_then(|b| b.total.histogram.as_ref()) {
+        lines.push(line("baseline Aggregated", 7, true, spectrum(histogram)));
+    }
+    chart.sets.push((String::new(), lines));
+    place(out, charts, chart);
+
+    let buckets = || {
+        exact
+            .iter()
+            .flat_map(|e| &e.histogram.as_ref().expect("filtered").counts)
+    };
+    let first = buckets().map(|b| bin_of(b.0)).min().unwrap_or(0);
+    let last = buckets().map(|b| bin_of(b.0)).max().unwrap_or(0);
+    let mut chart = Chart::new("distribution", Axis::LogMs, "Response-time distribution of", "requests", "", 0)
+        .caption("Requests per latency bin, from the exact histograms (_hdr.json): ten bins per decade of milliseconds, on a log axis; hover a bar for its range.");
+    chart.bars = true;
+    for e in exact.iter().rev() {
+        let counts = &e.histogram.as_ref().expect("filtered").counts;
+        chart.sets.push((
+            e.label(),
+            vec![line("requests", 0, false, distribution(counts, first, last))],
+        ));
+    }
+    place(out, charts, chart);
+}
+
+/// Where a change is marked on the "now" bar: red for a regression the test finds real, green for an improvement.
+const REGRESSION_RED: plotters::style::RGBColor = plotters::style::RGBColor(214, 39, 40);
+const IMPROVED_GREEN: plotters::style::RGBColor = plotters::style::RGBColor(44, 160, 44);
+
+/// A chart per metric, this run's bar beside the baseline's for each endpoint (the run as a whole first), changes
+/// the comparison calls a regression or an improvement marked in colour and with an arrow before the name.
+fn baseline_bars(out: &mut String, comparison: &super::baseline::Comparison) {
+    use super::baseline::Status;
+    let _ = writeln!(
+        out,
+        "<p class=\"muted\">Grey: the baseline; blue: this run. A red bar and ▲ before the name: a regression the \
+         test finds real; green and ▼: an improvement; ~: past the tolerance but within noise.</p>"
+    );
+    for (metric, title, unit, scale) in [
+        ("p50", "p50 latency", "ms", 1.0),
+        ("p95", "p95 latency", "ms", 1.0),
+        ("p99", "p99 latency", "ms", 1.0),
+        ("rps", "Requests per second", "req/s", 1.0),
+        ("fail_ratio", "Failure ratio", "%", 100.0),
+    ] {
+        let mut groups = Vec::new();
+        for endpoint in comparison.endpoints.iter().rev().take(8) {
+            let Some(delta) = endpoint.metrics.iter().find(|m| m.metric == metric) else {
+                continue;
+            };
+            let (Some(b), Some(c)) = (delta.baseline, delta.current) else {
+                continue;
+            };
+            let mut name = endpoint.label();
+            if name.chars().count() > 24 {
+                name = name.chars().take(23).chain(std::iter::once('…')).collect();
+            }
+            let (mark, prefix) = match delta.status {
+                Status::Regression => (Some(REGRESSION_RED), "▲ "),
+                Status::Improved => (Some(IMPROVED_GREEN), "▼ "),
+                Status::Noise => (None, "~ "),
+                Status::Ok | Status::Unknown => (None, ""),
+            };
+            groups.push(BarGroup {
+                label: format!("{prefix}{name}"),
+                values: vec![b * scale, c * scale],
+                mark,
+            });
+        }
+        if groups.iter().all(|g| g.values.iter().all(|v| *v == 0.0)) {
+            continue; // no failures on either side: nothing to compare
+        }
+        let svg = bar_chart(
+            &format!("{title}: baseline and now"),
+            unit,
+            &groups,
+            &[("baseline", colour(7)), ("now", colour(0))],
+        )
+        .map(|svg| svg.replacen("<svg ", &format!("<svg data-metric=\"{metric}\" "), 1));
+        figure(out, svg, "");
+    }
+}
+
+/// Push-to-pop time per priority, from the integrity checker's histograms (`push_to_pop` of `_integrity.json`).
+fn push_to_pop(out: &mut String, analysis: &Analysis) {
+    let Some(rows) = analysis
+        .integrity
+        .as_ref()
+        .and_then(|m| m.get("push_to_pop"))
+        .and_then(serde_json::Value::as_array)
+    else {
+        return;
+    };
+    let figure_of = |row: &serde_json::Value, key: &str| row.get(key).and_then(serde_json::Value::as_f64);
+    let groups: Vec<BarGroup> = rows
+        .iter()
+        .filter_map(|row| {
+            let priority = row.get("priority")?.as_u64()?;
+            let count = row.get("count")?.as_u64()?;
+            let values = ["p50_ms", "p90_ms", "p99_ms", "max_ms"]
+                .iter()
+                .map(|k| figure_of(row, k))
+                .collect::<Option<Vec<f64>>>()?;
+            Some(BarGroup {
+                label: format!("priority {priority} ({} items)", super::report_html_top::grouped(count)),
+                values,
+                mark: None,
+            })
+        })
+        .collect();
+    let svg = bar_chart(
+        "Push-to-pop time per priority",
+        "ms",
+        &groups,
+        &[
+            ("p50", colour(0)),
+            ("p90", colour(1)),
+            ("p99", colour(3)),
+            ("max", colour(7)),
+        ],
+    )
+    .map(|svg| svg.replacen("<svg ", "<svg data-chart=\"push-to-pop\" ", 1));
     figure(
         out,
-        line_chart(
-            "Percentile spectrum",
-            "percentile",
-            "ms",
-            &lines,
-            &|x| spectrum_label(*x),
-            1.0,
-        ),
-        "Exact latency at each percentile (_hdr.json), log scale of 1/(1−q): 90%, 99%, 99.9% equally spaced.",
+        svg,
+        "From an item's acknowledged push to its first pop, per marker priority (_integrity.json): a queue that \
+         serves priorities in order shows the urgent ones' times lowest.",
     );
 }
 
@@ -423,7 +601,7 @@ pub fn render(report: &Report<'_>) -> String {
     let analysis = report.analysis;
     let mut out = String::with_capacity(64 * 1024);
     let title = format!("pushpop-load: {}", analysis.prefix);
-    let _ = write!(out, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width,initial-scale=1\"><title>{}</title><style>{STYLE}</style></head><body>\n", escape(&title));
+    let _ = write!(out, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width,initial-scale=1\"><title>{}</title><style>{}{STYLE}</style></head><body>\n", escape(&title), report_html_charts::UPLOT_CSS);
     super::report_html_top::first_screen(&mut out, report);
 
     out.push_str("<section id=\"endpoints\"><h2>Endpoints</h2>\n");
@@ -436,14 +614,16 @@ pub fn render(report: &Report<'_>) -> String {
     }
     out.push_str("</section>\n");
 
+    let mut charts = Vec::new();
     out.push_str("<section id=\"timeline\"><h2>Over time</h2>\n");
-    timeline(&mut out, analysis);
-    out.push_str("</section>\n<section id=\"spectrum\"><h2>Percentile spectrum</h2>\n");
-    spectrum_section(&mut out, report);
+    timeline(&mut out, &mut charts, analysis);
+    out.push_str("</section>\n<section id=\"spectrum\"><h2>Latency distribution</h2>\n");
+    spectrum_section(&mut out, &mut charts, report);
     out.push_str("</section>\n");
 
     out.push_str("<section id=\"integrity\"><h2>Queue integrity</h2>\n");
     super::report_html_top::integrity_section(&mut out, analysis);
+    push_to_pop(&mut out, analysis);
     out.push_str("</section>\n");
 
     if !report.verdicts.is_empty() {
@@ -466,30 +646,7 @@ pub fn render(report: &Report<'_>) -> String {
 
     if let Some(comparison) = &report.comparison {
         let _ = writeln!(out, "<section id=\"baseline\"><h2>Against the baseline</h2><p class=\"muted\">Baseline <code>{}</code>. A change past its tolerance counts as a regression only when the histograms show it is real (p50: Mann–Whitney U; p95/p99: non-overlapping {:.0}% intervals); otherwise it is <i>noise</i>.</p>", escape(&comparison.baseline), (1.0 - comparison.alpha) * 100.0);
-        // a chart per percentile, the endpoints side by side: labels stay readable
-        for percentile in ["p50", "p95", "p99"] {
-            let mut groups = Vec::new();
-            for endpoint in comparison.endpoints.iter().rev().take(6) {
-                let metric = endpoint.metrics.iter().find(|m| m.metric == percentile);
-                if let Some((Some(b), Some(c))) = metric.map(|m| (m.baseline, m.current)) {
-                    let mut name = endpoint.label();
-                    if name.chars().count() > 26 {
-                        name = name.chars().take(25).chain(std::iter::once('…')).collect();
-                    }
-                    groups.push((name, vec![b, c]));
-                }
-            }
-            figure(
-                &mut out,
-                bar_chart(
-                    &format!("{percentile}: baseline and now"),
-                    "ms",
-                    &groups,
-                    &[("baseline", colour(7)), ("now", colour(0))],
-                ),
-                "",
-            );
-        }
+        baseline_bars(&mut out, comparison);
         let rows: Vec<Vec<String>> = comparison_rows(comparison).collect();
         table(&mut out, "", &COMPARISON_HEADER, &rows, None, 99);
         if !comparison.missing.is_empty() {
@@ -560,6 +717,53 @@ pub fn render(report: &Report<'_>) -> String {
         .collect();
     table(&mut out, "", &["", "File", "What"], &rows, None, 99);
     out.push_str("</section>\n");
+    report_html_charts::scripts(&mut out, &charts);
     let _ = writeln!(out, "<script>{SCRIPT}</script>\n</body></html>");
     out
+}
+
+#[cfg(test)]
+#[allow(clippy::float_cmp)] // the figures compared are exact: whole µs and whole counts
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spectrum_hits_the_whole_decades_exactly() {
+        // 1,000 samples: 1..=1000 µs, one each; p90 is 900 µs, p99 990 µs, p99.9 999 µs
+        let counts: Vec<(u64, u64)> = (1..=1000).map(|v| (v, 1)).collect();
+        let points = spectrum(&counts);
+        let at = |x: f64| points.iter().find(|p| p.0 == x).map(|p| p.1);
+        assert_eq!(at(1.0), Some(0.9));
+        assert_eq!(at(2.0), Some(0.99));
+        // 99.9% as every other figure of the report computes it (the table's, the cards'): src/stats ranks
+        // ceil(q/100·n) in f64, where 99.9/100·1000 is 999.0000000000001, so rank 1000 (HdrHistogram rounds: 999)
+        let entry = crate::stats::SnapshotEntry {
+            method: String::new(),
+            name: String::new(),
+            failures: 0,
+            items: 0,
+            counts: counts.clone(),
+        };
+        assert_eq!(at(3.0), Some(micros_to_ms(entry.value_at_percentile(99.9))));
+        assert_eq!(points.first(), Some(&(0.0, 0.001)));
+        assert_eq!(points.last().map(|p| p.0), Some(3.0)); // 10^3 samples resolve up to 99.9%
+        assert!(spectrum(&[]).is_empty());
+    }
+
+    #[test]
+    fn distribution_bins_every_request_once() {
+        // 0 µs counts as 1 µs; 1 ms and 1.2 ms share the bin [1, 1.26) ms; 10 ms is a decade up
+        let counts = [(0, 2), (1000, 3), (1200, 4), (10_000, 5)];
+        let first = counts.iter().map(|c| bin_of(c.0)).min().unwrap();
+        let last = counts.iter().map(|c| bin_of(c.0)).max().unwrap();
+        assert_eq!((first, last), (-30, 10));
+        let bins = distribution(&counts, first, last);
+        assert_eq!(bins.len(), 41);
+        assert_eq!(bins.iter().map(|b| b.1).sum::<f64>(), 14.0);
+        assert_eq!(bins[0].1, 2.0);
+        assert_eq!(bins[30].1, 7.0);
+        assert_eq!(bins[40].1, 5.0);
+        // each bin drawn at its geometric middle: 10^(30.5/10 − 3) ms for [1, 1.26)
+        assert!((bins[30].0 - 10f64.powf(0.05)).abs() < 1e-12);
+    }
 }

@@ -1,13 +1,12 @@
 """The results analyzer (`pushpop-load analyze` / `check`, `analyze-results`, the seed's scripts) on real Locust
 output: headless Locust runs against the reference target (memory and PostgreSQL stores), one with failures and
-one with no requests at all; hand-made malformed files; the HTML report opened in headless Chromium."""
+one with no requests at all; hand-made malformed files. The HTML report: test_analyze_html.py."""
 
 from __future__ import annotations
 
 import csv
 import json
 import math
-import os
 import random
 import re
 import shutil
@@ -462,160 +461,6 @@ def test_generator_saturation_rule_reads_the_monitors_summary(memory_target: Tar
                                                                                       "saturated": True}}))
     done = run(prefix, "--threshold", "saturated==0", command="check")
     assert done.returncode == 1 and "FAIL  saturated==0" in done.stdout, done.stdout
-
-
-def chromium() -> str:
-    found = shutil.which("chromium") or shutil.which("chromium-browser")
-    if not found and os.geteuid() == 0 and shutil.which("apt-get"):
-        for attempt in (["apt-get", "install", "-y", "-qq", "chromium"], ["apt-get", "update", "-qq"],
-                        ["apt-get", "install", "-y", "-qq", "chromium"]):
-            subprocess.run(attempt, capture_output=True, check=False, timeout=600,
-                           env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
-            found = shutil.which("chromium")
-            if found:
-                break
-    if not found:
-        pytest.skip("Chromium is not installed and cannot be installed here (Debian: apt-get install chromium)")
-    return found
-
-
-def open_in_chromium(browser: str, page: Path, tmp_path: Path, width: int = 1100) -> tuple[str, list[str], Path]:
-    """The page's DOM after its scripts ran, the console's error lines, and a screenshot at `width` px."""
-    common = [browser, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--enable-logging=stderr",
-              "--v=0", f"--user-data-dir={tmp_path / 'chromium-profile'}", f"--window-size={width},4000"]
-    done = subprocess.run([*common, "--dump-dom", page.as_uri()], capture_output=True, text=True, timeout=120)
-    errors = [line for line in done.stderr.splitlines()
-              if "CONSOLE" in line and re.search(r"Uncaught|Error|error", line)]
-    shot = tmp_path / f"{page.stem}-{width}.png"
-    subprocess.run([*common, f"--screenshot={shot}", page.as_uri()], capture_output=True, timeout=120)
-    return done.stdout, errors, shot
-
-
-# the monitor's layout (docs/MONITOR.md): Timestamp, its Time clock to the millisecond, "<source> <metric>" columns
-MONITOR_COLUMNS = ["generator cpu_pct", "generator rss_bytes", "generator saturated", "pid:4242 cpu_pct",
-                   "pid:4242 rss_bytes", "pid:4242 threads", "postgres:app connections", "postgres:app commits_per_s"]
-
-
-def monitor_csv(start: int, seconds: int) -> str:
-    rows = [f"{start + s},{start + s}.250,{20 + s},{50_000_000 + s * 1_000_000},0,{60 + s},{80_000_000},{9},"
-            f"{3 + s % 2},{100 + s}\n" for s in range(seconds)]
-    return "Timestamp,Time," + ",".join(MONITOR_COLUMNS) + "\n" + "".join(rows)
-
-
-def card_values(dom: str) -> dict[str, str]:
-    return dict(re.findall(r'<div class="card" data-card="(\w+)"><div class="k">[^<]*</div><div class="v">([^<]*)</div>',
-                           dom))
-
-
-def exact_aggregated_ms(prefix: Path, percentile: float) -> str:
-    """The Aggregated percentile from _hdr.json's histograms: the smallest value whose cumulative count reaches the
-    rank ceil(q·n), as HdrHistogram defines it."""
-    merged: dict[int, int] = {}
-    for entry in json.loads(Path(f"{prefix}_hdr.json").read_text())["histograms"]["entries"]:
-        for value, count in entry["counts"]:
-            merged[value] = merged.get(value, 0) + count
-    total = sum(merged.values())
-    rank = min(max(math.ceil(percentile / 100 * total), 1), total)
-    seen = 0
-    for value in sorted(merged):
-        seen += merged[value]
-        if seen >= rank:
-            return f"{value / 1000:.3f}"
-    raise AssertionError("empty histograms")
-
-
-def test_html_report_renders_in_chromium(runs: dict[str, Path], tmp_path: Path) -> None:
-    browser = chromium()
-    # the checker itself must catch a script error
-    broken = write(tmp_path / "broken.html", b"<!doctype html><body><script>throw new Error('boom')</script></body>")
-    _, errors, _ = open_in_chromium(browser, broken, tmp_path)
-    assert any("boom" in line for line in errors)
-
-    prefix = tmp_path / "full"
-    for kind in ("_stats.csv", "_stats_history.csv", "_failures.csv", "_exceptions.csv", "_hdr.json",
-                 "_hdr_intervals.csv"):
-        shutil.copy(f"{runs['failing']}{kind}", f"{prefix}{kind}")
-    Path(f"{prefix}_integrity.json").write_text(json.dumps(
-        {"ok": False, "acknowledged": 750, "popped": 751, "lost": 0, "duplicated": 1, "out_of_order": 0,
-         "foreign": 0}))
-    start = int(json.loads(Path(f"{runs['failing']}_locust.json").read_text())[0]["start_time"])
-    Path(f"{prefix}_resources.csv").write_text(monitor_csv(start, 5))
-    Path(f"{prefix}_resources.json").write_text(json.dumps(
-        {"generator": {"pid": 1, "peak_cpu_pct": 24.0, "saturated": False}}))
-    html = tmp_path / "report.html"
-    # against the run without failures: the failure ratio regressed, so the verdict fails (exit 1)
-    done = run(prefix, "--format", "html", "--out", html, "--baseline", runs["clean"], "--threshold", "p95<10s")
-    assert done.returncode == 1 and f"wrote {html}: FAIL (1 threshold holds" in done.stderr, done.stderr
-    source = html.read_text()
-    assert "<script src" not in source and "<link" not in source and "http://" not in source.split("<svg")[0]
-    dom, errors, shot = open_in_chromium(browser, html, tmp_path, width=1280)
-    assert errors == []
-    body = re.search(r"<body([^>]*)>", dom).group(1)
-    assert 'data-rendered="yes"' in body
-    charts = int(re.search(r'data-charts="(\d+)"', body).group(1))
-    # RPS, latency, failures, (users, when Locust's history saw any), the resources in four groups (CPU, memory,
-    # PostgreSQL, threads), the spectrum, and the baseline's p50, p95 and p99 bars
-    with open(f"{prefix}_stats_history.csv", newline="") as handle:
-        history = list(csv.DictReader(handle))
-    peak_users = max(float(row["User Count"]) for row in history if row["Name"] == "Aggregated")
-    assert charts == 11 + (peak_users > 0), body
-    for section in ("summary", "endpoints", "timeline", "resources", "spectrum", "integrity", "thresholds",
-                    "baseline", "failures", "inputs"):
-        assert f'id="{section}"' in dom
-    assert "Percentile spectrum" in dom and "baseline Aggregated" in dom
-    assert ODD_NAME.replace('"', "&quot;") in dom or ODD_NAME in dom
-    assert shot.exists() and shot.stat().st_size > 50_000
-
-    # the first screen: the checks and the cards, before any table, with the run's own figures
-    summary = dom[:dom.index("<table")]
-    checks = dict(re.findall(r'data-check="([^"]+)"><span class="mark">[^<]*</span> <b>[^<]*</b>: ([^<]*)</li>', summary))
-    assert checks["Thresholds"] == "all 1 hold"
-    # the failure ratio regressed for certain (other figures may, run to run); the run as a whole comes first
-    assert re.match(rf"\d+ regressions? against {re.escape(str(runs['clean']))}: Aggregated fail_ratio",
-                    checks["Baseline"]), checks
-    assert checks["Queue integrity"].startswith("750 items acknowledged, 751 popped, 0 lost, 1 duplicated")
-    assert checks["Load generator"] == "not saturated (peak 24% of a core)"
-    cards = card_values(summary)
-    aggregated = next(row for row in stats_rows(prefix) if row["Name"] == "Aggregated")
-    requests, failures = int(aggregated["Request Count"]), int(aggregated["Failure Count"])
-    assert cards["requests"] == f"{requests:,}"
-    assert cards["failures"] == f"{100 * failures / requests:.2f}%"
-    assert cards["users"] == f"{peak_users:.0f}"
-    document = report(prefix)
-    assert cards["rps"] == f"{document['total']['rps']:.2f}"
-    assert cards["duration"] == f"{document['duration_s']:.1f} s"
-    for key, percentile in (("p50", 50), ("p95", 95), ("p99", 99), ("max", 100)):
-        assert cards[key] == exact_aggregated_ms(prefix, percentile), key
-
-    # resources: one chart per group, processes named, never a clock plotted as a metric
-    groups = re.findall(r'<svg data-group="([^"]+)"', dom)
-    assert groups == ["CPU", "Memory", "PostgreSQL", "Other resource figures"]
-    cpu = re.search(r'<svg data-group="CPU".*?</svg>', dom, re.S).group(0)
-    assert "load generator" in cpu and "pid 4242" in cpu
-    assert not re.search(r">\s*(Time|Timestamp)\s*<", dom.split('id="resources"')[1].split('id="spectrum"')[0])
-    assert "1.8e9" not in dom and not re.search(r">\s*Time\s*</td>", dom)
-
-    # integrity in words, with what the non-zero figure means and where to read more
-    sentence = re.search(r'<p class="sentence fail" id="integrity-sentence">([^<]*)</p>', dom).group(1)
-    assert sentence == "750 items acknowledged, 751 popped, 0 lost, 1 duplicated, 0 out of order."
-    assert "<b>1</b> duplicated: delivered more than once" in dom and 'href="docs/INTEGRITY.md"' in dom
-    assert "out_of_order" not in dom.split('id="integrity"')[1].split("</section>")[0]
-
-    # at a phone's width nothing is wider than the screen: tables scroll in their own box, charts shrink. Headless
-    # Chromium's window is at least 500 px wide, so the report is laid out in a 390 px frame of a probe page (srcdoc:
-    # the frame shares the probe's origin, so its document can be measured)
-    frame = source.replace("&", "&amp;").replace('"', "&quot;")
-    probe = write(tmp_path / "phone.html", (
-        '<!doctype html><body style="margin:0"><iframe id="f" style="border:0" width="390" height="3000" '
-        f'srcdoc="{frame}"></iframe><script>document.getElementById("f").addEventListener("load", function () {{'
-        ' var w = this.contentWindow, d = w.document;'
-        ' document.body.setAttribute("data-overflow", (d.documentElement.scrollWidth - w.innerWidth) + " " +'
-        ' w.innerWidth + " " + d.body.getAttribute("data-rendered")); });</script></body>').encode())
-    dom, errors, shot = open_in_chromium(browser, probe, tmp_path, width=500)
-    assert errors == []
-    overflow, inner, rendered = re.search(r'data-overflow="(-?\d+) (\d+) (\w+)"', dom).groups()
-    assert (int(inner), rendered) == (390, "yes") and int(overflow) <= 0, (overflow, inner)
-    assert shot.exists()
 
 
 # HdrHistogram's percentile distribution, read as its published description says (HdrHistogram's
