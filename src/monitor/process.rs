@@ -332,16 +332,35 @@ mod tests {
 
     #[test]
     fn generator_counts_its_own_cpu() {
+        /// Seconds of CPU this process has used.
+        #[allow(clippy::cast_precision_loss)]
+        fn process_cpu() -> f64 {
+            let mut now = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+            // SAFETY: a valid clock id and a timespec to write into
+            assert_eq!(
+                unsafe { libc::clock_gettime(libc::CLOCK_PROCESS_CPUTIME_ID, &raw mut now) },
+                0
+            );
+            now.tv_sec as f64 + now.tv_nsec as f64 / 1e9
+        }
         let mut notes = Vec::new();
         let mut source = ProcessSource::new(Selector::Generator(std::process::id()), &mut notes).unwrap();
-        let until = Instant::now() + Duration::from_millis(200);
+        let (wall_start, cpu_start) = (Instant::now(), process_cpu());
+        // 200 ms of CPU, however long the machine takes to give it (bounded): the figure must be what this process
+        // got, not what an idle machine would have given it
+        let deadline = wall_start + Duration::from_secs(30);
         let mut spin = 0u64;
-        while Instant::now() < until {
+        while process_cpu() - cpu_start < 0.2 && Instant::now() < deadline {
             spin = std::hint::black_box(spin.wrapping_add(1));
         }
         let row = source.sample(&mut notes);
+        let expected = 100.0 * (process_cpu() - cpu_start) / wall_start.elapsed().as_secs_f64();
         let cpu = row[0].unwrap();
-        assert!(cpu > 50.0, "a busy thread reads near 100%: {cpu}");
+        // /proc counts in ticks of 10 ms: over at least 200 ms, a few percent
+        assert!(
+            (cpu - expected).abs() < 10.0,
+            "read {cpu}%, the process had {expected}%"
+        );
         assert_eq!(row[2], Some(f64::from(u8::from(cpu > 90.0))));
     }
 

@@ -109,7 +109,12 @@ impl SnapshotEntry {
             clippy::cast_sign_loss,
             clippy::cast_precision_loss
         )]
-        let rank = ((percentile / 100.0 * total as f64).ceil() as u64).clamp(1, total.max(1));
+        let rank = {
+            // the rank is ceil(q·n); q·n in floating point can land a last bit above a whole number (99.9% of
+            // 1,000 is 999.0000000000001), which would pick the next sample: HdrHistogram picks the 999th
+            let exact = percentile * total as f64 / 100.0;
+            ((exact - exact * 1e-12).ceil() as u64).clamp(1, total.max(1))
+        };
         let mut seen = 0;
         for &(value, count) in &self.counts {
             seen += count;
@@ -279,6 +284,27 @@ impl Recorder {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_whole_rank_is_not_pushed_to_the_next_by_rounding() {
+        let entry = SnapshotEntry {
+            method: "POST".to_owned(),
+            name: "push".to_owned(),
+            failures: 0,
+            items: 0,
+            counts: (1..=1000).map(|n| (n, 1)).collect(),
+        };
+        for (percentile, rank) in [
+            (99.9, 999),
+            (99.0, 990),
+            (50.0, 500),
+            (99.95, 1000),
+            (0.01, 1),
+            (100.0, 1000),
+        ] {
+            assert_eq!(entry.value_at_percentile(percentile), rank, "p{percentile}");
+        }
+    }
 
     #[test]
     fn exact_to_the_precision() {
