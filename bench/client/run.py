@@ -10,7 +10,9 @@ pinned to CPU 1. Two parts:
 2. Timing fidelity: 100 users at 20 tasks/s each (2,000 req/s in all), first idle, then with BUSY_US (200) µs
    of Python work per task; how much each client's exact reported p50/p99 grows when the user code is busy.
 
-Environment: DURATION (s, default 20), BUSY_US (200), PARTS ("cost fidelity"), SMOKE, ALLOW_DEBUG. Results: bench/results/client-<stamp>/.
+Environment: DURATION (s, default 20), BUSY_US (200), PARTS ("cost fidelity"), CLIENTS (the cost part's Locust users,
+default "HttpPushUser FastHttpPushUser NativePushUser"; FastHttpPushUser is the ratios' reference and always runs),
+SMOKE, ALLOW_DEBUG. Results: bench/results/client-<stamp>/.
 """
 
 from __future__ import annotations
@@ -40,7 +42,7 @@ BUSY_US = int(os.environ.get("BUSY_US", "200"))
 WARMUP = 1 if SMOKE else 4
 WINDOW = DURATION - WARMUP - 1 if SMOKE else DURATION - WARMUP - 2
 TARGET_CPU, GENERATOR_CPU = "0", "1"
-CLIENTS = ["HttpPushUser", "FastHttpPushUser", "NativePushUser"]
+CLIENTS = os.environ.get("CLIENTS", "HttpPushUser FastHttpPushUser NativePushUser").split()
 PARTS = os.environ.get("PARTS", "cost fidelity").split()
 NGINX_CONF = """
 daemon off; master_process off; worker_processes 1;
@@ -134,7 +136,8 @@ def main() -> None:
 
         cost, fidelity = {}, {}
         if "cost" in PARTS:
-            cost = {user: locust_run(out, f"cost-{user}", user, url, 50, {}) for user in CLIENTS}
+            users = CLIENTS if "FastHttpPushUser" in CLIENTS else ["FastHttpPushUser", *CLIENTS]
+            cost = {user: locust_run(out, f"cost-{user}", user, url, 50, {}) for user in users}
             cost["wrk"] = wrk_run(out, url)
         for user in ["FastHttpPushUser", "NativePushUser"] if "fidelity" in PARTS else []:
             for busy in (0, BUSY_US):
