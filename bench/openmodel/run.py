@@ -25,7 +25,6 @@ from __future__ import annotations
 import datetime
 import json
 import os
-import re
 import subprocess
 import sys
 import threading
@@ -34,7 +33,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from common import ROOT, ensure, fail, write_results  # noqa: E402
+from common import ROOT, cpu_seconds, ensure, fail, run_wrk, write_results  # noqa: E402
 from processes import LOCUST, Target  # noqa: E402
 
 SMOKE = os.environ.get("SMOKE") == "1"
@@ -49,6 +48,7 @@ GENERATOR_CPU = os.environ.get("GENERATOR_CPU", "1")
 TICKS = os.sysconf("SC_CLK_TCK")
 
 OPEN = '''
+import gevent
 from locust import constant, task
 from pushpop_load import NativeHttpUser
 from pushpop_load.openmodel import ArrivalRateUser
@@ -58,6 +58,10 @@ class Open(ArrivalRateUser):
     duration = {duration}
     max_in_flight = 2000
     network_timeout = 10
+
+    def on_stop(self):
+        # the schedule is over: so is the run (Locust's -t counts from its start, imports and spawning included)
+        gevent.spawn(self.environment.runner.quit)
 '''
 
 CLOSED = '''
@@ -83,12 +87,6 @@ request = function()
   return wrk.format("POST", "/queue/wrk/pop?depth=1")
 end
 """
-
-
-def cpu_seconds(pid: int) -> float:
-    """CPU seconds of the whole process so far (every thread, ended ones included)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICKS
 
 
 def thread_cpu(pid: int) -> dict[str, float]:
@@ -119,15 +117,35 @@ def summaries(prefix: Path) -> dict[str, dict]:
     return result
 
 
+def driver_started(pid: int) -> bool:
+    """Whether the process runs the open model's driver thread (names are cut at 15 characters)."""
+    for task in os.listdir(f"/proc/{pid}/task"):
+        try:
+            if Path(f"/proc/{pid}/task/{task}/comm").read_text().startswith("pushpop-openmo"):
+                return True
+        except OSError:
+            pass
+    return False
+
+
 def locust(locustfile: Path, host: str, prefix: Path, users: int, run_time: float, measure_from: float,
-           measure_to: float, target_pid: int | None = None) -> tuple[subprocess.CompletedProcess[str], dict]:
+           measure_to: float, target_pid: int | None = None,
+           from_driver: bool = False) -> tuple[subprocess.CompletedProcess[str], dict]:
     """Runs Locust pinned to the generator's CPU; its CPU seconds (in all and per thread, and the target's) between
-    `measure_from` and `measure_to` seconds after the start (start-up and the drain at the end left out)."""
+    `measure_from` and `measure_to` seconds after the start (start-up and the drain at the end left out); with
+    `from_driver`, after the driver's thread started (Locust's imports take seconds on a busy machine)."""
     command = ["taskset", "-c", GENERATOR_CPU, LOCUST, "-f", str(locustfile), "--headless", "--host", host,
                "-u", str(users), "-r", str(users), "-t", f"{run_time:g}s", "--csv", str(prefix), "--only-summary"]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     started = time.monotonic()
-    time.sleep(measure_from)
+    if from_driver:
+        deadline = started + 120
+        while not driver_started(process.pid):
+            if process.poll() is not None or time.monotonic() > deadline:
+                fail(f"Locust's open-model driver did not start: {process.communicate()[1][-2000:]}")
+            time.sleep(0.01)
+        started = time.monotonic()
+    time.sleep(max(0.0, measure_from - (time.monotonic() - started)))
     before = thread_cpu(process.pid)
     target_before = cpu_seconds(target_pid) if target_pid else 0.0
     time.sleep(max(0.0, measure_to - (time.monotonic() - started)))
@@ -147,11 +165,12 @@ def rate_part(out: Path, rate: int) -> dict:
     locustfile.write_text(OPEN.format(rate=rate, duration=DURATION))
     target = Target("--threads", "1", prefix=("taskset", "-c", TARGET_CPU)).start()
     try:
-        # Locust imports and spawns in about a second; measure the middle of the schedule
-        window = (2.0, 1.0 + DURATION - 0.5)
+        # the middle of the schedule: from 1 s after the driver started to 0.5 s before its end
+        window = (1.0, DURATION - 0.5)
         assert target.proc is not None
-        _, cpu = locust(locustfile, target.url, out / f"rate-{rate}", 1, DURATION + 3, *window,
-                        target_pid=target.proc.pid)
+        # Locust's run time counts from its start, imports and spawning before the schedule: 30 s of slack
+        _, cpu = locust(locustfile, target.url, out / f"rate-{rate}", 1, DURATION + 30, *window,
+                        target_pid=target.proc.pid, from_driver=True)
     finally:
         target.stop()
     [run] = json.loads((out / f"rate-{rate}_openmodel.json").read_text())["runs"]
@@ -181,31 +200,14 @@ def wrk_part(out: Path) -> dict:
     target = Target("--threads", "1", prefix=("taskset", "-c", TARGET_CPU)).start()
     assert target.proc is not None
     try:
-        proc = subprocess.Popen(
-            ["taskset", "-c", GENERATOR_CPU, wrk, "-t1", "-c50", f"-d{DURATION:g}s", "--latency", "-s", str(script),
-             target.url],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        )
         target_before = cpu_seconds(target.proc.pid)
-        wrk_cpu = 0.0
-        # wrk's own CPU, read until it exits: /proc/<pid>/stat while the process still exists
-        while proc.poll() is None:
-            try:
-                wrk_cpu = cpu_seconds(proc.pid)
-                target_cpu = cpu_seconds(target.proc.pid) - target_before
-            except (FileNotFoundError, IndexError, ValueError):
-                pass
-            time.sleep(0.1)
-        text = proc.stdout.read() if proc.stdout else ""
+        result = run_wrk(["taskset", "-c", GENERATOR_CPU, wrk, "-t1", "-c50", f"-d{DURATION:g}s", "--latency", "-s",
+                          str(script), target.url], out)
+        # the target idles once wrk is gone: its CPU now is its CPU of wrk's run
+        result["target_cores"] = (cpu_seconds(target.proc.pid) - target_before) / DURATION
     finally:
         target.stop()
-    (out / "wrk.txt").write_text(text)
-    total = int(re.search(r"(\d+) requests in", text).group(1))  # type: ignore[union-attr]
-    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))  # type: ignore[union-attr]
-    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
-    return {"requests_per_s": rate, "requests": total, "non_2xx": int(errors.group(1)) if errors else 0,
-            "cpu_us_per_request": wrk_cpu / total * 1e6 if total else None,
-            "target_cores": target_cpu / DURATION}
+    return result
 
 
 class Stalling(BaseHTTPRequestHandler):
