@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import NoReturn
 
@@ -46,3 +48,29 @@ def write_results(out: Path, summary: str, results: object | None = None) -> Non
         (out / "results.json").write_text(json.dumps(results, indent=2))
     print(summary)
     print(f"raw output in {out.relative_to(ROOT)}")
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU seconds (user and system, every thread) of process `pid` so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def run_wrk(command: list[str], out: Path) -> dict:
+    """Runs wrk (`command`, with --latency), its output into `out`/wrk.txt: requests/s, requests, answers not 2xx
+    or 3xx, and wrk's CPU µs per request, read from /proc just before it exits."""
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    cpu = 0.0
+    while proc.poll() is None:
+        try:
+            cpu = cpu_seconds(proc.pid)
+        except (FileNotFoundError, IndexError, ValueError):
+            pass
+        time.sleep(0.1)
+    text = proc.stdout.read() if proc.stdout else ""
+    (out / "wrk.txt").write_text(text)
+    total = int(re.search(r"(\d+) requests in", text).group(1))  # type: ignore[union-attr]
+    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))  # type: ignore[union-attr]
+    failed = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
+    return {"requests_per_s": rate, "requests": total, "non_2xx": int(failed.group(1)) if failed else 0,
+            "cpu_us_per_request": cpu / total * 1e6 if total else None}

@@ -10,7 +10,9 @@ pinned to CPU 1. Two parts:
 2. Timing fidelity: 100 users at 20 tasks/s each (2,000 req/s in all), first idle, then with BUSY_US (200) µs
    of Python work per task; how much each client's exact reported p50/p99 grows when the user code is busy.
 
-Environment: DURATION (s, default 20), BUSY_US (200), PARTS ("cost fidelity"), SMOKE, ALLOW_DEBUG. Results: bench/results/client-<stamp>/.
+Environment: DURATION (s, default 20), BUSY_US (200), PARTS ("cost fidelity"), CLIENTS (the cost part's Locust users,
+default "HttpPushUser FastHttpPushUser NativePushUser"; FastHttpPushUser is the ratios' reference and always runs),
+SMOKE, ALLOW_DEBUG. Results: bench/results/client-<stamp>/.
 """
 
 from __future__ import annotations
@@ -18,7 +20,6 @@ from __future__ import annotations
 import datetime
 import json
 import os
-import re
 import shutil
 import signal
 import socket
@@ -29,7 +30,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from common import ROOT, ensure, fail, write_results  # noqa: E402
+from common import ROOT, ensure, fail, run_wrk, write_results  # noqa: E402
 from processes import free_port  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
@@ -40,7 +41,7 @@ BUSY_US = int(os.environ.get("BUSY_US", "200"))
 WARMUP = 1 if SMOKE else 4
 WINDOW = DURATION - WARMUP - 1 if SMOKE else DURATION - WARMUP - 2
 TARGET_CPU, GENERATOR_CPU = "0", "1"
-CLIENTS = ["HttpPushUser", "FastHttpPushUser", "NativePushUser"]
+CLIENTS = os.environ.get("CLIENTS", "HttpPushUser FastHttpPushUser NativePushUser").split()
 PARTS = os.environ.get("PARTS", "cost fidelity").split()
 NGINX_CONF = """
 daemon off; master_process off; worker_processes 1;
@@ -63,9 +64,10 @@ wrk.body = '{"item": {"data": "' .. string.rep("x", 50) .. '", "timestamp": 1764
 
 def locust_run(out: Path, label: str, user: str, url: str, users: int, env: dict[str, str]) -> dict:
     result_file = out / f"{label}.json"
+    # 3 s past the measured window's end: a hub starved on a busy machine wakes the window's end late
     done = subprocess.run(
         ["taskset", "-c", GENERATOR_CPU, str(BIN / "locust"), "-f", str(HERE / "locustfile.py"), user, "--headless",
-         "-u", str(users), "-r", str(users), "-t", f"{DURATION}s", "--host", url, "--only-summary",
+         "-u", str(users), "-r", str(users), "-t", f"{DURATION + 3}s", "--host", url, "--only-summary",
          "--csv", str(out / label)],
         capture_output=True, text=True, timeout=DURATION + 120,
         env={**os.environ, **env, "BENCH_OUT": str(result_file), "BENCH_WARMUP_S": str(WARMUP),
@@ -84,26 +86,8 @@ def wrk_run(out: Path, url: str) -> dict:
     wrk = ensure("wrk", "wrk")
     script = out / "post.lua"
     script.write_text(WRK_SCRIPT)
-    proc = subprocess.Popen(
-        ["taskset", "-c", GENERATOR_CPU, wrk, "-t1", "-c50", f"-d{DURATION}s", "--latency", "-s", str(script),
-         f"{url}/queue/q1/push"],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )
-    # wrk's own CPU, read just before it exits: /proc/<pid>/stat while the process still exists
-    ticks = os.sysconf("SC_CLK_TCK")
-    cpu = 0.0
-    while proc.poll() is None:
-        try:
-            fields = Path(f"/proc/{proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
-            cpu = (int(fields[11]) + int(fields[12])) / ticks
-        except (FileNotFoundError, IndexError, ValueError):
-            pass
-        time.sleep(0.1)
-    text = proc.stdout.read() if proc.stdout else ""
-    (out / "wrk.txt").write_text(text)
-    total = int(re.search(r"(\d+) requests in", text).group(1))  # type: ignore[union-attr]
-    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))  # type: ignore[union-attr]
-    return {"requests_per_s": rate, "cpu_us_per_request": cpu / total * 1e6 if total else None}
+    return run_wrk(["taskset", "-c", GENERATOR_CPU, wrk, "-t1", "-c50", f"-d{DURATION}s", "--latency", "-s",
+                    str(script), f"{url}/queue/q1/push"], out)
 
 
 def main() -> None:
@@ -134,7 +118,8 @@ def main() -> None:
 
         cost, fidelity = {}, {}
         if "cost" in PARTS:
-            cost = {user: locust_run(out, f"cost-{user}", user, url, 50, {}) for user in CLIENTS}
+            users = CLIENTS if "FastHttpPushUser" in CLIENTS else ["FastHttpPushUser", *CLIENTS]
+            cost = {user: locust_run(out, f"cost-{user}", user, url, 50, {}) for user in users}
             cost["wrk"] = wrk_run(out, url)
         for user in ["FastHttpPushUser", "NativePushUser"] if "fidelity" in PARTS else []:
             for busy in (0, BUSY_US):

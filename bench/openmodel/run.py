@@ -1,9 +1,13 @@
 """The open model (``ArrivalRateUser``) against issue 8's goals, in two parts:
 
-1. **rate** — a constant schedule of RATE requests/s (pushes and pops, 1:1) for DURATION seconds against the
-   reference target, the target on CPU TARGET_CPU and Locust on CPU GENERATOR_CPU: how many started, how many late
-   (more than 5 ms behind their time) or dropped, the generator's CPU, and corrected against raw latencies.
-   Goal: 20,000 requests/s on one worker core with less than 1% started late.
+1. **rate** — a constant schedule at each of RATES requests/s (pushes and pops, 1:1, integrity on) for DURATION
+   seconds against the reference target, the target on CPU TARGET_CPU and Locust on CPU GENERATOR_CPU: how many
+   started, how many late (more than 5 ms behind their time) or dropped, the generator's CPU per request (in all,
+   and the driver's thread and Python's main thread apart), the target's CPU, and corrected against raw latencies.
+   Goals: 20,000 requests/s on one worker core with less than 1% started late (issue 8); 60,000/s at ≤ 6 µs of CPU
+   per request, < 1% late, none dropped (issue 17). Then wrk (``-t1 -c50``, pushes and pops 1:1 as fast as it
+   can) against the same target on the same cores: the most the target takes on its one core, and wrk's CPU per
+   request, the floor for a generator.
 2. **stall** — one run with both models against a server that answers nothing for one second: the open model at
    STALL_RATE requests/s and ten closed-model ``NativeHttpUser``s that send as fast as answers come. Goal: the open
    model's corrected p99 shows the stall, the closed model's p99 hides it.
@@ -11,7 +15,8 @@
     make build-prod && .venv/bin/python bench/openmodel/run.py
     SMOKE=1 ALLOW_DEBUG=1 .venv/bin/python bench/openmodel/run.py      # short, low rate: the harness only
 
-Environment: RATE (20000), DURATION (10), STALL_RATE (300), TARGET_CPU (0), GENERATOR_CPU (1), SMOKE,
+Environment: RATES ("20000 60000"; or RATE, one rate), DURATION (10), WRK (1: run wrk after the rates; 0 in
+SMOKE), PARTS ("rate stall"), STALL_RATE (300), TARGET_CPU (0), GENERATOR_CPU (1), SMOKE,
 ALLOW_DEBUG. Results: bench/results/openmodel-<stamp>/ (summary.md, results.json, each run's Locust output).
 """
 
@@ -28,11 +33,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from common import ROOT, fail, write_results  # noqa: E402
+from common import ROOT, cpu_seconds, ensure, fail, run_wrk, write_results  # noqa: E402
 from processes import LOCUST, Target  # noqa: E402
 
 SMOKE = os.environ.get("SMOKE") == "1"
-RATE = int(os.environ.get("RATE", "1000" if SMOKE else "20000"))
+RATES = [int(rate) for rate in os.environ.get("RATES", os.environ.get("RATE", "1000" if SMOKE else "20000 60000"))
+         .split()]
+RUN_WRK = os.environ.get("WRK", "0" if SMOKE else "1") == "1"
+PARTS = os.environ.get("PARTS", "rate stall").split()
 DURATION = float(os.environ.get("DURATION", "3" if SMOKE else "10"))
 STALL_RATE = int(os.environ.get("STALL_RATE", "100" if SMOKE else "300"))
 TARGET_CPU = os.environ.get("TARGET_CPU", "0")
@@ -40,6 +48,7 @@ GENERATOR_CPU = os.environ.get("GENERATOR_CPU", "1")
 TICKS = os.sysconf("SC_CLK_TCK")
 
 OPEN = '''
+import gevent
 from locust import constant, task
 from pushpop_load import NativeHttpUser
 from pushpop_load.openmodel import ArrivalRateUser
@@ -49,6 +58,10 @@ class Open(ArrivalRateUser):
     duration = {duration}
     max_in_flight = 2000
     network_timeout = 10
+
+    def on_stop(self):
+        # the schedule is over: so is the run (Locust's -t counts from its start, imports and spawning included)
+        gevent.spawn(self.environment.runner.quit)
 '''
 
 CLOSED = '''
@@ -62,9 +75,36 @@ class Closed(NativeHttpUser):
 '''
 
 
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICKS
+WRK_SCRIPT = """
+local body = '{"item":{"id":"000000000001","_pp":[1,1,0,1765065600000000],"data":"'
+  .. string.rep("x", 40) .. '"},"priority":0}'
+local n = 0
+request = function()
+  n = n + 1
+  if n % 2 == 1 then
+    return wrk.format("POST", "/queue/wrk/push", {["Content-Type"] = "application/json"}, body)
+  end
+  return wrk.format("POST", "/queue/wrk/pop?depth=1")
+end
+"""
+
+
+def thread_cpu(pid: int) -> dict[str, float]:
+    """CPU seconds so far of the whole process, of Python's main thread and of the open model's driver thread."""
+    result = {"total": cpu_seconds(pid), "main": 0.0, "driver": 0.0}
+    for task in os.listdir(f"/proc/{pid}/task"):
+        try:
+            text = Path(f"/proc/{pid}/task/{task}/stat").read_text()
+        except OSError:
+            continue  # a thread that ended meanwhile
+        name = text[text.index("(") + 1:text.rindex(")")]
+        fields = text.rsplit(")", 1)[1].split()
+        cpu = (int(fields[11]) + int(fields[12])) / TICKS
+        if int(task) == pid:
+            result["main"] += cpu
+        elif name.startswith("pushpop-openmo"):  # the driver's thread (names are cut at 15 characters)
+            result["driver"] += cpu
+    return result
 
 
 def summaries(prefix: Path) -> dict[str, dict]:
@@ -77,47 +117,97 @@ def summaries(prefix: Path) -> dict[str, dict]:
     return result
 
 
-def locust(locustfile: Path, host: str, prefix: Path, users: int, run_time: float,
-           measure_from: float, measure_to: float) -> tuple[subprocess.CompletedProcess[str], float]:
-    """Runs Locust pinned to the generator's CPU; its CPU seconds between `measure_from` and `measure_to` seconds
-    after the start (start-up and the drain at the end left out)."""
+def driver_started(pid: int) -> bool:
+    """Whether the process runs the open model's driver thread (names are cut at 15 characters)."""
+    for task in os.listdir(f"/proc/{pid}/task"):
+        try:
+            if Path(f"/proc/{pid}/task/{task}/comm").read_text().startswith("pushpop-openmo"):
+                return True
+        except OSError:
+            pass
+    return False
+
+
+def locust(locustfile: Path, host: str, prefix: Path, users: int, run_time: float, measure_from: float,
+           measure_to: float, target_pid: int | None = None,
+           from_driver: bool = False) -> tuple[subprocess.CompletedProcess[str], dict]:
+    """Runs Locust pinned to the generator's CPU; its CPU seconds (in all and per thread, and the target's) between
+    `measure_from` and `measure_to` seconds after the start (start-up and the drain at the end left out); with
+    `from_driver`, after the driver's thread started (Locust's imports take seconds on a busy machine)."""
     command = ["taskset", "-c", GENERATOR_CPU, LOCUST, "-f", str(locustfile), "--headless", "--host", host,
                "-u", str(users), "-r", str(users), "-t", f"{run_time:g}s", "--csv", str(prefix), "--only-summary"]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     started = time.monotonic()
-    time.sleep(measure_from)
-    before = cpu_seconds(process.pid)
+    if from_driver:
+        deadline = started + 120
+        while not driver_started(process.pid):
+            if process.poll() is not None or time.monotonic() > deadline:
+                fail(f"Locust's open-model driver did not start: {process.communicate()[1][-2000:]}")
+            time.sleep(0.01)
+        started = time.monotonic()
+    time.sleep(max(0.0, measure_from - (time.monotonic() - started)))
+    before = thread_cpu(process.pid)
+    target_before = cpu_seconds(target_pid) if target_pid else 0.0
     time.sleep(max(0.0, measure_to - (time.monotonic() - started)))
-    after = cpu_seconds(process.pid)
+    after = thread_cpu(process.pid)
+    target_after = cpu_seconds(target_pid) if target_pid else 0.0
     stdout, stderr = process.communicate(timeout=run_time + 120)
     done = subprocess.CompletedProcess(command, process.returncode, stdout, stderr)
     if done.returncode != 0:
         fail(f"locust exited {done.returncode}: {stderr[-2000:]}")
-    return done, after - before
+    cpu = {key: after[key] - before[key] for key in after}
+    cpu["target"] = target_after - target_before
+    return done, cpu
 
 
-def rate_part(out: Path) -> dict:
-    locustfile = out / "rate.py"
-    locustfile.write_text(OPEN.format(rate=RATE, duration=DURATION))
+def rate_part(out: Path, rate: int) -> dict:
+    locustfile = out / f"rate-{rate}.py"
+    locustfile.write_text(OPEN.format(rate=rate, duration=DURATION))
     target = Target("--threads", "1", prefix=("taskset", "-c", TARGET_CPU)).start()
     try:
-        # Locust imports and spawns in about a second; measure the middle of the schedule
-        window = (2.0, 1.0 + DURATION - 0.5)
-        _, cpu = locust(locustfile, target.url, out / "rate", 1, DURATION + 3, *window)
+        # the middle of the schedule: from 1 s after the driver started to 0.5 s before its end
+        window = (1.0, DURATION - 0.5)
+        assert target.proc is not None
+        # Locust's run time counts from its start, imports and spawning before the schedule: 30 s of slack
+        _, cpu = locust(locustfile, target.url, out / f"rate-{rate}", 1, DURATION + 30, *window,
+                        target_pid=target.proc.pid, from_driver=True)
     finally:
         target.stop()
-    [run] = json.loads((out / "rate_openmodel.json").read_text())["runs"]
+    [run] = json.loads((out / f"rate-{rate}_openmodel.json").read_text())["runs"]
     window_s = window[1] - window[0]
+    # per request started: the schedule's rate when every arrival started (none dropped), else the rate achieved
+    per_request = 1e6 / (min(rate, run["started"] / DURATION) * window_s)
     return {
-        "rate": RATE, "duration_s": DURATION, **{key: run[key] for key in (
+        "rate": rate, "duration_s": DURATION, **{key: run[key] for key in (
             "scheduled", "started", "late", "dropped", "completed", "max_lag_us")},
         "late_pct": 100 * run["late"] / max(1, run["scheduled"]),
         "dropped_pct": 100 * run["dropped"] / max(1, run["scheduled"]),
         "achieved_per_s": run["started"] / DURATION,
-        "generator_cores": cpu / window_s,
-        "cpu_us_per_request": 1e6 * cpu / (RATE * window_s),
-        "latencies": summaries(out / "rate"),
+        "generator_cores": cpu["total"] / window_s,
+        "cpu_us_per_request": cpu["total"] * per_request,
+        "driver_us_per_request": cpu["driver"] * per_request,
+        "main_us_per_request": cpu["main"] * per_request,
+        "target_cores": cpu["target"] / window_s,
+        "latencies": summaries(out / f"rate-{rate}"),
     }
+
+
+def wrk_part(out: Path) -> dict:
+    """wrk against the reference target as the rate part runs it: the target's ceiling on its core, wrk's cost."""
+    wrk = ensure("wrk", "wrk")
+    script = out / "pushpop.lua"
+    script.write_text(WRK_SCRIPT)
+    target = Target("--threads", "1", prefix=("taskset", "-c", TARGET_CPU)).start()
+    assert target.proc is not None
+    try:
+        target_before = cpu_seconds(target.proc.pid)
+        result = run_wrk(["taskset", "-c", GENERATOR_CPU, wrk, "-t1", "-c50", f"-d{DURATION:g}s", "--latency", "-s",
+                          str(script), target.url], out)
+        # the target idles once wrk is gone: its CPU now is its CPU of wrk's run
+        result["target_cores"] = (cpu_seconds(target.proc.pid) - target_before) / DURATION
+    finally:
+        target.stop()
+    return result
 
 
 class Stalling(BaseHTTPRequestHandler):
@@ -173,39 +263,58 @@ def main() -> None:
     stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     out = ROOT / "bench" / "results" / f"openmodel-{stamp}"
     out.mkdir(parents=True)
-    rate = rate_part(out)
-    stall = stall_part(out)
-    push, raw = rate["latencies"]["/queue/[id]/push"], rate["latencies"]["/queue/[id]/push (raw)"]
-    open_push, closed = stall["/queue/[id]/push"], stall["closed push"]
+    rates = [rate_part(out, rate) for rate in RATES] if "rate" in PARTS else []
+    wrk = wrk_part(out) if "rate" in PARTS and RUN_WRK else None
+    stall = stall_part(out) if "stall" in PARTS else None
     lines = [
         f"## Open model, {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC "
         f"({pushpop_load.build_profile} build{', smoke' if SMOKE else ''})",
-        "",
-        f"### Rate: constant {RATE:,}/s for {DURATION:g} s (push:pop 1:1), target on CPU {TARGET_CPU}, Locust on CPU "
-        f"{GENERATOR_CPU}",
-        "",
-        "| due | started | late (> 5 ms) | dropped | latest start | achieved/s | generator cores | CPU µs/request |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|",
-        f"| {rate['scheduled']:,} | {rate['started']:,} | {rate['late']:,} ({rate['late_pct']:.2f}%) | "
-        f"{rate['dropped']:,} ({rate['dropped_pct']:.2f}%) | {rate['max_lag_us'] / 1000:.1f} ms | "
-        f"{rate['achieved_per_s']:,.0f} | {rate['generator_cores']:.2f} | {rate['cpu_us_per_request']:.1f} |",
-        "",
-        f"Push latency, corrected (from the due time) p50 {push['p50_ms']:.3f} ms, p99 {push['p99_ms']:.3f} ms; "
-        f"raw (from the send) p50 {raw['p50_ms']:.3f} ms, p99 {raw['p99_ms']:.3f} ms.",
-        "",
-        f"### Stall: the server answers nothing for 1 s; open model at {STALL_RATE}/s and 10 closed users in one run",
-        "",
-        "| entry | requests | p50 ms | p99 ms | max ms |",
-        "|---|---:|---:|---:|---:|",
     ]
-    for name in ("/queue/[id]/push", "/queue/[id]/push (raw)", "/queue/[id]/pop", "closed push"):
-        entry = stall[name]
-        lines.append(f"| {name} | {entry['count']:,} | {entry['p50_ms']:.3f} | {entry['p99_ms']:.3f} | "
-                     f"{entry['max_ms']:.3f} |")
-    lines += ["", f"Open model's corrected p99 {open_push['p99_ms']:.0f} ms against the closed model's "
-                  f"{closed['p99_ms']:.1f} ms (its max {closed['max_ms']:.0f} ms: it met the stall, and sent less)."]
+    if rates:
+        lines += [
+            "",
+            f"### Rate: constant schedules for {DURATION:g} s (push:pop 1:1, integrity on), target on CPU "
+            f"{TARGET_CPU}, Locust on CPU {GENERATOR_CPU}",
+            "",
+            "| rate/s | due | started | late (> 5 ms) | dropped | latest start | achieved/s | generator cores | "
+            "CPU µs/request | driver thread | main thread | target cores | push p50 / p99 ms corrected | raw |",
+            "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        ]
+        for rate in rates:
+            push, raw = rate["latencies"]["/queue/[id]/push"], rate["latencies"]["/queue/[id]/push (raw)"]
+            lines.append(
+                f"| {rate['rate']:,} | {rate['scheduled']:,} | {rate['started']:,} | {rate['late']:,} "
+                f"({rate['late_pct']:.2f}%) | {rate['dropped']:,} ({rate['dropped_pct']:.2f}%) | "
+                f"{rate['max_lag_us'] / 1000:.1f} ms | {rate['achieved_per_s']:,.0f} | {rate['generator_cores']:.2f} | "
+                f"{rate['cpu_us_per_request']:.2f} | {rate['driver_us_per_request']:.2f} | "
+                f"{rate['main_us_per_request']:.2f} | {rate['target_cores']:.2f} | "
+                f"{push['p50_ms']:.3f} / {push['p99_ms']:.3f} | {raw['p50_ms']:.3f} / {raw['p99_ms']:.3f} |")
+    if wrk:
+        lines += [
+            "",
+            f"wrk -t1 -c50, pushes and pops 1:1 as fast as it can, same cores: {wrk['requests_per_s']:,.0f} requests/s "
+            f"({wrk['non_2xx']:,} not 2xx), the target on {wrk['target_cores']:.2f} of its core, wrk "
+            f"{wrk['cpu_us_per_request']:.2f} CPU µs per request.",
+        ]
+    if stall:
+        open_push, closed = stall["/queue/[id]/push"], stall["closed push"]
+        lines += [
+            "",
+            f"### Stall: the server answers nothing for 1 s; open model at {STALL_RATE}/s and 10 closed users in one "
+            "run",
+            "",
+            "| entry | requests | p50 ms | p99 ms | max ms |",
+            "|---|---:|---:|---:|---:|",
+        ]
+        for name in ("/queue/[id]/push", "/queue/[id]/push (raw)", "/queue/[id]/pop", "closed push"):
+            entry = stall[name]
+            lines.append(f"| {name} | {entry['count']:,} | {entry['p50_ms']:.3f} | {entry['p99_ms']:.3f} | "
+                         f"{entry['max_ms']:.3f} |")
+        lines += ["", f"Open model's corrected p99 {open_push['p99_ms']:.0f} ms against the closed model's "
+                      f"{closed['p99_ms']:.1f} ms (its max {closed['max_ms']:.0f} ms: it met the stall, and sent "
+                      "less)."]
     summary = "\n".join(lines) + "\n"
-    write_results(out, summary, {"rate": rate, "stall": stall})
+    write_results(out, summary, {"rates": rates, "wrk": wrk, "stall": stall})
 
 
 if __name__ == "__main__":

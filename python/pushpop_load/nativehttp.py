@@ -29,6 +29,7 @@ from urllib.parse import urljoin as _urljoin
 from urllib.parse import urlsplit as _urlsplit
 from urllib.parse import urlunsplit as _urlunsplit
 
+from gevent.hub import get_hub
 from gevent.lock import BoundedSemaphore as _BoundedSemaphore
 from locust import User
 from locust.event import EventHook
@@ -70,6 +71,11 @@ _NOT_CAUGHT = (
 _REDIRECTS = frozenset([301, 302, 303, 307, 308])
 _ACCEPT_ENCODING = {"Accept-Encoding": "gzip, deflate, br"}  # FastHttpSession's default
 _pool_ids = _itertools.count(1)
+
+# gevent's loop reads its clock once per iteration: Locust sets its --run-time timer after loading the locustfile,
+# from the loop's time as of the hub's start, which the imports left seconds behind on a busy machine, and the run
+# then ended right after spawning (seen: `-t 2s` runs of 15 ms). The locustfile is being imported now.
+get_hub().loop.update_now()
 
 
 class ConnectionPool:
@@ -120,12 +126,30 @@ class NativeResponse(Response):
     set, ``content`` and ``text`` None: FastHttpUser's ``ErrorResponse``), with the ``request_meta`` it was
     reported with. ``error`` is also set for a status ``FastHttpUser`` counts as failed."""
 
-    request_meta: dict[str, Any] | None = None
+    _request_meta: dict[str, Any] | None = None
+    _unmade_meta: tuple[Any, ...] | None = None
+    """A request reported in a batch: what its ``request_meta`` is made of, on first read (nobody else may want it)."""
 
     def __init__(self, result: Any, method: str, request: PreparedRequest | None = None,
                  error: BaseException | None = None) -> None:
         super().__init__(result, method, request)
         self.error = error
+
+    @property
+    def request_meta(self) -> dict[str, Any] | None:
+        """What the request was reported with (``events.request``'s keywords), as on Locust's ``HttpUser``."""
+        unmade = self._unmade_meta
+        if unmade is not None:
+            self._unmade_meta = None
+            session, *parts = unmade
+            self._request_meta = meta = session._meta(*parts)
+            meta["response"] = self
+        return self._request_meta
+
+    @request_meta.setter
+    def request_meta(self, meta: dict[str, Any] | None) -> None:
+        self._unmade_meta = None
+        self._request_meta = meta
 
     def failure_exception(self) -> BaseException | None:
         return self.error
@@ -334,6 +358,9 @@ class NativeHttpSession:
         if environment is not None and getattr(environment, "pushpop", None) is not None \
                 and environment.events.request is request_event:
             self._feed = ExactStats.of(environment).feed
+        # a user whose context() is Locust's (always {}): a batched request's request_meta can wait until read
+        self._plain_context = user is None or (getattr(type(user), "context", None) is User.context
+                                               and "context" not in getattr(user, "__dict__", {}))
         self.request_name: str | None = None
         self.cookiejar = CookieJar()
 
@@ -398,10 +425,37 @@ class NativeHttpSession:
             content = response.content
             response_length = 0 if content is None else len(content)
             error = response.error
-        request_meta: dict[str, Any] = {
-            "request_type": asked,  # as given, as FastHttpSession reports it
-            "name": name or self.request_name or url,
-            "response_time": elapsed_ms,
+        name = name or self.request_name or url
+        feed = self._feed
+        if error is None and not catch_response and feed is not None and feed.batchable():
+            # only Locust's statistics listen: they get the figures in a batch, and request_meta is made if read
+            feed.record(asked, name, elapsed_ms, response_length)
+            if self._plain_context:
+                response._unmade_meta = (self, asked, name, elapsed_ms, response_length,
+                                         dict(context) if context else None, start_time, url)
+            else:  # the user's context() is read now, as the event would have read it
+                response.request_meta = meta = self._meta(asked, name, elapsed_ms, response_length, context,
+                                                          start_time, url)
+                meta["response"] = response
+            return response
+        request_meta = self._meta(asked, name, elapsed_ms, response_length, context, start_time, url)
+        if catch_response:
+            managed = ResponseContextManager(response, self.request_event, request_meta, feed)
+            request_meta["response"] = managed
+            return managed
+        response.request_meta = request_meta
+        request_meta["response"] = response
+        request_meta["exception"] = error
+        self.request_event.fire(**request_meta)
+        return response
+
+    def _meta(self, request_type: str, name: str, response_time: float, response_length: int,
+              context: Mapping[str, Any] | None, start_time: float, url: str) -> dict[str, Any]:
+        """``events.request``'s keywords for a request, but its ``response``; ``exception`` None."""
+        return {
+            "request_type": request_type,  # as given, as FastHttpSession reports it
+            "name": name,
+            "response_time": response_time,
             "response_length": response_length,
             "context": {**self.user.context(), **(context or {})} if self.user is not None else dict(context or {}),
             "exception": None,
@@ -409,15 +463,6 @@ class NativeHttpSession:
             # as FastHttpSession reports it: the URL asked for, before parameters and redirects
             "url": self._builder.url(url),
         }
-        if catch_response:
-            managed = ResponseContextManager(response, self.request_event, request_meta, self._feed)
-            request_meta["response"] = managed
-            return managed
-        response.request_meta = request_meta
-        request_meta["response"] = response
-        request_meta["exception"] = error
-        _report(self.request_event, self._feed, request_meta)
-        return response
 
     def _extra_fields(self, method: str, data: Any, params: Any, extra: dict[str, Any]) -> tuple[Any, Any]:
         if method == "POST":

@@ -1,10 +1,11 @@
 //! The driver: a thread with a one-thread tokio runtime that starts pushes and pops at the schedule's times on the
 //! native HTTP/1.1 client, records what each took, and hands the records over in batches.
 
+use std::fmt::Write as _;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use hyper::header::{HeaderValue, CONTENT_TYPE, USER_AGENT};
@@ -106,6 +107,8 @@ struct Batch {
 
 struct Shared {
     config: DriverConfig,
+    /// `<push_name> (raw)` and `<pop_name> (raw)`, made once rather than per request.
+    raw_names: [String; 2],
     counters: Atomics,
     batch: Mutex<Batch>,
     stopping: AtomicBool,
@@ -157,8 +160,13 @@ impl Driver {
             tls::verified().map_err(|err| OpenModelError::Config(err.to_string()))?
         };
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+        let raw_names = [
+            format!("{} (raw)", config.push_name),
+            format!("{} (raw)", config.pop_name),
+        ];
         let shared = Arc::new(Shared {
             config,
+            raw_names,
             counters: Atomics::default(),
             batch: Mutex::default(),
             stopping: AtomicBool::new(false),
@@ -387,17 +395,12 @@ fn prepare(
             .unwrap_or_else(PoisonError::into_inner)
             .marker(&config.queues[queue], *producer, priority)
     });
-    let stamp = marker.map_or_else(
-        || format!(r#""seq":{arrival},"timestamp":{}"#, now_us()),
-        |marker| {
-            let [producer, seq, priority, pushed] = marker.values();
-            format!(r#""_pp":[{producer},{seq},{priority},{pushed}]"#)
-        },
+    let body = push_body(
+        arrival,
+        marker.map_or(Err(now_us()), |marker| Ok(marker.values())),
+        config.item_bytes,
+        priority,
     );
-    // sized as make_item sizes them: the padding makes the item about `item_bytes` of JSON
-    let frame = format!(r#"{{"id":"{arrival:012x}",{stamp},"data":""}}"#);
-    let padding = "x".repeat(config.item_bytes.saturating_sub(frame.len()));
-    let body = format!(r#"{{"item":{{"id":"{arrival:012x}",{stamp},"data":"{padding}"}},"priority":{priority}}}"#);
     Prepared {
         operation,
         queue,
@@ -405,6 +408,26 @@ fn prepare(
         body: Bytes::from(body),
         seq: marker.map(|marker| marker.seq),
     }
+}
+
+/// A push's JSON body, sized as `make_item` sizes items: the padding makes the item (`{"id":..,"data":""}`) about
+/// `item_bytes` of JSON. `stamp`: the integrity marker's `[producer, seq, priority, pushed_us]`, or without one
+/// the push's unix time in µs. Written once into a buffer of its final size: two formats and a padding string per
+/// push cost more.
+fn push_body(arrival: u64, stamp: std::result::Result<[u64; 4], u64>, item_bytes: usize, priority: u64) -> String {
+    let mut body = String::with_capacity(item_bytes + 96);
+    body.push_str(r#"{"item":"#);
+    let item_start = body.len();
+    let _ = write!(body, r#"{{"id":"{arrival:012x}","#);
+    let _ = match stamp {
+        Ok([producer, seq, marked, pushed]) => write!(body, r#""_pp":[{producer},{seq},{marked},{pushed}]"#),
+        Err(now) => write!(body, r#""seq":{arrival},"timestamp":{now}"#),
+    };
+    body.push_str(r#","data":""#);
+    let frame = body.len() - item_start + r#""}"#.len();
+    body.extend(std::iter::repeat_n('x', item_bytes.saturating_sub(frame)));
+    let _ = write!(body, r#""}},"priority":{priority}}}"#);
+    body
 }
 
 #[derive(Deserialize)]
@@ -479,16 +502,13 @@ async fn request(shared: Arc<Shared>, pool: Arc<Pool>, headers: Arc<HeaderMap>, 
     }
     let corrected = (done - intended).as_secs_f64() * 1000.0;
     let raw = (done - sent).as_secs_f64() * 1000.0;
-    let end = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0.0, |since| since.as_secs_f64());
-    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)] // a unix time
-    let second = end as u64;
-    let name = match prepared.operation {
-        Operation::Push => &config.push_name,
-        Operation::Pop => &config.pop_name,
+    #[allow(clippy::cast_precision_loss)] // µs of a unix time: exact in an f64 for the next 280 years
+    let end = end_us as f64 / 1e6;
+    let second = end_us / 1_000_000;
+    let (name, raw_name) = match prepared.operation {
+        Operation::Push => (&config.push_name, &shared.raw_names[0]),
+        Operation::Pop => (&config.pop_name, &shared.raw_names[1]),
     };
-    let raw_name = format!("{name} (raw)");
     let failed = error.is_some();
     {
         let mut batch = shared.batch();
@@ -502,9 +522,9 @@ async fn request(shared: Arc<Shared>, pool: Arc<Pool>, headers: Arc<HeaderMap>, 
         }
         entry.record(corrected, length, error, end);
         batch.exact.record("POST", name, corrected, failed);
-        batch.exact.record("POST", &raw_name, raw, failed);
+        batch.exact.record("POST", raw_name, raw, failed);
         batch.intervals.record(second, "POST", name, corrected, failed);
-        batch.intervals.record(second, "POST", &raw_name, raw, failed);
+        batch.intervals.record(second, "POST", raw_name, raw, failed);
         if let Some(count) = items {
             batch.exact.record_items("POST", name, count);
             batch.intervals.record_items(second, "POST", name, count);
@@ -539,6 +559,34 @@ fn locust_error(err: &HttpError) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn push_bodies_are_make_items_shape_and_size() {
+        for (arrival, stamp, item_bytes, priority) in [
+            (0, Ok([1, 0, 0, 1_765_065_600_000_000]), 100_usize, 0),
+            (0x1234_5678_9abc, Ok([7, 123_456, 3, 1_765_065_600_123_456]), 1000, 3),
+            (5, Err(1_765_065_600_000_001), 100, 1),
+            (6, Ok([1, 6, 0, 1]), 10, 0), // an item bigger than asked: no padding
+        ] {
+            // the reference: what the driver sent before bodies were written in one pass
+            let stamp_text = match stamp {
+                Ok([producer, seq, marked, pushed]) => format!(r#""_pp":[{producer},{seq},{marked},{pushed}]"#),
+                Err(now) => format!(r#""seq":{arrival},"timestamp":{now}"#),
+            };
+            let frame = format!(r#"{{"id":"{arrival:012x}",{stamp_text},"data":""}}"#);
+            let padding = "x".repeat(item_bytes.saturating_sub(frame.len()));
+            let expected = format!(
+                r#"{{"item":{{"id":"{arrival:012x}",{stamp_text},"data":"{padding}"}},"priority":{priority}}}"#
+            );
+            let body = push_body(arrival, stamp, item_bytes, priority);
+            assert_eq!(body, expected);
+            let parsed: serde_json::Value = serde_json::from_str(&body).unwrap();
+            assert_eq!(parsed["priority"], priority);
+            if item_bytes > frame.len() {
+                assert_eq!(serde_json::to_string(&parsed["item"]).unwrap().len(), item_bytes);
+            }
+        }
+    }
 
     #[test]
     fn errors_read_as_the_native_clients() {

@@ -2,7 +2,7 @@
 ssl, which pytest's process has done): the same requests through Locust's own bookkeeping and through batches give
 the same figures, and anything else listening to ``events.request`` turns the batches off.
 
-    python tests/python/locust_feed_checks.py CHECK      # exits 0 and prints "ok" when CHECK holds
+    python tests/python/locust_feed_checks.py CHECK [BASE_URL]     # exits 0 and prints "ok" when CHECK holds
 """
 
 from __future__ import annotations
@@ -115,9 +115,90 @@ def anything_else_listening_turns_batches_off() -> None:
     assert feed.batchable()
 
 
+def _observed(response: object) -> dict:
+    """What a locustfile reads of a response, besides its request_meta."""
+    return {
+        "status_code": response.status_code,  # type: ignore[attr-defined]
+        "ok": response.ok,  # type: ignore[attr-defined]
+        "text": response.text,  # type: ignore[attr-defined]
+        "json": response.json(),  # type: ignore[attr-defined]
+        "content_type": response.headers.get("content-type"),  # type: ignore[attr-defined]
+        "url": response.url,  # type: ignore[attr-defined]
+        "error": response.error,  # type: ignore[attr-defined]
+        "request": (response.request.method, response.request.url, response.request.body),  # type: ignore[attr-defined]
+    }
+
+
+def _comparable(meta: dict) -> dict:
+    """A request_meta without what differs between two sends of one request (its times, its response object)."""
+    return {key: value for key, value in meta.items() if key not in ("response", "response_time", "start_time")}
+
+
+def request_meta_of_a_batched_request_is_the_events(base: str) -> None:
+    """A batched request's ``response.request_meta``, made when first read, is what ``events.request`` carries for
+    the same request once something else listens (a listener registered mid-run), and what it would have carried
+    then: the user's context() and the caller's context as they were when the request was made."""
+    from pushpop_load import NativeHttpUser
+
+    environment = _environment()
+
+    class Plain(NativeHttpUser):
+        host = base
+
+    class Tagged(NativeHttpUser):
+        host = base
+        tag = "before"
+
+        def context(self) -> dict:
+            return {"tag": self.tag}
+
+    plain, tagged = Plain(environment), Tagged(environment)
+    feed = ExactStats.of(environment).feed
+    assert feed.batchable()
+
+    def requests(user: NativeHttpUser, context: dict) -> list:
+        made = [user.client.post("/queue/meta/push", json={"item": {"n": 1}}, name="push", context=context),
+                user.client.get("/queue/meta/stats", params={"x": "1"})]
+        with user.client.rename_request("renamed"):
+            made.append(user.client.post("/queue/meta/pop", params={"depth": 1}))
+        with user.client.get("/queue/meta/stats", name="caught", catch_response=True) as caught:
+            assert caught.request_meta["name"] == "caught" and caught.request_meta["response"] is caught
+            caught.success()
+        return made
+
+    context = {"call": 1}
+    batched = requests(plain, context)
+    context["call"] = 2  # after the request: its request_meta keeps what the caller gave
+    tagged_response = tagged.client.get("/queue/meta/stats", name="tagged")
+    tagged.tag = "after"  # the user's context() as it was when the request was made
+    feed.feed()
+    assert environment.stats.total.num_requests == 5 and environment.stats.total.num_failures == 0
+
+    fired: list[dict] = []
+    environment.events.request.add_listener(lambda **meta: fired.append(meta))
+    assert not feed.batchable()
+    reported = requests(plain, {"call": 1})
+    tagged.tag = "before"
+    tagged_reported = tagged.client.get("/queue/meta/stats", name="tagged")
+    assert len(fired) == 5 and environment.stats.total.num_requests == 10
+
+    for late, evented, event in zip([*batched, tagged_response], [*reported, tagged_reported],
+                                    [*fired[:3], fired[4]]):
+        meta = late.request_meta
+        assert meta is late.request_meta  # made once
+        assert meta["response"] is late and event["response"] is evented
+        assert _comparable(meta) == _comparable(event) == _comparable(evented.request_meta), (meta, event)
+        assert meta["exception"] is None and meta["response_time"] == late.elapsed_ms
+        assert meta["start_time"] < event["start_time"]
+        assert _observed(late) == _observed(evented)
+    assert batched[0].request_meta["context"] == {"call": 1}
+    assert tagged_response.request_meta["context"] == {"tag": "before"}
+
+
 CHECKS = {check.__name__: check for check in (batches_give_locust_the_figures_its_own_bookkeeping_gives,
-                                              anything_else_listening_turns_batches_off)}
+                                              anything_else_listening_turns_batches_off,
+                                              request_meta_of_a_batched_request_is_the_events)}
 
 if __name__ == "__main__":
-    CHECKS[sys.argv[1]]()
+    CHECKS[sys.argv[1]](*sys.argv[2:])
     print("ok")

@@ -25,6 +25,17 @@ def test_in_one_locust_process(check: str) -> None:
     assert done.returncode == 0 and done.stdout.strip() == "ok", done.stdout[-3000:] + done.stderr[-3000:]
 
 
+def test_a_batched_requests_request_meta_is_what_the_event_carries() -> None:
+    target = Target().start()
+    try:
+        done = subprocess.run([sys.executable, str(HERE / "locust_feed_checks.py"),
+                               "request_meta_of_a_batched_request_is_the_events", target.url],
+                              capture_output=True, text=True, timeout=120)
+    finally:
+        assert target.stop() == 0
+    assert done.returncode == 0 and done.stdout.strip() == "ok", done.stdout[-3000:] + done.stderr[-3000:]
+
+
 @pytest.mark.parametrize("listening", [False, True], ids=["batched", "a-listener"])
 def test_a_run_reports_every_request_either_way(tmp_path: Path, listening: bool) -> None:
     """A real run: successes (batched when nothing else listens), failures (404s, always through the event), and a
