@@ -29,7 +29,6 @@ from urllib.parse import urljoin as _urljoin
 from urllib.parse import urlsplit as _urlsplit
 from urllib.parse import urlunsplit as _urlunsplit
 
-from gevent.hub import get_hub
 from gevent.lock import BoundedSemaphore as _BoundedSemaphore
 from locust import User
 from locust.event import EventHook
@@ -71,11 +70,6 @@ _NOT_CAUGHT = (
 _REDIRECTS = frozenset([301, 302, 303, 307, 308])
 _ACCEPT_ENCODING = {"Accept-Encoding": "gzip, deflate, br"}  # FastHttpSession's default
 _pool_ids = _itertools.count(1)
-
-# gevent's loop reads its clock once per iteration: Locust sets its --run-time timer after loading the locustfile,
-# from the loop's time as of the hub's start, which the imports left seconds behind on a busy machine, and the run
-# then ended right after spawning (seen: `-t 2s` runs of 15 ms). The locustfile is being imported now.
-get_hub().loop.update_now()
 
 
 class ConnectionPool:

@@ -52,10 +52,6 @@ from pushpop_load.stats import ExactStats
 
 __all__ = ["ArrivalRateUser", "feed_locust"]
 
-# the locustfile is being imported: the loop's clock brought up to date, or Locust's --run-time timer, set next, may
-# fire at once (see pushpop_load.nativehttp)
-_gevent.get_hub().loop.update_now()
-
 
 class ArrivalRateUser(User):
     """Starts pushes and pops on ``schedule``, from Rust; see the module's documentation."""
