@@ -10,7 +10,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyString};
 
 use super::errors::monitor_error;
-use crate::monitor::{parse_interval, Monitor, MonitorConfig, Sample};
+use crate::monitor::{check_source_name, parse_interval, Monitor, MonitorConfig, PidSource, Sample};
 
 /// Samples processes, cgroups, containers, PostgreSQL and the load generator on a thread of its own; see
 /// `_native.pyi`.
@@ -51,6 +51,32 @@ fn pids(values: Vec<i64>) -> PyResult<Vec<u32>> {
         .collect()
 }
 
+/// A process to follow: its PID, or `(name or None, PID)` as `parse_pids` gives it.
+#[derive(FromPyObject)]
+enum PidArg {
+    Plain(i64),
+    Named(Option<String>, i64),
+}
+
+fn pid_sources(values: Vec<PidArg>) -> PyResult<Vec<PidSource>> {
+    values
+        .into_iter()
+        .map(|value| {
+            let (name, pid) = match value {
+                PidArg::Plain(pid) => (None, pid),
+                PidArg::Named(name, pid) => (name, pid),
+            };
+            if let Some(name) = &name {
+                check_source_name(name).map_err(PyValueError::new_err)?;
+            }
+            Ok(PidSource {
+                pid: self::pids(vec![pid])?[0],
+                name,
+            })
+        })
+        .collect()
+}
+
 fn sample_dict<'py>(py: Python<'py>, columns: &[String], sample: &Sample) -> PyResult<Bound<'py, PyDict>> {
     let values = PyDict::new(py);
     for (column, value) in columns.iter().zip(&sample.values) {
@@ -81,7 +107,7 @@ impl ResourceMonitor {
         &self,
         py: Python<'_>,
         interval: Option<&Bound<'_, PyAny>>,
-        pids: Vec<i64>,
+        pids: Vec<PidArg>,
         processes: Vec<String>,
         cmdlines: Vec<String>,
         cgroups: Vec<String>,
@@ -94,7 +120,7 @@ impl ResourceMonitor {
     ) -> PyResult<()> {
         let config = MonitorConfig {
             interval: interval.map_or(Ok(Duration::from_secs(1)), self::interval)?,
-            pids: self::pids(pids)?,
+            pids: pid_sources(pids)?,
             processes,
             cmdlines,
             cgroups,
@@ -166,6 +192,20 @@ impl ResourceMonitor {
             Some(sample) => sample_dict(py, monitor.columns(), &sample).map(Some),
             None => Ok(None),
         }
+    }
+
+    /// The kept rows sampled after `since` (unix seconds; the last hour at a 1 s interval) as
+    /// ``[[unix, value | None, ...]]`` in column order, oldest first; empty when not running.
+    fn samples_since(&self, since: f64) -> Vec<Vec<Option<f64>>> {
+        let guard = self.monitor();
+        let Some(monitor) = guard.as_ref() else {
+            return Vec::new();
+        };
+        monitor
+            .samples_since(since)
+            .into_iter()
+            .map(|sample| std::iter::once(Some(sample.unix)).chain(sample.values).collect())
+            .collect()
     }
 
     /// Notes since the last call, as ``[(unix, text)]``.
