@@ -19,7 +19,7 @@ import pytest
 import requests
 
 from pushpop_load._native import MonitorError, ResourceMonitor
-from processes import HERE, LOCUST, PUSHPOP, ROOT, Postgres, Target, free_port, locust_headless
+from processes import HERE, LOCUST, PUSHPOP, ROOT, Postgres, Target, end_process, free_port, locust_headless
 
 LOCUSTFILE = HERE / "locustfiles" / "monitor_load.py"
 
@@ -309,12 +309,7 @@ def web_locust(loaded_target: Target, tmp_path: Path) -> Iterator[tuple[str, int
                 time.sleep(0.2)
         yield base, loaded_target.proc.pid
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        end_process(proc, timeout=20)
         log.close()
 
 

@@ -18,7 +18,7 @@ from typing import Any, Iterator
 import pytest
 import requests
 
-from processes import HERE, LOCUST, Target, free_port, wait_for_web_ui
+from processes import HERE, LOCUST, Target, end_process, free_port, wait_for_web_ui
 
 LOCUSTFILE = HERE / "locustfiles" / "monitor_load.py"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -84,13 +84,7 @@ def swarm(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[str,
         wait_for_web_ui(base, proc)
         yield base, prefix, proc, target.proc.pid
     finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        end_process(proc, timeout=60)
         log.close()
         assert target.stop() == 0, "".join(target.stderr_lines)
 
