@@ -136,9 +136,7 @@ impl HdrStats {
     /// The timeline's rows from unix second `since` on: what a live chart polls for, without converting the
     /// whole run's rows to Python at every poll.
     fn intervals_since<'py>(&self, py: Python<'py>, since: u64) -> PyResult<Bound<'py, PyAny>> {
-        let mut rows = self.stats().intervals();
-        rows.retain(|row| row.second >= since);
-        to_python(py, &rows)
+        to_python(py, &self.stats().intervals_since(since))
     }
 
     /// Forgets everything recorded.
