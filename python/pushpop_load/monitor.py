@@ -16,7 +16,8 @@ flagged, because a saturated generator measures itself. With ``--csv PREFIX`` it
 ``PREFIX_resources.csv`` (a row per interval; ``Timestamp`` in whole unix seconds as in ``_stats_history.csv``) and
 ``PREFIX_resources.json`` (peak and mean per column, the generator's verdict, the notes). The web UI gets a
 "Resources" tab with the latest sample and, under it, a live chart per metric (CPU, memory, ...; the generator's
-saturation flag aside) with a series per source, over the test's last 3,600 samples. docs/MONITOR.md describes the columns.
+saturation flag aside) with a series per source, over the test's last 3,600 samples. docs/MONITOR.md describes the
+columns.
 
 Bad input (a PID that does not exist, a PostgreSQL URL that does not connect) ends Locust at start-up with one
 line and exit code 2, before any load is sent.
@@ -43,9 +44,11 @@ logger = logging.getLogger("pushpop_load.monitor")
 TAB_KEY = "pushpop-resources"
 """The key of the web UI tab (``?tab=pushpop-resources``)."""
 
-_METRIC_TITLES = {"cpu_pct": ("CPU", "%"), "rss_bytes": ("Memory (RSS)", "bytes"), "threads": ("Threads", ""),
-                  "fds": ("Open files", ""), "processes": ("Processes", ""),
-                  "read_bytes_per_s": ("Disk reads", "bytes/s"), "write_bytes_per_s": ("Disk writes", "bytes/s")}
+_METRIC_TITLES = {"cpu_pct": "CPU", "rss_bytes": "Memory (RSS)", "memory_bytes": "Memory", "threads": "Threads",
+                  "fds": "Open files", "processes": "Processes", "read_bytes_per_s": "Disk reads",
+                  "write_bytes_per_s": "Disk writes"}
+_UNITS = (("_bytes_per_s", "bytes/s"), ("_bytes", "bytes"), ("_pct", "%"), ("_per_s", "/s"), ("_s", "s"))
+"""A column's unit by its metric's suffix (docs/MONITOR.md); the charts format bytes in KiB/MiB/GiB."""
 _NOT_CHARTED = {"saturated"}
 """A flag, not a measurement: the generator's line on the CPU chart shows when it was above 90% of a core."""
 
@@ -248,7 +251,8 @@ class Monitor(SwarmPart):
             by_metric.setdefault(metric, []).append((index + 1, source))
         charts = []
         for metric, series in by_metric.items():
-            title, unit = _METRIC_TITLES.get(metric, (metric, ""))
+            title = _METRIC_TITLES.get(metric, metric)
+            unit = next((unit for suffix, unit in _UNITS if metric.endswith(suffix)), "")
             charts.append({"key": metric, "title": title, "unit": unit, "series": [source for _, source in series],
                            "points": [[row[0], *(row[index] for index, _ in series)] for row in rows]})
         return {"epoch": str(self.tests), "rewind": 0, "charts": charts}
