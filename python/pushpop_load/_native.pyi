@@ -554,7 +554,8 @@ class ResourceMonitor:
 
     def samples_since(self, since: float) -> list[list[float | None]]:
         """The rows sampled after unix time ``since`` (of the last 3,600 kept), oldest first, each
-        ``[unix, value | None, ...]`` in ``columns`` order; empty when not running."""
+        ``[unix, value | None, ...]`` in ``columns`` order; once stopped, the rows of the run it ended (every row up to
+        the stop); empty before the first ``start``."""
 
     def take_notes(self) -> list[tuple[float, str]]:
         """Notes since the last call, ``(unix, text)``: a source went away, came back, cannot be read in part."""

@@ -82,8 +82,8 @@ class Monitor(SwarmPart):
         self.last_summary: dict[str, Any] | None = None
         self.tests = 0
         """Tests sampled so far: a live chart starts again when this changes."""
-        self.last_rows: tuple[list[str], list[list[float | None]]] = ([], [])
-        """The columns and kept rows of the last test, for the charts once it has stopped."""
+        self.last_rows: tuple[list[str], ResourceMonitor | None] = ([], None)
+        """The columns and the stopped monitor of the last test, whose rows the charts keep showing."""
         self._notes_greenlet: Any = None
         if self.is_worker or environment.parsed_options is None:
             return
@@ -166,7 +166,7 @@ class Monitor(SwarmPart):
             return
         self.monitor = monitor
         self.last_summary = None
-        self.last_rows = ([], [])
+        self.last_rows = ([], None)
         self.tests += 1
         import gevent
 
@@ -198,7 +198,7 @@ class Monitor(SwarmPart):
         for _, text in monitor.take_notes():
             logger.warning("pushpop-load monitor: %s", text)
         self.last_sample = monitor.latest()
-        self.last_rows = (monitor.columns, monitor.samples_since(0.0))
+        self.last_rows = (monitor.columns, monitor)
         try:
             summary = _in_threadpool(monitor.stop)
         except MonitorError as error:
@@ -242,7 +242,8 @@ class Monitor(SwarmPart):
         if monitor is not None:
             columns, rows = monitor.columns, monitor.samples_since(since)
         else:
-            columns, rows = self.last_rows[0], [row for row in self.last_rows[1] if (row[0] or 0.0) > since]
+            columns, stopped = self.last_rows
+            rows = stopped.samples_since(since) if stopped is not None else []
         by_metric: dict[str, list[tuple[int, str]]] = {}
         for index, column in enumerate(columns):
             source, _, metric = column.rpartition(" ")

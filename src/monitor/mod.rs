@@ -22,5 +22,5 @@ pub use docker::{parse_answer, row as docker_row, socket_path, unix_nanos, Docke
 pub use docker_stream::Dechunker;
 pub use error::{MonitorError, Result};
 pub use output::format_value;
-pub use run::Monitor;
+pub use run::{Monitor, RecentRows};
 pub use sample::{GeneratorSummary, MetricSummary, Note, Sample, SourceInfo, Summary, SATURATION_PCT};

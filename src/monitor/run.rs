@@ -74,6 +74,20 @@ impl Shared {
     }
 }
 
+/// A monitor's kept rows (`Monitor::recent_rows`).
+#[derive(Clone)]
+pub struct RecentRows(Arc<Shared>);
+
+impl RecentRows {
+    /// The kept rows sampled after `unix`, oldest first.
+    #[must_use]
+    pub fn since(&self, unix: f64) -> Vec<Sample> {
+        let state = self.0.lock();
+        let first = state.recent.partition_point(|sample| sample.unix <= unix);
+        state.recent.range(first..).cloned().collect()
+    }
+}
+
 /// What the sampling thread hands back when it stops.
 struct Finished {
     aggregate: Aggregate,
@@ -217,9 +231,13 @@ impl Monitor {
     /// The kept rows sampled after `unix` (of the last `RECENT_ROWS`), oldest first.
     #[must_use]
     pub fn samples_since(&self, unix: f64) -> Vec<Sample> {
-        let state = self.shared.lock();
-        let first = state.recent.partition_point(|sample| sample.unix <= unix);
-        state.recent.range(first..).cloned().collect()
+        self.recent_rows().since(unix)
+    }
+
+    /// The kept rows, readable after `stop` too (with the last row, sampled while stopping).
+    #[must_use]
+    pub fn recent_rows(&self) -> RecentRows {
+        RecentRows(Arc::clone(&self.shared))
     }
 
     /// Notes left since the last call (a source went away, came back, cannot be read in part).
@@ -400,6 +418,7 @@ mod tests {
         std::thread::sleep(Duration::from_millis(400));
         let latest = monitor.latest().unwrap();
         assert_eq!(latest.values.len(), monitor.columns().len());
+        let recent = monitor.recent_rows();
         // the kept rows end with the latest; from a time on, only the rows after it
         let kept = monitor.samples_since(0.0);
         assert!(kept.len() >= 2, "{}", kept.len());
@@ -411,6 +430,8 @@ mod tests {
         assert!(after[0].unix.total_cmp(&kept[1].unix).is_eq());
         let summary = monitor.stop().unwrap();
         assert!((5..=10).contains(&summary.samples), "{}", summary.samples);
+        // every row, the one sampled while stopping included, stays readable
+        assert_eq!(recent.since(0.0).len() as u64, summary.samples);
         let text = std::fs::read_to_string(dir.join("r.csv")).unwrap();
         assert_eq!(text.lines().count() as u64, summary.samples + 1);
         let json: serde_json::Value =

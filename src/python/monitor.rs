@@ -10,17 +10,25 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyString};
 
 use super::errors::monitor_error;
-use crate::monitor::{check_source_name, parse_interval, Monitor, MonitorConfig, PidSource, Sample};
+use crate::monitor::{check_source_name, parse_interval, Monitor, MonitorConfig, PidSource, RecentRows, Sample};
 
 /// Samples processes, cgroups, containers, PostgreSQL and the load generator on a thread of its own; see
 /// `_native.pyi`.
 #[pyclass(frozen, module = "pushpop_load._native", name = "ResourceMonitor")]
 #[derive(Default)]
-pub struct ResourceMonitor(Mutex<Option<Monitor>>);
+pub struct ResourceMonitor {
+    running: Mutex<Option<Monitor>>,
+    /// The kept rows of the monitor last stopped, for `samples_since` after `stop`.
+    stopped: Mutex<Option<RecentRows>>,
+}
 
 impl ResourceMonitor {
     fn monitor(&self) -> MutexGuard<'_, Option<Monitor>> {
-        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+        self.running.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn stopped(&self) -> MutexGuard<'_, Option<RecentRows>> {
+        self.stopped.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 
@@ -195,15 +203,17 @@ impl ResourceMonitor {
     }
 
     /// The kept rows sampled after `since` (unix seconds; the last hour at a 1 s interval) as
-    /// ``[[unix, value | None, ...]]`` in column order, oldest first; empty when not running.
+    /// ``[[unix, value | None, ...]]`` in column order, oldest first; once stopped, the last run's; empty before.
     fn samples_since(&self, since: f64) -> Vec<Vec<Option<f64>>> {
-        let guard = self.monitor();
-        let Some(monitor) = guard.as_ref() else {
-            return Vec::new();
+        let rows = match self.monitor().as_ref() {
+            Some(monitor) => monitor.samples_since(since),
+            None => self
+                .stopped()
+                .as_ref()
+                .map(|rows| rows.since(since))
+                .unwrap_or_default(),
         };
-        monitor
-            .samples_since(since)
-            .into_iter()
+        rows.into_iter()
             .map(|sample| std::iter::once(Some(sample.unix)).chain(sample.values).collect())
             .collect()
     }
@@ -223,6 +233,7 @@ impl ResourceMonitor {
             .monitor()
             .take()
             .ok_or_else(|| PyValueError::new_err("this monitor is not running"))?;
+        *self.stopped() = Some(monitor.recent_rows());
         let summary = py.detach(|| monitor.stop()).map_err(|err| monitor_error(&err))?;
         // through the file's JSON, whose nulls stand for the figures a source never gave (not NaN)
         py.import("json")?.call_method1("loads", (summary.to_json(),))
