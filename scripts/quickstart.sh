@@ -52,7 +52,7 @@ status=0
 say "running S3a (MixedWorkloadUser): $USERS users for $RUN_TIME"
 "$VENV/bin/locust" -f locustfiles/s3_mixed.py MixedWorkloadUser --headless \
   --host "$address" --users "$USERS" --spawn-rate "$SPAWN_RATE" --run-time "$RUN_TIME" \
-  --csv "$RESULTS" --html "$RESULTS.html" --only-summary --monitor-pid "$target_pid" || status=$?
+  --csv "$RESULTS" --html "$RESULTS.html" --only-summary --monitor-pid "target=$target_pid" || status=$?
 
 kill -TERM "$target_pid"
 wait "$target_pid" || die "the target did not stop cleanly; see ${RESULTS}_target.log"

@@ -69,8 +69,9 @@ def parse_priorities(text: str) -> list[int]:
 def parse_interval(text: str) -> float:
     """A duration in seconds: ``1s``, ``100ms``, ``0.5``, ``2m``. ValueError says why not."""
 
-def parse_pids(text: str) -> list[int]:
-    """Process ids: ``1234`` or ``1234,5678``. ValueError says why not."""
+def parse_pids(text: str) -> list[tuple[str | None, int]]:
+    """Processes by PID, named or not: ``1234``, ``target=1234`` or ``target=1234,5678``, as ``(name or None,
+    pid)``. ValueError says why not."""
 
 def parse_switch(text: str) -> bool:
     """``on``/``off`` (also ``true``/``false``, ``yes``/``no``, ``1``/``0``). ValueError says why not."""
@@ -419,6 +420,8 @@ class HdrStats:
         """Exact figures per (method, name), in the order method, then name."""
     def intervals(self) -> list[IntervalRow]:
         """The per-second timeline, by second, then method and name."""
+    def intervals_since(self, since: int) -> list[IntervalRow]:
+        """The timeline's rows from unix second ``since`` on."""
     def clear(self) -> None:
         """Forgets everything recorded."""
 
@@ -502,7 +505,7 @@ class ResourceMonitor:
     """Samples processes, cgroups v2, Docker containers, PostgreSQL and the load generator on a Rust thread of its
     own, one row per ``interval`` at whole multiples of it in unix time (the clock of Locust's
     ``_stats_history.csv``). A source that goes away leaves empty cells (``None``, never zeros) and one note, and is
-    sampled again when it returns. Columns are ``"<source> <metric>"``, e.g. ``"pid:1234 cpu_pct"``,
+    sampled again when it returns. Columns are ``"<source> <metric>"``, e.g. ``"target cpu_pct"``,
     ``"postgres:app commits_per_s"``; docs/MONITOR.md lists them."""
 
     def __new__(cls) -> ResourceMonitor: ...
@@ -510,7 +513,7 @@ class ResourceMonitor:
         self,
         *,
         interval: float | str | None = None,
-        pids: Sequence[int] = ...,
+        pids: Sequence[int | tuple[str | None, int]] = ...,
         processes: Sequence[str] = ...,
         cmdlines: Sequence[str] = ...,
         cgroups: Sequence[str] = ...,
@@ -524,7 +527,8 @@ class ResourceMonitor:
         """Opens every source and starts sampling (the GIL is released meanwhile).
 
         ``interval``: seconds or ``"1s"``/``"100ms"`` (default 1 s, 10 ms to 1 h). ``pids``: processes that must
-        exist now. ``processes``: names as ``ps`` shows them, each summed over its processes. ``cmdlines``:
+        exist now, each a PID or ``(name, pid)``; a process's columns carry its name, else its own (``comm``,
+        ``<comm>-<pid>`` where two share it). ``processes``: names as ``ps`` shows them, each summed over its processes. ``cmdlines``:
         substrings of command lines, each summed. ``cgroups``: cgroup v2 directories. ``containers``: Docker names or
         ids (socket from ``docker_host`` as ``unix:///path``, else ``$DOCKER_HOST``, else /var/run/docker.sock; an
         absent socket is a note, not an error). ``postgres``: URLs, a ``pg_monitor`` role is enough. ``generator``:
@@ -547,6 +551,11 @@ class ResourceMonitor:
     def latest(self) -> dict[str, object] | None:
         """The last row: ``{"unix": float, "timestamp": int, "values": {column: float | None}}``; None before the
         first tick or when not running."""
+
+    def samples_since(self, since: float) -> list[list[float | None]]:
+        """The rows sampled after unix time ``since`` (of the last 3,600 kept), oldest first, each
+        ``[unix, value | None, ...]`` in ``columns`` order; once stopped, the rows of the run it ended (every row up to
+        the stop); empty before the first ``start``."""
 
     def take_notes(self) -> list[tuple[float, str]]:
         """Notes since the last call, ``(unix, text)``: a source went away, came back, cannot be read in part."""

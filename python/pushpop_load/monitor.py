@@ -2,7 +2,7 @@
 
 Any run whose locustfile uses pushpop_load's users has these options (``locust -f FILE --pp-help`` lists them):
 
-    --monitor-pid PID          a process by PID (repeatable, or comma-separated)
+    --monitor-pid [NAME=]PID   a process by PID, named NAME (else by its own name) (repeatable, or comma-separated)
     --monitor-process NAME     processes by name, e.g. postgres (repeatable)
     --monitor-cmdline PATTERN  processes whose command line contains PATTERN (repeatable)
     --monitor-cgroup PATH      a cgroup v2 directory (repeatable)
@@ -15,7 +15,9 @@ a Rust thread (the gevent hub never waits for a sample), together with its own C
 flagged, because a saturated generator measures itself. With ``--csv PREFIX`` it writes
 ``PREFIX_resources.csv`` (a row per interval; ``Timestamp`` in whole unix seconds as in ``_stats_history.csv``) and
 ``PREFIX_resources.json`` (peak and mean per column, the generator's verdict, the notes). The web UI gets a
-"Resources" tab with the latest sample. docs/MONITOR.md describes the columns.
+"Resources" tab with the latest sample and, under it, a live chart per metric (CPU, memory, ...; the generator's
+saturation flag aside) with a series per source, over the test's last 3,600 samples. docs/MONITOR.md describes the
+columns.
 
 Bad input (a PID that does not exist, a PostgreSQL URL that does not connect) ends Locust at start-up with one
 line and exit code 2, before any load is sent.
@@ -41,6 +43,14 @@ logger = logging.getLogger("pushpop_load.monitor")
 
 TAB_KEY = "pushpop-resources"
 """The key of the web UI tab (``?tab=pushpop-resources``)."""
+
+_METRIC_TITLES = {"cpu_pct": "CPU", "rss_bytes": "Memory (RSS)", "memory_bytes": "Memory", "threads": "Threads",
+                  "fds": "Open files", "processes": "Processes", "read_bytes_per_s": "Disk reads",
+                  "write_bytes_per_s": "Disk writes"}
+_UNITS = (("_bytes_per_s", "bytes/s"), ("_bytes", "bytes"), ("_pct", "%"), ("_per_s", "/s"), ("_s", "s"))
+"""A column's unit by its metric's suffix (docs/MONITOR.md); the charts format bytes in KiB/MiB/GiB."""
+_NOT_CHARTED = {"saturated"}
+"""A flag, not a measurement: the generator's line on the CPU chart shows when it was above 90% of a core."""
 
 _SOURCES = {
     # option dest -> ResourceMonitor.start keyword
@@ -70,6 +80,10 @@ class Monitor(SwarmPart):
         self.settings: dict[str, Any] | None = None
         self.last_sample: dict[str, Any] | None = None
         self.last_summary: dict[str, Any] | None = None
+        self.tests = 0
+        """Tests sampled so far: a live chart starts again when this changes."""
+        self.last_rows: tuple[list[str], ResourceMonitor | None] = ([], None)
+        """The columns and the stopped monitor of the last test, whose rows the charts keep showing."""
         self._notes_greenlet: Any = None
         if self.is_worker or environment.parsed_options is None:
             return
@@ -88,15 +102,17 @@ class Monitor(SwarmPart):
         self.settings = settings
         if environment.web_ui:
             add_tab(environment.web_ui, TAB_KEY, "Resources",
-                    [("source", "Source"), ("metric", "Metric"), ("value", "Latest")], self.panel_rows)
+                    [("source", "Source"), ("metric", "Metric"), ("value", "Latest")], self.panel_rows,
+                    self.chart_data)
 
     @classmethod
     def add_arguments(cls, parser: Any) -> None:
         # not on the web UI's start form: what to watch is fixed for the process, and a URL may carry a password
         add = parser.add_argument
         add("--monitor-pid", type=argument_type(_native.parse_pids), action="append", env_var="PUSHPOP_MONITOR_PID",
-            metavar="PID", include_in_web_ui=False,
-            help="resource monitor: a process by PID (repeatable, or comma-separated)")
+            metavar="[NAME=]PID", include_in_web_ui=False,
+            help="resource monitor: a process by PID, its columns named NAME (else the process's own name), e.g. "
+                 "target=4242 (repeatable, or comma-separated)")
         add("--monitor-process", action="append", env_var="PUSHPOP_MONITOR_PROCESS", metavar="NAME",
             include_in_web_ui=False, help="resource monitor: processes by name as ps shows it, summed (repeatable)")
         add("--monitor-cmdline", action="append", env_var="PUSHPOP_MONITOR_CMDLINE", metavar="PATTERN",
@@ -122,7 +138,8 @@ class Monitor(SwarmPart):
         for dest, keyword in _SOURCES.items():
             values = self.option(dest) or []
             if dest == "monitor_pid":
-                # each --monitor-pid is a list; a value from the environment variable arrives as its text
+                # each --monitor-pid is a list of (name or None, pid); a value from the environment variable or a
+                # config file arrives as its text
                 values = [pid for group in values
                           for pid in (group if isinstance(group, list) else _native.parse_pids(str(group)))]
             if values:
@@ -149,6 +166,8 @@ class Monitor(SwarmPart):
             return
         self.monitor = monitor
         self.last_summary = None
+        self.last_rows = ([], None)
+        self.tests += 1
         import gevent
 
         self._notes_greenlet = gevent.spawn(self._log_notes, monitor)
@@ -179,6 +198,7 @@ class Monitor(SwarmPart):
         for _, text in monitor.take_notes():
             logger.warning("pushpop-load monitor: %s", text)
         self.last_sample = monitor.latest()
+        self.last_rows = (monitor.columns, monitor)
         try:
             summary = _in_threadpool(monitor.stop)
         except MonitorError as error:
@@ -214,6 +234,29 @@ class Monitor(SwarmPart):
             source, _, metric = column.rpartition(" ")
             rows.append({"source": source, "metric": metric, "value": _format(value)})
         return rows
+
+    def chart_data(self, since: float) -> dict[str, Any]:
+        """The web UI's live charts (``pushpop_load.webui.ChartData``): a chart per metric, a series per source,
+        the samples after unix time ``since``."""
+        monitor = self.monitor
+        if monitor is not None:
+            columns, rows = monitor.columns, monitor.samples_since(since)
+        else:
+            columns, stopped = self.last_rows
+            rows = stopped.samples_since(since) if stopped is not None else []
+        by_metric: dict[str, list[tuple[int, str]]] = {}
+        for index, column in enumerate(columns):
+            source, _, metric = column.rpartition(" ")
+            if metric in _NOT_CHARTED:
+                continue
+            by_metric.setdefault(metric, []).append((index + 1, source))
+        charts = []
+        for metric, series in by_metric.items():
+            title = _METRIC_TITLES.get(metric, metric)
+            unit = next((unit for suffix, unit in _UNITS if metric.endswith(suffix)), "")
+            charts.append({"key": metric, "title": title, "unit": unit, "series": [source for _, source in series],
+                           "points": [[row[0], *(row[index] for index, _ in series)] for row in rows]})
+        return {"epoch": str(self.tests), "rewind": 0, "charts": charts}
 
 
 def _format(value: float | None) -> str:

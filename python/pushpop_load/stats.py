@@ -17,7 +17,9 @@ with ``--csv PREFIX``, writes ``PREFIX_hdr.json``:
 ``histograms`` holds every recorded bucket, so any percentile can be recomputed and runs can be merged.
 
 The web UI gets an "Exact percentiles" tab (``?tab=pushpop-exact``) with the same figures, live: on the master
-they are the whole swarm's, merged from every worker report.
+they are the whole swarm's, merged from every worker report. Under its table, a chart per (method, name) plots the
+exact p50, p95 and p99 of each second (the rows of ``PREFIX_hdr_intervals.csv`` below, as they stand), updated while
+the test runs.
 
 On a master, the document also says how many workers took part and which were lost (killed, cut off, or otherwise
 without a final report when the test stopped: ``pushpop_load.swarm``), whose samples after their last report are
@@ -47,6 +49,10 @@ _logger = _logging.getLogger(__name__)
 TAB_KEY = "pushpop-exact"
 """The key of the web UI tab (``?tab=pushpop-exact``)."""
 
+CHART_REWIND_S = 30
+"""How far back each chart poll asks again: a second's figures change until every sample of it has arrived, and on
+a master a worker reports every 3 s; 30 s covers a loaded machine's delays too."""
+
 INTERVAL_COLUMNS = ["Timestamp", "Type", "Name", "Requests", "Failures", "Items", "p50 ms", "p95 ms", "p99 ms",
                     "Max ms"]
 
@@ -67,20 +73,28 @@ class ExactStats(SwarmPart):
         # complete (in every process: a worker its unsent samples, the master what it merged): these figures follow
         environment.events.reset_stats.add_listener(self.recorder.clear)
         environment.events.spawning_complete.add_listener(self._on_spawning_complete)
+        environment.events.reset_stats.add_listener(self._new_epoch)
+        self.epoch = 0
+        """Counts the times the figures were emptied: a live chart drops what it has when this changes."""
         if environment.web_ui:
             add_tab(environment.web_ui, TAB_KEY, "Exact percentiles",
                     [("name", "Name"), ("requests", "# requests"), ("failures", "# failures"),
                      ("p50", "50%ile (ms)"), ("p95", "95%ile (ms)"), ("p99", "99%ile (ms)"),
                      ("p999", "99.9%ile (ms)"), ("max", "Max (ms)"), ("items", "Items")],
-                    self.panel_rows)
+                    self.panel_rows, self.chart_data)
+
+    def _new_epoch(self, **_: Any) -> None:
+        self.epoch += 1
 
     def _on_spawning_complete(self, **_: Any) -> None:
         if self.environment.reset_stats:
             self.recorder.clear()
+            self._new_epoch()
 
     def test_start(self) -> None:
         if not self.is_worker:
             self.recorder.clear()
+            self._new_epoch()
 
     def take_delta(self) -> str:
         return self.recorder.take_delta_json()
@@ -123,6 +137,21 @@ class ExactStats(SwarmPart):
                 "items": str(summary["items"]) if summary["items"] else "",
             })
         return rows
+
+
+    def chart_data(self, since: float) -> dict[str, Any]:
+        """The web UI's live charts (``pushpop_load.webui.ChartData``): exact p50/p95/p99 per second, a chart per
+        (method, name), from unix second ``since`` on."""
+        charts: dict[str, list[list[float]]] = {}
+        for row in self.recorder.intervals_since(max(0, int(since))):
+            charts.setdefault(f"{row['method']} {row['name']}", []).append(
+                [row["second"], row["p50_ms"], row["p95_ms"], row["p99_ms"]])
+        return {
+            "epoch": str(self.epoch),
+            "rewind": CHART_REWIND_S,
+            "charts": [{"key": name, "title": name, "unit": "ms", "series": ["p50", "p95", "p99"], "points": points}
+                       for name, points in sorted(charts.items())],
+        }
 
 
 def write_hdr_file(recorder: Any, path: str, duration_s: float, workers: dict[str, Any] | None = None) -> None:

@@ -5,13 +5,14 @@ use std::time::{Duration, Instant};
 
 use clap::Args;
 
-use crate::monitor::{format_duration, parse_interval, parse_pid_list, Monitor, MonitorConfig};
+use crate::monitor::{format_duration, parse_interval, parse_pid_list, parse_pid_sources, Monitor, MonitorConfig};
 
 /// Values are taken as text and parsed in `into_config`, so that a bad one is a single line naming the flag.
 #[derive(Debug, Args)]
 pub struct MonitorArgs {
-    /// A process to sample by PID; repeat for several, or list them: 1234,5678
-    #[arg(long = "pid", value_name = "PID", allow_hyphen_values = true)]
+    /// A process to sample by PID, named NAME=PID (else by its own name); repeat for several, or list them:
+    /// target=1234,5678
+    #[arg(long = "pid", value_name = "[NAME=]PID", allow_hyphen_values = true)]
     pub pid: Vec<String>,
     /// Processes by name (as ps shows it, e.g. postgres), summed; repeat for several
     #[arg(long = "process", value_name = "NAME")]
@@ -80,7 +81,7 @@ impl MonitorArgs {
             pids: self
                 .pid
                 .iter()
-                .map(|text| parse_pid_list(text).map_err(|err| format!("--pid: {err}")))
+                .map(|text| parse_pid_sources(text).map_err(|err| format!("--pid: {err}")))
                 .collect::<Result<Vec<_>, _>>()?
                 .concat(),
             processes: self.process,
@@ -211,7 +212,7 @@ mod tests {
         .unwrap();
         assert_eq!(
             (config.pids.as_slice(), config.interval),
-            (&[12][..], Duration::from_millis(100))
+            (&[12.into()][..], Duration::from_millis(100))
         );
         assert_eq!(duration, Some(Duration::from_secs(3)));
         assert_eq!(config.json, Some(PathBuf::from("r.json")));
@@ -229,6 +230,10 @@ mod tests {
                 "--pid: 'abc' is not a process id",
             ),
             (&["--pid", "-3", "--out", "r.csv"], "--pid: '-3' is not a process id"),
+            (
+                &["--pid", "my target=3", "--out", "r.csv"],
+                "--pid: 'my target' is not a process name",
+            ),
             (&["--pid", "1", "--interval", "fast", "--out", "r.csv"], "--interval"),
             (
                 &["--pid", "1", "--interval", "1ms", "--out", "r.csv"],

@@ -15,10 +15,12 @@ mod procfs;
 mod run;
 mod sample;
 
-pub use config::{format_duration, parse_interval, parse_pid_list, MonitorConfig};
+pub use config::{
+    check_source_name, format_duration, parse_interval, parse_pid_list, parse_pid_sources, MonitorConfig, PidSource,
+};
 pub use docker::{parse_answer, row as docker_row, socket_path, unix_nanos, DockerStats};
 pub use docker_stream::Dechunker;
 pub use error::{MonitorError, Result};
 pub use output::format_value;
-pub use run::Monitor;
+pub use run::{Monitor, RecentRows};
 pub use sample::{GeneratorSummary, MetricSummary, Note, Sample, SourceInfo, Summary, SATURATION_PCT};

@@ -3,6 +3,7 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
+use super::config::PidSource;
 use super::error::{MonitorError, Result};
 use super::procfs::{self, ProcReading};
 use super::sample::{Presence, SourceInfo};
@@ -10,8 +11,9 @@ use super::sample::{Presence, SourceInfo};
 /// Which processes a source follows.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Selector {
-    /// One process; when it exits its cells stay empty for the rest of the run.
-    Pid(u32),
+    /// One process, under the label its columns carry (`pid_labels`); when it exits its cells stay empty for the
+    /// rest of the run.
+    Pid(u32, String),
     /// Every process whose `comm` (as `ps -o comm`, at most 15 bytes) or whose first argument's file name is
     /// this, summed: `postgres` covers the postmaster and all its backends.
     Name(String),
@@ -63,11 +65,45 @@ pub struct ProcessSource {
 
 fn label(selector: &Selector) -> (&'static str, String) {
     match selector {
-        Selector::Pid(pid) => ("pid", format!("pid:{pid}")),
+        Selector::Pid(_, label) => ("pid", label.clone()),
         Selector::Name(name) => ("process", format!("process:{name}")),
         Selector::Cmdline(pattern) => ("cmdline", format!("cmdline:{pattern}")),
         Selector::Generator(_) => ("generator", "generator".to_owned()),
     }
+}
+
+/// The labels of processes followed by PID, in order: the name given, else the process's own name (`comm`, as
+/// `ps` shows it), which becomes `<comm>-<pid>` where two processes share it, a given name is the same, or it is
+/// `generator`. A PID that does not exist is an error here, before any source opens.
+pub fn pid_labels(sources: &[PidSource]) -> Result<Vec<String>> {
+    let mut buffer = String::new();
+    let own: Vec<Option<String>> = sources
+        .iter()
+        .map(|source| match source.name {
+            Some(_) => Ok(None),
+            None => procfs::names(source.pid, &mut buffer)
+                .map(|(comm, _)| Some(comm))
+                .ok_or(MonitorError::NoSuchProcess(source.pid)),
+        })
+        .collect::<Result<_>>()?;
+    let shared = |comm: &str, pid: u32| {
+        comm == "generator"
+            || sources.iter().zip(&own).any(|(other, other_comm)| {
+                other.name.as_deref() == Some(comm) || (other_comm.as_deref() == Some(comm) && other.pid != pid)
+            })
+    };
+    Ok(sources
+        .iter()
+        .zip(&own)
+        .map(|(source, comm)| match (&source.name, comm) {
+            (Some(name), _) => name.clone(),
+            (None, Some(comm)) if comm.is_empty() || shared(comm, source.pid) => {
+                format!("{}-{}", if comm.is_empty() { "pid" } else { comm }, source.pid)
+            }
+            (None, Some(comm)) => comm.clone(),
+            (None, None) => unreachable!("every unnamed PID has its comm or was an error above"),
+        })
+        .collect())
 }
 
 impl ProcessSource {
@@ -75,7 +111,7 @@ impl ProcessSource {
     pub fn new(selector: Selector, notes: &mut Vec<String>) -> Result<Self> {
         let (kind, label) = label(&selector);
         let metrics = match selector {
-            Selector::Pid(_) => PID_METRICS,
+            Selector::Pid(..) => PID_METRICS,
             Selector::Name(_) | Selector::Cmdline(_) => GROUP_METRICS,
             Selector::Generator(_) => GENERATOR_METRICS,
         };
@@ -96,7 +132,7 @@ impl ProcessSource {
             selector,
         };
         match source.selector {
-            Selector::Pid(pid) | Selector::Generator(pid) => {
+            Selector::Pid(pid, _) | Selector::Generator(pid) => {
                 let start = procfs::start_ticks(pid).ok_or(MonitorError::NoSuchProcess(pid))?;
                 source.matched.push((pid, start));
             }
@@ -196,7 +232,7 @@ impl ProcessSource {
         let elapsed = self.previous_at.duration_since(previous_at).as_secs_f64();
         let label = &self.info.label;
         match self.selector {
-            Selector::Pid(pid) | Selector::Generator(pid) => {
+            Selector::Pid(pid, _) | Selector::Generator(pid) => {
                 let Some(reading) = readings.get(&pid) else {
                     self.gone = true;
                     self.presence.set(
@@ -310,10 +346,33 @@ mod tests {
     use super::*;
 
     #[test]
+    fn pids_are_labelled_by_name_or_comm() {
+        let own = std::process::id();
+        let comm = procfs::names(own, &mut String::new()).unwrap().0;
+        let named = |name: &str, pid| PidSource {
+            pid,
+            name: Some(name.to_owned()),
+        };
+        assert_eq!(pid_labels(&[own.into()]).unwrap(), std::slice::from_ref(&comm));
+        assert_eq!(pid_labels(&[named("target", own)]).unwrap(), ["target"]);
+        // a given name equal to its comm: the unnamed one says its PID
+        assert_eq!(
+            pid_labels(&[named(&comm, 1), own.into()]).unwrap(),
+            [comm.clone(), format!("{comm}-{own}")]
+        );
+        // the same PID twice is one source (same label)
+        assert_eq!(pid_labels(&[own.into(), own.into()]).unwrap(), [comm.clone(), comm]);
+        assert!(matches!(
+            pid_labels(&[(u32::MAX - 1).into()]),
+            Err(MonitorError::NoSuchProcess(_))
+        ));
+    }
+
+    #[test]
     fn missing_pid_is_an_error() {
         let mut notes = Vec::new();
         // PIDs are below 2^22 on Linux
-        let err = ProcessSource::new(Selector::Pid(u32::MAX - 1), &mut notes)
+        let err = ProcessSource::new(Selector::Pid(u32::MAX - 1, "gone".to_owned()), &mut notes)
             .err()
             .unwrap();
         assert!(matches!(err, MonitorError::NoSuchProcess(_)), "{err}");

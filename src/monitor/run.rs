@@ -1,7 +1,7 @@
 //! The monitor: its sources sampled on a thread of its own (never the caller's: under Locust that is the gevent
 //! hub), one row per tick, the latest row and new notes readable at any time, files and summary at the end.
 
-use std::collections::HashSet;
+use std::collections::{HashSet, VecDeque};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -14,7 +14,7 @@ use super::docker::{socket_path, DockerSource};
 use super::error::{MonitorError, Result};
 use super::output::{check_writable, write_atomically, CsvOutput};
 use super::postgres::PostgresSource;
-use super::process::{ProcessSource, Selector};
+use super::process::{pid_labels, ProcessSource, Selector};
 use super::sample::{Aggregate, GeneratorSummary, Note, Sample, SourceInfo, Summary, SATURATION_PCT};
 
 enum Source {
@@ -50,9 +50,15 @@ fn unix_now() -> f64 {
         .map_or(0.0, |since| since.as_secs_f64())
 }
 
+/// Rows kept for live charts (`samples_since`): an hour at the default 1 s interval, about 60 KiB per 2 columns.
+/// Older rows are in the CSV.
+pub const RECENT_ROWS: usize = 3600;
+
 #[derive(Default)]
 struct State {
     latest: Option<Sample>,
+    /// The last `RECENT_ROWS` rows, oldest first.
+    recent: VecDeque<Sample>,
     /// Notes not yet taken by `take_notes`.
     pending: Vec<Note>,
 }
@@ -65,6 +71,20 @@ struct Shared {
 impl Shared {
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// A monitor's kept rows (`Monitor::recent_rows`).
+#[derive(Clone)]
+pub struct RecentRows(Arc<Shared>);
+
+impl RecentRows {
+    /// The kept rows sampled after `unix`, oldest first.
+    #[must_use]
+    pub fn since(&self, unix: f64) -> Vec<Sample> {
+        let state = self.0.lock();
+        let first = state.recent.partition_point(|sample| sample.unix <= unix);
+        state.recent.range(first..).cloned().collect()
     }
 }
 
@@ -105,9 +125,14 @@ impl Monitor {
                 &mut said,
             )?));
         }
-        let selectors = (config.pids.iter().map(|pid| Selector::Pid(*pid)))
-            .chain(config.processes.iter().map(|name| Selector::Name(name.clone())))
-            .chain(config.cmdlines.iter().map(|pattern| Selector::Cmdline(pattern.clone())));
+        let labels = pid_labels(&config.pids)?;
+        let selectors = (config
+            .pids
+            .iter()
+            .zip(labels)
+            .map(|(source, label)| Selector::Pid(source.pid, label)))
+        .chain(config.processes.iter().map(|name| Selector::Name(name.clone())))
+        .chain(config.cmdlines.iter().map(|pattern| Selector::Cmdline(pattern.clone())));
         for selector in selectors {
             sources.push(Source::Process(ProcessSource::new(selector, &mut said)?));
         }
@@ -154,6 +179,7 @@ impl Monitor {
         let shared = Arc::new(Shared {
             state: Mutex::new(State {
                 latest: None,
+                recent: VecDeque::new(),
                 pending: said
                     .into_iter()
                     .map(|text| Note {
@@ -200,6 +226,18 @@ impl Monitor {
     #[must_use]
     pub fn latest(&self) -> Option<Sample> {
         self.shared.lock().latest.clone()
+    }
+
+    /// The kept rows sampled after `unix` (of the last `RECENT_ROWS`), oldest first.
+    #[must_use]
+    pub fn samples_since(&self, unix: f64) -> Vec<Sample> {
+        self.recent_rows().since(unix)
+    }
+
+    /// The kept rows, readable after `stop` too (with the last row, sampled while stopping).
+    #[must_use]
+    pub fn recent_rows(&self) -> RecentRows {
+        RecentRows(Arc::clone(&self.shared))
     }
 
     /// Notes left since the last call (a source went away, came back, cannot be read in part).
@@ -333,6 +371,10 @@ async fn sample_loop(
         all_notes.extend(notes.iter().cloned());
         let mut state = shared.lock();
         state.pending.extend(notes);
+        if state.recent.len() == RECENT_ROWS {
+            state.recent.pop_front();
+        }
+        state.recent.push_back(sample.clone());
         state.latest = Some(sample);
     }
     Finished {
@@ -366,7 +408,7 @@ mod tests {
         let config = MonitorConfig {
             interval: Duration::from_millis(50),
             generator: Some(std::process::id()),
-            pids: vec![std::process::id()],
+            pids: vec![std::process::id().into()],
             csv: Some(dir.join("r.csv")),
             json: Some(dir.join("r.json")),
             ..MonitorConfig::default()
@@ -376,8 +418,20 @@ mod tests {
         std::thread::sleep(Duration::from_millis(400));
         let latest = monitor.latest().unwrap();
         assert_eq!(latest.values.len(), monitor.columns().len());
+        let recent = monitor.recent_rows();
+        // the kept rows end with the latest; from a time on, only the rows after it
+        let kept = monitor.samples_since(0.0);
+        assert!(kept.len() >= 2, "{}", kept.len());
+        let last = kept.last().unwrap();
+        assert!(last.unix >= latest.unix);
+        assert!(kept.windows(2).all(|pair| pair[0].unix < pair[1].unix));
+        let after = monitor.samples_since(kept[0].unix);
+        assert_eq!(after.len(), kept.len() - 1);
+        assert!(after[0].unix.total_cmp(&kept[1].unix).is_eq());
         let summary = monitor.stop().unwrap();
         assert!((5..=10).contains(&summary.samples), "{}", summary.samples);
+        // every row, the one sampled while stopping included, stays readable
+        assert_eq!(recent.since(0.0).len() as u64, summary.samples);
         let text = std::fs::read_to_string(dir.join("r.csv")).unwrap();
         assert_eq!(text.lines().count() as u64, summary.samples + 1);
         let json: serde_json::Value =
@@ -390,7 +444,7 @@ mod tests {
     #[test]
     fn bad_sources_fail_at_start() {
         let config = MonitorConfig {
-            pids: vec![u32::MAX - 1],
+            pids: vec![(u32::MAX - 1).into()],
             ..MonitorConfig::default()
         };
         assert!(matches!(Monitor::start(config), Err(MonitorError::NoSuchProcess(_))));

@@ -32,10 +32,12 @@ pub fn parse_interval(text: &str) -> PyResult<f64> {
         .map_err(value_error)
 }
 
-/// Process ids: `1234` or `1234,5678`.
+/// Processes by PID, each named or not: `1234`, `target=1234` or `target=1234,5678`, as `(name or None, pid)`.
 #[pyfunction]
-pub fn parse_pids(text: &str) -> PyResult<Vec<u32>> {
-    crate::monitor::parse_pid_list(text).map_err(value_error)
+pub fn parse_pids(text: &str) -> PyResult<Vec<(Option<String>, u32)>> {
+    crate::monitor::parse_pid_sources(text)
+        .map(|sources| sources.into_iter().map(|source| (source.name, source.pid)).collect())
+        .map_err(value_error)
 }
 
 /// `on` or `off` (`true`/`false`, `yes`/`no`, `1`/`0`).

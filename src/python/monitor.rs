@@ -10,17 +10,25 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyString};
 
 use super::errors::monitor_error;
-use crate::monitor::{parse_interval, Monitor, MonitorConfig, Sample};
+use crate::monitor::{check_source_name, parse_interval, Monitor, MonitorConfig, PidSource, RecentRows, Sample};
 
 /// Samples processes, cgroups, containers, PostgreSQL and the load generator on a thread of its own; see
 /// `_native.pyi`.
 #[pyclass(frozen, module = "pushpop_load._native", name = "ResourceMonitor")]
 #[derive(Default)]
-pub struct ResourceMonitor(Mutex<Option<Monitor>>);
+pub struct ResourceMonitor {
+    running: Mutex<Option<Monitor>>,
+    /// The kept rows of the monitor last stopped, for `samples_since` after `stop`.
+    stopped: Mutex<Option<RecentRows>>,
+}
 
 impl ResourceMonitor {
     fn monitor(&self) -> MutexGuard<'_, Option<Monitor>> {
-        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+        self.running.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn stopped(&self) -> MutexGuard<'_, Option<RecentRows>> {
+        self.stopped.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 
@@ -47,6 +55,32 @@ fn pids(values: Vec<i64>) -> PyResult<Vec<u32>> {
                 .ok()
                 .filter(|pid| *pid > 0)
                 .ok_or_else(|| PyValueError::new_err(format!("{pid} is not a process id")))
+        })
+        .collect()
+}
+
+/// A process to follow: its PID, or `(name or None, PID)` as `parse_pids` gives it.
+#[derive(FromPyObject)]
+enum PidArg {
+    Plain(i64),
+    Named(Option<String>, i64),
+}
+
+fn pid_sources(values: Vec<PidArg>) -> PyResult<Vec<PidSource>> {
+    values
+        .into_iter()
+        .map(|value| {
+            let (name, pid) = match value {
+                PidArg::Plain(pid) => (None, pid),
+                PidArg::Named(name, pid) => (name, pid),
+            };
+            if let Some(name) = &name {
+                check_source_name(name).map_err(PyValueError::new_err)?;
+            }
+            Ok(PidSource {
+                pid: self::pids(vec![pid])?[0],
+                name,
+            })
         })
         .collect()
 }
@@ -81,7 +115,7 @@ impl ResourceMonitor {
         &self,
         py: Python<'_>,
         interval: Option<&Bound<'_, PyAny>>,
-        pids: Vec<i64>,
+        pids: Vec<PidArg>,
         processes: Vec<String>,
         cmdlines: Vec<String>,
         cgroups: Vec<String>,
@@ -94,7 +128,7 @@ impl ResourceMonitor {
     ) -> PyResult<()> {
         let config = MonitorConfig {
             interval: interval.map_or(Ok(Duration::from_secs(1)), self::interval)?,
-            pids: self::pids(pids)?,
+            pids: pid_sources(pids)?,
             processes,
             cmdlines,
             cgroups,
@@ -168,6 +202,22 @@ impl ResourceMonitor {
         }
     }
 
+    /// The kept rows sampled after `since` (unix seconds; the last hour at a 1 s interval) as
+    /// ``[[unix, value | None, ...]]`` in column order, oldest first; once stopped, the last run's; empty before.
+    fn samples_since(&self, since: f64) -> Vec<Vec<Option<f64>>> {
+        let rows = match self.monitor().as_ref() {
+            Some(monitor) => monitor.samples_since(since),
+            None => self
+                .stopped()
+                .as_ref()
+                .map(|rows| rows.since(since))
+                .unwrap_or_default(),
+        };
+        rows.into_iter()
+            .map(|sample| std::iter::once(Some(sample.unix)).chain(sample.values).collect())
+            .collect()
+    }
+
     /// Notes since the last call, as ``[(unix, text)]``.
     fn take_notes(&self) -> Vec<(f64, String)> {
         self.monitor()
@@ -183,6 +233,7 @@ impl ResourceMonitor {
             .monitor()
             .take()
             .ok_or_else(|| PyValueError::new_err("this monitor is not running"))?;
+        *self.stopped() = Some(monitor.recent_rows());
         let summary = py.detach(|| monitor.stop()).map_err(|err| monitor_error(&err))?;
         // through the file's JSON, whose nulls stand for the figures a source never gave (not NaN)
         py.import("json")?.call_method1("loads", (summary.to_json(),))

@@ -133,6 +133,12 @@ impl HdrStats {
         to_python(py, &self.stats().intervals())
     }
 
+    /// The timeline's rows from unix second `since` on: what a live chart polls for, without converting the
+    /// whole run's rows to Python at every poll.
+    fn intervals_since<'py>(&self, py: Python<'py>, since: u64) -> PyResult<Bound<'py, PyAny>> {
+        to_python(py, &self.stats().intervals_since(since))
+    }
+
     /// Forgets everything recorded.
     fn clear(&self) {
         self.stats().clear();

@@ -81,6 +81,12 @@ impl ExactStats {
         self.intervals.rows()
     }
 
+    /// The per-second timeline from unix second `since` on.
+    #[must_use]
+    pub fn intervals_since(&self, since: u64) -> Vec<IntervalRow> {
+        self.intervals.rows_since(since)
+    }
+
     pub fn clear(&mut self) {
         *self = Self::default();
     }

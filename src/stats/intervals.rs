@@ -189,14 +189,30 @@ impl Intervals {
     /// The timeline, by second, then method and name.
     #[must_use]
     pub fn rows(&self) -> Vec<IntervalRow> {
-        let mut recent = self.closed.clone();
-        for (second, recorder) in &self.open {
+        self.rows_since(0)
+    }
+
+    /// The timeline from unix second `since` on. A live chart polls the last seconds only: the whole timeline of an
+    /// hour's run with 20 names (72,000 rows) took 0.8 s in a debug build, these 30 s 0.17 s before this range
+    /// (every recent second's percentiles were computed anyway), under the caller's lock.
+    #[must_use]
+    pub fn rows_since(&self, since: u64) -> Vec<IntervalRow> {
+        let mut recent: BTreeMap<u64, Snapshot> = self
+            .closed
+            .range(since..)
+            .map(|(second, snapshot)| (*second, snapshot.clone()))
+            .collect();
+        for (second, recorder) in self.open.range(since..) {
             recent
                 .entry(*second)
                 .or_insert_with(Snapshot::empty)
                 .absorb(recorder.snapshot());
         }
-        let mut by_second: BTreeMap<u64, Vec<IntervalRow>> = self.settled.clone();
+        let mut by_second: BTreeMap<u64, Vec<IntervalRow>> = self
+            .settled
+            .range(since..)
+            .map(|(second, rows)| (*second, rows.clone()))
+            .collect();
         for (second, snapshot) in recent {
             let rows = by_second.entry(second).or_default();
             for row in rows_of(second, snapshot) {
@@ -293,6 +309,11 @@ mod tests {
             seconds.sort_unstable();
             seconds
         });
+        // from a second on, across settled rows, closed histograms and open seconds: the same rows as the whole
+        for since in [0, 10, 470, 479, 480, 481, 599, 600] {
+            let wanted: Vec<IntervalRow> = rows.iter().filter(|row| row.second >= since).cloned().collect();
+            assert_eq!(long.rows_since(since), wanted, "{since}");
+        }
         // a report of second 10 arriving now, long after it settled: its counts still add up
         worker.record(10, "POST", "push", 500.0, true);
         long.absorb(worker.take_delta());

@@ -7,6 +7,7 @@ import csv
 import json
 import os
 import random
+import signal
 import string
 import subprocess
 import sys
@@ -74,6 +75,17 @@ def stop_workers(workers: list[subprocess.Popen[str]], wait: float = 30) -> None
         except subprocess.TimeoutExpired:
             worker.kill()
             worker.wait()
+
+
+def end_process(proc: subprocess.Popen[Any], timeout: float = 30) -> None:
+    """Asks `proc` to end (SIGTERM, as Ctrl-C's sibling: Locust writes its files), then kills it after `timeout` s."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
 
 
 def wait_for_web_ui(base: str, process: subprocess.Popen[str], timeout: float = 30) -> None:

@@ -103,7 +103,7 @@ def test_prometheus_scrapes_exact_histograms_and_counters(memory_target: Target,
     swarm = subprocess.Popen(
         [LOCUST, "-f", str(WORKLOAD), "--headless", "--host", memory_target.url, "-u", str(USERS), "-r", str(USERS),
          "-t", "120s", "--csv", str(prefix), "--only-summary", "--web-host", "127.0.0.1",
-         "--metrics-port", str(metrics_port), "--monitor-pid", str(memory_target.proc.pid), "--pp-drain", "off"],
+         "--metrics-port", str(metrics_port), "--monitor-pid", f"target={memory_target.proc.pid}", "--pp-drain", "off"],
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
         env={**os.environ, "ANALYZE_ROUNDS": str(ROUNDS), "ANALYZE_RELEASE": str(release)},
     )
@@ -160,7 +160,7 @@ def test_prometheus_scrapes_exact_histograms_and_counters(memory_target: Target,
         assert integrity[f"pushpop_integrity_{figure}"] == report[figure], figure
     assert integrity["pushpop_integrity_acknowledged"] == PUSHES and "pushpop_integrity_lost" not in integrity
 
-    target = f"pid:{memory_target.proc.pid}"
+    target = "target"  # as --monitor-pid names it
     assert resources[("pushpop_resource_rss_bytes", target)] > 0
     assert resources[("pushpop_resource_cpu_pct", target)] >= 0
     assert ("pushpop_resource_cpu_pct", "generator") in resources

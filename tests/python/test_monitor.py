@@ -19,7 +19,7 @@ import pytest
 import requests
 
 from pushpop_load._native import MonitorError, ResourceMonitor
-from processes import HERE, LOCUST, PUSHPOP, ROOT, Postgres, Target, free_port, locust_headless
+from processes import HERE, LOCUST, PUSHPOP, ROOT, Postgres, Target, end_process, free_port, locust_headless
 
 LOCUSTFILE = HERE / "locustfiles" / "monitor_load.py"
 
@@ -44,6 +44,11 @@ def spawn(code: str) -> subprocess.Popen[bytes]:
     return subprocess.Popen([sys.executable, "-c", code])
 
 
+def comm(pid: int) -> str:
+    """The process's own name, which labels its columns when it is not given one."""
+    return Path(f"/proc/{pid}/comm").read_text().strip()
+
+
 def stop(proc: subprocess.Popen[bytes]) -> None:
     if proc.poll() is None:
         proc.kill()
@@ -58,7 +63,7 @@ def test_locust_run_samples_target_and_postgres_on_locusts_timeline(
     prefix = tmp_path / "run"
     done, stats = locust_headless(
         LOCUSTFILE, loaded_target.url, prefix, "-u", "4", "-r", "4", "-t", "6s",
-        "--monitor-pid", str(pid), "--monitor-postgres", postgres.url,
+        "--monitor-pid", f"target={pid}", "--monitor-postgres", postgres.url,
     )
     assert done.returncode == 0, done.stderr[-3000:]
     assert int(stats["Aggregated"]["Request Count"]) > 100
@@ -72,9 +77,9 @@ def test_locust_run_samples_target_and_postgres_on_locusts_timeline(
     history = {int(row["Timestamp"]) for row in read_rows(Path(f"{prefix}_stats_history.csv"))}
     inside = {stamp for stamp in history if stamps[0] <= stamp <= stamps[-1]}
     assert len(inside) >= 3 and inside <= set(stamps), (sorted(history), stamps)
-    target_cpu = [number(row[f"pid:{pid} cpu_pct"]) for row in rows]
+    target_cpu = [number(row["target cpu_pct"]) for row in rows]
     assert max(c for c in target_cpu if c is not None) > 5, target_cpu
-    assert all(number(row[f"pid:{pid} rss_bytes"]) for row in rows)
+    assert all(number(row["target rss_bytes"]) for row in rows)
     commits = [number(row["postgres:postgres commits_per_s"]) or 0 for row in rows]
     assert max(commits) > 50, commits
     inserted = [number(row["postgres:postgres inserted_per_s"]) or 0 for row in rows]
@@ -84,7 +89,7 @@ def test_locust_run_samples_target_and_postgres_on_locusts_timeline(
     summary = json.loads(Path(f"{prefix}_resources.json").read_text())
     assert summary["samples"] == len(rows)
     by_column = {metric["column"]: metric for metric in summary["metrics"]}
-    assert by_column[f"pid:{pid} cpu_pct"]["peak"] == pytest.approx(max(c for c in target_cpu if c is not None), abs=1e-3)
+    assert by_column["target cpu_pct"]["peak"] == pytest.approx(max(c for c in target_cpu if c is not None), abs=1e-3)
     assert summary["generator"]["pid"] > 0 and summary["generator"]["peak_cpu_pct"] > 0
     assert "pushpop-load monitor:" in done.stderr
 
@@ -97,16 +102,16 @@ def test_busy_idle_and_allocating_processes() -> None:
     monitor = ResourceMonitor()
     try:
         time.sleep(0.3)
-        monitor.start(interval=0.25, pids=[busy.pid, idle.pid, grower.pid])
+        monitor.start(interval=0.25, pids=[("busy", busy.pid), ("idle", idle.pid), ("grower", grower.pid)])
         time.sleep(0.4)
-        before = monitor.latest()["values"][f"pid:{grower.pid} rss_bytes"]
+        before = monitor.latest()["values"]["grower rss_bytes"]
         time.sleep(1.6)
         latest = monitor.latest()["values"]
-        assert latest[f"pid:{busy.pid} cpu_pct"] > 70, latest
-        assert latest[f"pid:{idle.pid} cpu_pct"] < 5, latest
-        grown = latest[f"pid:{grower.pid} rss_bytes"] - before
-        assert abs(grown - (200 << 20)) < (20 << 20), (before, latest[f"pid:{grower.pid} rss_bytes"])
-        assert latest[f"pid:{idle.pid} threads"] == 1 and latest[f"pid:{idle.pid} fds"] >= 3
+        assert latest["busy cpu_pct"] > 70, latest
+        assert latest["idle cpu_pct"] < 5, latest
+        grown = latest["grower rss_bytes"] - before
+        assert abs(grown - (200 << 20)) < (20 << 20), (before, latest["grower rss_bytes"])
+        assert latest["idle threads"] == 1 and latest["idle fds"] >= 3
     finally:
         summary = monitor.stop() if monitor.running else None
         for proc in (busy, idle, grower):
@@ -118,6 +123,9 @@ def test_a_pid_that_exits_leaves_empty_cells_and_one_message(tmp_path: Path) -> 
     short = spawn("import time; time.sleep(1.2)")
     long = spawn("import time; time.sleep(30)")
     out = tmp_path / "r.csv"
+    # unnamed, each is labelled by its own name, which the two share: so each says its PID too
+    assert comm(short.pid) == comm(long.pid)
+    short_label, long_label = f"{comm(short.pid)}-{short.pid}", f"{comm(long.pid)}-{long.pid}"
     try:
         done = subprocess.run(
             [PUSHPOP, "monitor", "--pid", str(short.pid), "--pid", str(long.pid), "--interval", "200ms",
@@ -129,12 +137,12 @@ def test_a_pid_that_exits_leaves_empty_cells_and_one_message(tmp_path: Path) -> 
         stop(long)
     assert done.returncode == 0, done.stderr
     exited = [line for line in done.stderr.splitlines() if "exited" in line]
-    assert len(exited) == 1 and f"pid:{short.pid}" in exited[0], done.stderr
+    assert len(exited) == 1 and short_label in exited[0], done.stderr
     rows = read_rows(out)
-    cells = [row[f"pid:{short.pid} rss_bytes"] for row in rows]
+    cells = [row[f"{short_label} rss_bytes"] for row in rows]
     first_gap = cells.index("")
     assert first_gap >= 3 and all(cells[:first_gap]) and not any(cells[first_gap:]), cells
-    assert all(row[f"pid:{long.pid} rss_bytes"] for row in rows)
+    assert all(row[f"{long_label} rss_bytes"] for row in rows)
     summary = json.loads((tmp_path / "r.json").read_text())
     assert summary["samples"] == len(rows) and len(summary["notes"]) == 1
 
@@ -206,6 +214,9 @@ def test_a_pg_monitor_role_sees_the_connections_the_test_opens(postgres: Postgre
     (["--postgres", "mysql://mon:hunter2@127.0.0.1/x"], "mon:***@127.0.0.1", "hunter2"),
     (["--pid", "1", "--interval", "fast"], "--interval", None),
     (["--cgroup", "no/such/cgroup"], "no/such/cgroup", None),
+    (["--pid", "my target=1"], "--pid: 'my target' is not a process name (1 to 32 letters", None),
+    (["--pid", "target=x"], "--pid: 'target=x' is not NAME=PID", None),
+    (["--pid", "db=1", "--pid", "db=2"], "two processes are named 'db'", None),
 ])
 def test_cli_bad_input_is_exit_2_one_line_and_no_file(
     tmp_path: Path, args: list[str], shown: str, hidden: str | None
@@ -239,6 +250,24 @@ def test_python_api_bad_input() -> None:
     assert "hunter2" not in str(raised.value)
     with pytest.raises(ValueError, match="not running"):
         ResourceMonitor().stop()
+    with pytest.raises(ValueError, match="'a b' is not a process name"):
+        ResourceMonitor().start(pids=[("a b", os.getpid())])
+    with pytest.raises(ValueError, match="two processes are named 'a'"):
+        ResourceMonitor().start(pids=[("a", os.getpid()), ("a", os.getppid())])
+
+
+@pytest.mark.parametrize("value, says", [
+    ("my target=1", "'my target' is not a process name"),
+    ("generator=1", "'generator' names the load generator's own columns"),
+    ("target=", "'target=' is not NAME=PID"),
+])
+def test_locust_refuses_a_bad_process_name_in_one_line(tmp_path: Path, value: str, says: str) -> None:
+    done, _ = locust_headless(LOCUSTFILE, "http://127.0.0.1:9", tmp_path / "run", "-u", "1", "-t", "5s",
+                              "--monitor-pid", value)
+    assert done.returncode == 2, done.stderr[-2000:]
+    errors = [line for line in done.stderr.splitlines() if "error:" in line]
+    assert len(errors) == 1 and says in errors[0] and "--monitor-pid" in errors[0], done.stderr
+    assert "Traceback" not in done.stderr and list(tmp_path.iterdir()) == []
 
 
 def test_locust_refuses_a_bad_monitor_option_at_start(tmp_path: Path) -> None:
@@ -265,7 +294,7 @@ def web_locust(loaded_target: Target, tmp_path: Path) -> Iterator[tuple[str, int
     log = open(tmp_path / "locust.log", "w")
     proc = subprocess.Popen(
         [LOCUST, "-f", str(LOCUSTFILE), "--host", loaded_target.url, "--web-host", "127.0.0.1", "--web-port",
-         str(port), "--autostart", "-u", "2", "-r", "2", "-t", "25s", "--autoquit", "1",
+         str(port), "--autostart", "-u", "2", "-r", "2", "-t", "90s", "--autoquit", "1",
          "--monitor-pid", str(loaded_target.proc.pid), "--monitor-interval", "500ms"],
         stdout=subprocess.DEVNULL, stderr=log,
     )
@@ -280,12 +309,7 @@ def web_locust(loaded_target: Target, tmp_path: Path) -> Iterator[tuple[str, int
                 time.sleep(0.2)
         yield base, loaded_target.proc.pid
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        end_process(proc, timeout=20)
         log.close()
 
 
@@ -298,18 +322,21 @@ def panel(base: str) -> dict[str, str]:
 
 def test_web_ui_has_a_resources_tab_with_the_latest_sample(web_locust: tuple[str, int]) -> None:
     base, pid = web_locust
+    # given by PID alone, the target is labelled by its own name (pushpop-load)
+    label = comm(pid)
+    assert label == "pushpop-load"
     page = requests.get(base + "/", timeout=5).text
     assert '"pushpop-resources"' in page and '"Resources"' in page
     seen: list[str] = []
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline and len(set(seen)) < 2:
         rows = panel(base)
-        if rows.get(f"pid:{pid} rss_bytes"):
+        if rows.get(f"{label} rss_bytes"):
             seen.append(rows["monitor sampled at"])
         time.sleep(0.5)
     # the figures are there and change (a new sample at least every 2 s, the UI's cache time)
     assert len(set(seen)) >= 2, seen
-    assert rows[f"pid:{pid} cpu_pct"] != "" and rows["generator cpu_pct"] != ""
+    assert rows[f"{label} cpu_pct"] != "" and rows["generator cpu_pct"] != ""
 
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -326,7 +353,9 @@ def test_web_ui_tab_renders_live_figures_in_chromium(web_locust: tuple[str, int]
             capture_output=True, text=True, timeout=60,
         )
         dom = done.stdout
-        assert "Resources" in dom and f"pid:{pid}" in dom and "cpu_pct" in dom, (done.stderr[-2000:], dom[-3000:])
+        # the table's cells (the charts under it name the same sources and metrics)
+        assert "Resources" in dom and f">{comm(pid)}</td>" in dom and ">cpu_pct</td>" in dom, (done.stderr[-2000:],
+                                                                                                dom[-3000:])
         times.append(dom.split("sampled at", 1)[1][:400] if "sampled at" in dom else "")
         time.sleep(2.5)
     assert times[0] and times[1] and times[0] != times[1], times

@@ -127,6 +127,9 @@ def test_the_wheel_is_abi3_and_manylinux(wheel: Path) -> None:
     # one native library, the release build's, whatever `maturin develop` left in the source tree
     assert [n for n in names if n.endswith(".so")] == ["pushpop_load/_native.abi3.so"], names
     assert "pushpop_load/locustfile.py" not in names and "pushpop_load/cli.py" in names
+    # the web UI's live charts are served from the package, never from the network
+    assert {"pushpop_load/static/webui/charts.js", "pushpop_load/static/uplot/uPlot.iife.min.js",
+            "pushpop_load/static/uplot/uPlot.min.css", "pushpop_load/static/uplot/LICENSE"} <= set(names), names
 
 
 def test_the_dockerfile_builds_on_the_pinned_locust_with_the_tested_scripts() -> None:

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use _native::monitor::{docker_row, unix_nanos, Dechunker, DockerStats, Monitor, MonitorConfig};
+use _native::monitor::{docker_row, unix_nanos, Dechunker, DockerStats, Monitor, MonitorConfig, PidSource};
 
 const RECORDED: &str = include_str!("data/docker/stats-v1.44-example.json");
 const NOT_FOUND: &str = r#"{"message": "No such container: c2ada9df5af8"}"#;
@@ -205,7 +205,10 @@ fn a_followed_stream_with_a_stop_and_a_missing_container_noted() {
     let monitor = Monitor::start(MonitorConfig {
         interval: Duration::from_millis(100),
         containers: vec!["api".to_owned(), "gone".to_owned()],
-        pids: vec![std::process::id()],
+        pids: vec![PidSource {
+            pid: std::process::id(),
+            name: Some("self".to_owned()),
+        }],
         docker_host: Some(format!("unix://{}", socket.display())),
         csv: Some(dir.join("r_resources.csv")),
         ..MonitorConfig::default()
@@ -248,7 +251,7 @@ fn a_followed_stream_with_a_stop_and_a_missing_container_noted() {
     let (cpu_at, memory_at, pid_at) = (
         at("container:api cpu_pct"),
         at("container:api memory_bytes"),
-        at(&format!("pid:{} rss_bytes", std::process::id())),
+        at("self rss_bytes"),
     );
     let rows: Vec<Vec<&str>> = lines.map(|line| line.split(',').collect()).collect();
     assert_eq!(rows.len() as u64, summary.samples);
@@ -291,7 +294,10 @@ fn an_absent_socket_is_said_once_and_other_sources_go_on() {
     let monitor = Monitor::start(MonitorConfig {
         interval: Duration::from_millis(50),
         containers: vec!["api".to_owned()],
-        pids: vec![std::process::id()],
+        pids: vec![PidSource {
+            pid: std::process::id(),
+            name: Some("self".to_owned()),
+        }],
         docker_host: Some(format!("unix://{}", dir.join("no-docker.sock").display())),
         ..MonitorConfig::default()
     })
@@ -299,7 +305,7 @@ fn an_absent_socket_is_said_once_and_other_sources_go_on() {
     std::thread::sleep(Duration::from_millis(400));
     let latest = monitor.latest().unwrap();
     assert_eq!(latest.values[column(&monitor, "container:api cpu_pct")], None);
-    assert!(latest.values[column(&monitor, &format!("pid:{} rss_bytes", std::process::id()))].unwrap() > 0.0);
+    assert!(latest.values[column(&monitor, "self rss_bytes")].unwrap() > 0.0);
     let notes = monitor.take_notes();
     assert_eq!(notes.len(), 1, "{notes:?}");
     assert!(notes[0].text.contains("no Docker socket"), "{notes:?}");
