@@ -134,7 +134,9 @@ def run_swarm(out: Path, count: int, files: list[Path]) -> dict[str, Any]:
         window = time.monotonic() - begun
         # Locust's master quits on SIGTERM as at the end of -t: it tells the workers and writes its results
         master.terminate()
-        master.wait(timeout=120)
+        quitting = time.monotonic()
+        master.wait(timeout=300)
+        quit_s = time.monotonic() - quitting
     finally:
         for process in [master, *sims]:
             if process.poll() is None:
@@ -151,6 +153,7 @@ def run_swarm(out: Path, count: int, files: list[Path]) -> dict[str, Any]:
     text = log.read_text()
     return {
         "workers": count, "master_cores": (cpu1 - cpu0) / window, "master_rss_mib": statistics.mean(rss) / 1024,
+        "quit_s": quit_s,
         **{f"{kind}_cores": (threads1[kind] - threads0[kind]) / window for kind in threads0},
         "reports_sent": sum(s["reports"] for s in sent), "requests_sent": sum(s["requests"] for s in sent),
         "requests_merged": merged, "missing": text.count("setting state to missing"),
@@ -168,7 +171,16 @@ def main() -> None:
     out = ROOT / "bench" / "results" / f"swarm-{stamp}"
     out.mkdir(parents=True)
     files = templates(out)
-    runs = [run_swarm(out, count, files) for count in WORKERS]
+    runs: list[dict[str, Any]] = []
+    for count in WORKERS:
+        runs.append(run_swarm(out, count, files))
+        # written after every count: a larger one that the machine cannot hold leaves the smaller ones' figures
+        write_results(out, summary(runs), runs)
+
+
+def summary(runs: list[dict[str, Any]]) -> str:
+    import pushpop_load
+
     lines = [
         f"## The master under a swarm, {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC "
         f"({pushpop_load.build_profile} build{', smoke' if SMOKE else ''})",
@@ -177,16 +189,17 @@ def main() -> None:
         f"integrity), a report every {REPORT_INTERVAL:g} s; the master on CPU {MASTER_CPU}, {WINDOW:g} s window.",
         "",
         "| workers | master cores | hub / merge thread / other | per worker | master RSS MiB | heartbeat RTT p50 / "
-        "max ms | missing | requests sent | merged |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "max ms | missing | requests sent | merged | quit s |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for run in runs:
         lines.append(f"| {run['workers']} | {run['master_cores']:.2f} | {run['hub_cores']:.2f} / "
-                     f"{run['merge_cores']:.2f} / {run['other_cores']:.2f} | {run['master_cores'] / run['workers']:.4f} | "
+                     f"{run['merge_cores']:.2f} / {run['other_cores']:.2f} | "
+                     f"{run['master_cores'] / run['workers']:.4f} | "
                      f"{run['master_rss_mib']:.0f} | {run['heartbeat_rtt_p50_ms']:.1f} / "
                      f"{run['heartbeat_rtt_max_ms']:.1f} | {run['missing']} | {run['requests_sent']:,} | "
-                     f"{run['requests_merged']:,} |")
-    write_results(out, "\n".join(lines) + "\n", runs)
+                     f"{run['requests_merged']:,} | {run['quit_s']:.1f} |")
+    return "\n".join(lines) + "\n"
 
 
 if __name__ == "__main__":

@@ -37,6 +37,8 @@ for index in range(count):
     worker_events.report_to_master.fire(client_id="template", data=data)
     data[ExactStats.key] = ExactStats.of(worker).take_delta()
     data[VERSION_KEY] = __version__
+    # what Locust's worker runner adds to every report (the master reads them)
+    data.update(user_count=1, user_classes_count={"Busy": 1})
     Integrity.of(worker).take_delta()  # left out: replayed, its items would come back as duplicates
     (out / f"template-{index}.msgpack").write_bytes(msgpack.dumps(
         {"data": data, "requests": sum(workload.recorded.values()) - before}))

@@ -213,12 +213,13 @@ def _run_swarm(tmp_path: Path, worker_files: list[Path]) -> tuple[subprocess.Com
 
 
 def _assert_exact(hdr: dict, union: _native.HdrStats) -> None:
-    expected = union.summaries()
-    assert sum(s["count"] for s in expected) > 500, expected
+    expected = json.loads(json.dumps(union.summaries()))  # as the file has them: lists, not tuples
+    # how many requests a worker makes in 4 s depends on the machine's load; exactness does not
+    assert sum(s["count"] for s in expected) > 0, expected
     assert [(s["name"], s["count"], s["failures"], s["percentiles"], s["min_ms"], s["max_ms"])
             for s in hdr["summaries"]] == [(s["name"], s["count"], s["failures"], s["percentiles"], s["min_ms"],
                                             s["max_ms"]) for s in expected]
-    assert hdr["histograms"]["entries"] == union.snapshot()["entries"]
+    assert hdr["histograms"]["entries"] == json.loads(json.dumps(union.snapshot()["entries"]))
 
 
 def test_the_master_merges_two_real_workers_exactly(tmp_path: Path) -> None:
