@@ -119,11 +119,14 @@ impl HdrStats {
         PyBytes::new(py, &bytes)
     }
 
-    /// Queues a delta made by `take_delta` in another process for the merge thread; readers see it merged. A
+    /// Queues a delta made by `take_delta` in another process for the merge thread (waiting while it is
+    /// `MAX_PENDING` behind); readers see it merged. A
     /// `ValueError` for a delta of another pushpop-load version, or (at the next call) one that could not be read.
     #[pyo3(name = "absorb")]
-    fn absorb_delta(&self, delta: &[u8]) -> PyResult<()> {
-        self.exact.queue(delta.to_vec()).map_err(|err| stats_error(&err))
+    fn absorb_delta(&self, py: Python<'_>, delta: &[u8]) -> PyResult<()> {
+        let bytes = delta.to_vec();
+        // without the GIL: with the merge thread behind, this waits for room in its queue
+        py.detach(|| self.exact.queue(bytes)).map_err(|err| stats_error(&err))
     }
 
     /// The samples since the last delta as JSON, and a fresh start: the readable form of `take_delta`, for scripts

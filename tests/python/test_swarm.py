@@ -196,26 +196,44 @@ def _union(files: list[Path]) -> _native.HdrStats:
     return union
 
 
-def _run_swarm(tmp_path: Path, worker_files: list[Path]) -> tuple[subprocess.CompletedProcess[str], dict]:
+def _run_swarm(tmp_path: Path, worker_files: list[Path]) -> tuple[str, dict]:
+    """A master with one worker per locustfile, stopped (SIGTERM: Locust quits as at the end of ``-t``) once every
+    worker has timed 50 requests (its final report carries what its periodic ones did not); the master's stderr and
+    its ``_hdr.json``."""
     port = free_port()
     target = Target().start()
+    samples = tmp_path / "samples"
     workers = [worker for file in worker_files for worker in start_workers(file, port, 1)]
     try:
-        done, _ = locust_headless(
-            worker_files[0], target.url, tmp_path / "swarm", *master_flags(port, len(worker_files)),
-            "-u", "8", "-r", "8", "-t", "4s", timeout=120,
+        master = subprocess.Popen(
+            [LOCUST, "-f", str(worker_files[0]), "--headless", "--host", target.url, "--csv", str(tmp_path / "swarm"),
+             "--only-summary", *master_flags(port, len(worker_files)), "-u", "8", "-r", "8", "-t", "120s"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
         )
+        try:
+            wait_until(lambda: len([file for file in samples.glob("*.samples")
+                                    if file.read_text().count("\n") >= 50]) == len(worker_files),
+                       90, "every worker timed 50 requests")
+            master.terminate()
+            _, stderr = master.communicate(timeout=90)
+        finally:
+            if master.poll() is None:
+                master.kill()
+                master.wait()
     finally:
         stop_workers(workers)
         assert target.stop() == 0
-    assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr[-3000:]
-    return done, json.loads((tmp_path / "swarm_hdr.json").read_text())
+    # Locust's own CSV writer may trip over its file closed at SIGTERM ("I/O operation on closed file" in
+    # StatsCSVFileWriter.stats_writer): any other traceback is a failure
+    tracebacks = [text.split("\n\n")[0] for text in stderr.split("Traceback")[1:]]
+    assert master.returncode == 0, stderr[-3000:]
+    assert all("in stats_writer" in text and "pushpop" not in text for text in tracebacks), stderr[-3000:]
+    return stderr, json.loads((tmp_path / "swarm_hdr.json").read_text())
 
 
 def _assert_exact(hdr: dict, union: _native.HdrStats) -> None:
     expected = json.loads(json.dumps(union.summaries()))  # as the file has them: lists, not tuples
-    # how many requests a worker makes in 4 s depends on the machine's load; exactness does not
-    assert sum(s["count"] for s in expected) > 0, expected
+    assert sum(s["count"] for s in expected) >= 50, expected
     assert [(s["name"], s["count"], s["failures"], s["percentiles"], s["min_ms"], s["max_ms"])
             for s in hdr["summaries"]] == [(s["name"], s["count"], s["failures"], s["percentiles"], s["min_ms"],
                                             s["max_ms"]) for s in expected]
@@ -226,7 +244,7 @@ def test_the_master_merges_two_real_workers_exactly(tmp_path: Path) -> None:
     """Two `locust --worker` processes send binary deltas every 3 s and a final one; the master's exact figures (every
     percentile, every histogram bucket) equal those of all their samples recorded in one place."""
     locustfile = _sampling_locustfile(tmp_path, "sampled.py")
-    done, hdr = _run_swarm(tmp_path, [locustfile, locustfile])
+    _, hdr = _run_swarm(tmp_path, [locustfile, locustfile])
     assert hdr["workers"] == {"reporting": 2, "lost": []}, hdr["workers"]
     files = sorted((tmp_path / "samples").glob("*.samples"))
     assert len(files) == 2, files
@@ -238,9 +256,9 @@ def test_a_worker_of_another_version_is_refused_with_one_error(tmp_path: Path) -
     nothing of it (the figures are exactly the other worker's), counts it lost, and ends as usual."""
     same = _sampling_locustfile(tmp_path, "same.py")
     other = _sampling_locustfile(tmp_path, "other.py", version="0.0.1-other")
-    done, hdr = _run_swarm(tmp_path, [same, other])
-    errors = [line for line in done.stderr.splitlines() if "cannot be merged" in line]
-    assert len(errors) == 1, done.stderr[-3000:]
+    stderr, hdr = _run_swarm(tmp_path, [same, other])
+    errors = [line for line in stderr.splitlines() if "cannot be merged" in line]
+    assert len(errors) == 1, stderr[-3000:]
     [lost] = hdr["workers"]["lost"]
     assert f"the reports of worker {lost} cannot be merged: it runs pushpop-load 0.0.1-other, this master " \
            f"{_native.__version__}" in errors[0], errors
