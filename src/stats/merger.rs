@@ -134,10 +134,11 @@ mod tests {
         assert_eq!(merger.stats().summaries(), one.summaries());
         // more deltas than the queue holds: the caller waits for room, nothing is lost
         let mut many = ExactStats::new();
-        for n in 0..(3 * MAX_PENDING as u32) {
+        for n in 0..3 * MAX_PENDING {
+            let ms = f64::from(u8::try_from(n).unwrap());
             let mut stats = ExactStats::new();
-            stats.record("GET", "many", f64::from(n), false);
-            many.record("GET", "many", f64::from(n), false);
+            stats.record("GET", "many", ms, false);
+            many.record("GET", "many", ms, false);
             merger.queue(stats.take_wire()).unwrap();
         }
         let summaries = merger.stats().summaries();
