@@ -70,11 +70,30 @@ def templates(out: Path) -> list[Path]:
     return sorted(out.glob("template-*.msgpack"))
 
 
+def _cpu(stat_file: Path) -> float:
+    stat = stat_file.read_text().rsplit(")", 1)[1].split()
+    return (int(stat[11]) + int(stat[12])) / TICKS
+
+
 def cpu_and_rss(pid: int) -> tuple[float, int]:
-    stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     status = Path(f"/proc/{pid}/status").read_text()
     rss = next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:"))
-    return (int(stat[11]) + int(stat[12])) / TICKS, rss
+    return _cpu(Path(f"/proc/{pid}/stat")), rss
+
+
+def thread_cpu(pid: int) -> dict[str, float]:
+    """CPU seconds of the master's hub (its main thread, where Locust's message loop runs), of pushpop-load's merge
+    thread, and of every other thread (ZeroMQ's I/O, the native engine's)."""
+    cpu = {"hub": 0.0, "merge": 0.0, "other": 0.0}
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            name = (task / "comm").read_text().strip()
+            seconds = _cpu(task / "stat")
+        except FileNotFoundError:  # a thread that ended meanwhile
+            continue
+        kind = "hub" if task.name == str(pid) else "merge" if name == "pushpop-merge" else "other"
+        cpu[kind] += seconds
+    return cpu
 
 
 def run_swarm(out: Path, count: int, files: list[Path]) -> dict[str, Any]:
@@ -104,16 +123,22 @@ def run_swarm(out: Path, count: int, files: list[Path]) -> dict[str, Any]:
             time.sleep(0.2)
         time.sleep(REPORT_INTERVAL)
         cpu0, _ = cpu_and_rss(master.pid)
+        threads0 = thread_cpu(master.pid)
         begun = time.monotonic()
+        begun_unix = time.time()
         rss = []
         while time.monotonic() - begun < WINDOW:
             time.sleep(1)
             rss.append(cpu_and_rss(master.pid)[1])
         cpu1, _ = cpu_and_rss(master.pid)
+        threads1 = thread_cpu(master.pid)
         window = time.monotonic() - begun
+        ended_unix = time.time()
         # Locust's master quits on SIGTERM as at the end of -t: it tells the workers and writes its results
         master.terminate()
-        master.wait(timeout=120)
+        quitting = time.monotonic()
+        master.wait(timeout=300)
+        quit_s = time.monotonic() - quitting
     finally:
         for process in [master, *sims]:
             if process.poll() is None:
@@ -127,9 +152,14 @@ def run_swarm(out: Path, count: int, files: list[Path]) -> dict[str, Any]:
     hdr = json.loads(Path(f"{prefix}_hdr.json").read_text())
     merged = sum(summary["count"] for summary in hdr["summaries"])
     rtts = sorted(ms for s in sent for ms in s["heartbeat_rtt_ms"])
+    # the simulated workers share a core with whatever else runs: count the reports they did send in the window
+    in_window = sum(begun_unix <= at <= ended_unix for s in sent for at in s["report_times"])
     text = log.read_text()
     return {
         "workers": count, "master_cores": (cpu1 - cpu0) / window, "master_rss_mib": statistics.mean(rss) / 1024,
+        "quit_s": quit_s, "reports_per_s": in_window / window,
+        "master_ms_per_report": 1e3 * (cpu1 - cpu0) / max(1, in_window),
+        **{f"{kind}_cores": (threads1[kind] - threads0[kind]) / window for kind in threads0},
         "reports_sent": sum(s["reports"] for s in sent), "requests_sent": sum(s["requests"] for s in sent),
         "requests_merged": merged, "missing": text.count("setting state to missing"),
         "heartbeat_rtt_p50_ms": rtts[len(rtts) // 2] if rtts else None,
@@ -146,7 +176,16 @@ def main() -> None:
     out = ROOT / "bench" / "results" / f"swarm-{stamp}"
     out.mkdir(parents=True)
     files = templates(out)
-    runs = [run_swarm(out, count, files) for count in WORKERS]
+    runs: list[dict[str, Any]] = []
+    for count in WORKERS:
+        runs.append(run_swarm(out, count, files))
+        # written after every count: a larger one that the machine cannot hold leaves the smaller ones' figures
+        write_results(out, summary(runs), runs)
+
+
+def summary(runs: list[dict[str, Any]]) -> str:
+    import pushpop_load
+
     lines = [
         f"## The master under a swarm, {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC "
         f"({pushpop_load.build_profile} build{', smoke' if SMOKE else ''})",
@@ -154,16 +193,18 @@ def main() -> None:
         f"Simulated workers at {RATE:,} requests/s each (20 endpoints; Locust's statistics and exact histograms, no "
         f"integrity), a report every {REPORT_INTERVAL:g} s; the master on CPU {MASTER_CPU}, {WINDOW:g} s window.",
         "",
-        "| workers | master cores | per worker | master RSS MiB | heartbeat RTT p50 / max ms | missing | requests "
-        "sent | merged |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| workers | reports/s | master cores | hub / merge thread / other | ms per report | master RSS MiB | "
+        "heartbeat RTT p50 / max ms | missing | requests sent | merged | quit s |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for run in runs:
-        lines.append(f"| {run['workers']} | {run['master_cores']:.2f} | {run['master_cores'] / run['workers']:.4f} | "
+        lines.append(f"| {run['workers']} | {run['reports_per_s']:.1f} | {run['master_cores']:.2f} | "
+                     f"{run['hub_cores']:.2f} / {run['merge_cores']:.2f} / {run['other_cores']:.2f} | "
+                     f"{run['master_ms_per_report']:.2f} | "
                      f"{run['master_rss_mib']:.0f} | {run['heartbeat_rtt_p50_ms']:.1f} / "
                      f"{run['heartbeat_rtt_max_ms']:.1f} | {run['missing']} | {run['requests_sent']:,} | "
-                     f"{run['requests_merged']:,} |")
-    write_results(out, "\n".join(lines) + "\n", runs)
+                     f"{run['requests_merged']:,} | {run['quit_s']:.1f} |")
+    return "\n".join(lines) + "\n"
 
 
 if __name__ == "__main__":

@@ -1,8 +1,9 @@
 """Simulated Locust workers for bench/swarm/run.py: `simulate.py PORT TAG COUNT RESULT TEMPLATE...` connects COUNT
 workers to a master on 127.0.0.1:PORT over Locust's own ZeroMQ client and message format, as `locust --worker`
 does: `client_ready`, a heartbeat every second, `spawning` and `spawning_complete` on a spawn, the template reports
-in turn every 3 s while running, `client_stopped` on a stop; it ends at the master's quit and writes RESULT
-({"reports", "requests", "heartbeat_rtt_ms"}) for all its workers."""
+in turn every 3 s while running, `client_stopped` on a stop, an empty final report when the master asks for one
+(`pushpop_load.swarm`); it ends at the master's quit and writes RESULT
+({"reports", "requests", "heartbeat_rtt_ms", "report_times"}: unix times of the reports sent) for all its workers."""
 
 from __future__ import annotations
 
@@ -18,10 +19,17 @@ import msgpack
 from locust import __version__
 from locust.rpc import zmqrpc
 from locust.rpc.protocol import Message
+from locust.stats import RequestStats
+
+from pushpop_load import __version__ as pushpop_version
+from pushpop_load.swarm import FINAL_KEY, FINAL_REQUEST, VERSION_KEY
 
 port, tag, count, result = int(sys.argv[1]), sys.argv[2], int(sys.argv[3]), Path(sys.argv[4])
 templates = [msgpack.loads(Path(path).read_bytes(), strict_map_key=False) for path in sys.argv[5:]]
-totals = {"reports": 0, "requests": 0, "heartbeat_rtt_ms": []}
+totals = {"reports": 0, "requests": 0, "heartbeat_rtt_ms": [], "report_times": []}
+# nothing new since the last report, marked final: what a worker whose users stopped sends
+FINAL = {"stats": [], "stats_total": RequestStats().total.get_stripped_report(), "errors": {}, "user_count": 0,
+         "user_classes_count": {}, FINAL_KEY: True, VERSION_KEY: pushpop_version}
 REPORT_INTERVAL = 3.0
 HEARTBEAT_INTERVAL = 1.0
 
@@ -49,6 +57,7 @@ def worker(index: int) -> None:
             if state["name"] == "running" and state["alive"]:
                 client.socket.send(wires[sent % len(wires)])
                 totals["reports"] += 1
+                totals["report_times"].append(time.time())
                 totals["requests"] += templates[sent % len(wires)]["requests"]
                 sent += 1
 
@@ -69,6 +78,9 @@ def worker(index: int) -> None:
         elif message.type == "stop":
             state["name"] = "stopped"
             client.send(Message("client_stopped", None, client_id))
+        elif message.type == FINAL_REQUEST:
+            state["name"] = "stopped"
+            client.send(Message("stats", FINAL, client_id))
         elif message.type == "quit":
             state["alive"] = False
     gevent.killall(loops)

@@ -18,7 +18,9 @@ import msgpack  # noqa: E402
 import report  # noqa: E402
 
 from pushpop_load.integrity import Integrity  # noqa: E402
+from pushpop_load import __version__  # noqa: E402
 from pushpop_load.stats import ExactStats  # noqa: E402
+from pushpop_load.swarm import VERSION_KEY  # noqa: E402
 
 worker, worker_events = report.environment()
 workload = report.Workload(ExactStats.of(worker).recorder, Integrity.of(worker).ledger)
@@ -34,6 +36,9 @@ for index in range(count):
     data: dict = {}
     worker_events.report_to_master.fire(client_id="template", data=data)
     data[ExactStats.key] = ExactStats.of(worker).take_delta()
+    data[VERSION_KEY] = __version__
+    # what Locust's worker runner adds to every report (the master reads them)
+    data.update(user_count=1, user_classes_count={"Busy": 1})
     Integrity.of(worker).take_delta()  # left out: replayed, its items would come back as duplicates
     (out / f"template-{index}.msgpack").write_bytes(msgpack.dumps(
         {"data": data, "requests": sum(workload.recorded.values()) - before}))

@@ -409,11 +409,20 @@ class HdrStats:
         """The requests recorded for Locust since the last call, one aggregate per (method, name)."""
     def record_items(self, method: str, name: str, count: int) -> None:
         """Adds ``count`` queue items to an entry (what a pop returned)."""
+    def take_delta(self) -> bytes:
+        """The samples since the last delta, as bytes (opaque: what a worker sends its master), and a fresh start."""
+    def absorb(self, delta: bytes) -> None:
+        """Queues a delta made by ``take_delta`` in another process for the merge thread; every reader (summaries,
+        snapshot, intervals, ``wait_merged``) sees it merged. Raises ValueError for a delta of another
+        pushpop-load version at once, and for one found damaged at the next call."""
     def take_delta_json(self) -> str:
-        """The samples since the last delta, as JSON (opaque: what a worker sends its master), and a fresh start."""
+        """The samples since the last delta as JSON, and a fresh start: ``take_delta``'s readable form, for scripts
+        and diagnostics."""
     def absorb_json(self, delta: str) -> None:
-        """Adds a delta made by ``take_delta_json`` in another process. Raises ValueError for one that cannot be
-        read."""
+        """Adds a delta made by ``take_delta_json`` (or written by a script) at once. Raises ValueError for one that
+        cannot be read."""
+    def wait_merged(self) -> None:
+        """Returns once every delta queued by ``absorb`` is merged."""
     def snapshot(self) -> Snapshot:
         """Everything recorded in all (the recorded buckets only)."""
     def summaries(self) -> list[Summary]:

@@ -2,8 +2,9 @@
 
 Every sample reported to ``events.request`` (by any client, Locust's own included) goes into an HDR histogram per
 (method, name) in Rust: microsecond resolution, 3 significant digits, none of Locust's rounding. Workers send
-their new samples to the master with each report, and the master absorbs them, so the master's figures are exact
-for the whole swarm. When Locust exits, the master (or the single process) prints an exact percentile table and,
+their new samples to the master with each report (one compact binary delta, ``src/stats/wire.rs``), and the master
+merges them on a thread of its own, so the master's figures are exact for the whole swarm and its hub stays free for
+Locust's messages. When Locust exits, the master (or the single process) prints an exact percentile table and,
 with ``--csv PREFIX``, writes ``PREFIX_hdr.json``:
 
     {"format": "pushpop-load-hdr", "version": 1, "unit": "us",
@@ -22,8 +23,9 @@ exact p50, p95 and p99 of each second (the rows of ``PREFIX_hdr_intervals.csv`` 
 the test runs.
 
 On a master, the document also says how many workers took part and which were lost (killed, cut off, or otherwise
-without a final report when the test stopped: ``pushpop_load.swarm``), whose samples after their last report are
-missing from these figures: ``"workers": {"reporting": <count>, "lost": [<worker id>, ...]}``.
+without a final report when the test stopped, or running another pushpop-load version: ``pushpop_load.swarm``), whose
+samples after their last report (all of them, for another version) are missing from these figures:
+``"workers": {"reporting": <count>, "lost": [<worker id>, ...]}``.
 
 ``PREFIX_hdr_intervals.csv`` is the same per second (``Timestamp,Type,Name,Requests,Failures,Items,p50 ms,p95 ms,
 p99 ms,Max ms``; unix seconds, as in Locust's ``_stats_history.csv``), for timelines.
@@ -96,12 +98,15 @@ class ExactStats(SwarmPart):
             self.recorder.clear()
             self._new_epoch()
 
-    def take_delta(self) -> str:
-        return self.recorder.take_delta_json()
+    def take_delta(self) -> bytes:
+        return self.recorder.take_delta()
 
-    def absorb(self, delta: str, worker: str) -> None:
-        if delta:
-            self.recorder.absorb_json(delta)
+    def absorb(self, delta: bytes, worker: str) -> None:
+        # queued for the merge thread (the hub answers heartbeats meanwhile); another format is refused at once
+        try:
+            self.recorder.absorb(delta)
+        except (TypeError, ValueError) as error:
+            self.environment.pushpop.refuse(worker, f"its exact statistics cannot be read here ({error})")
 
     def finish(self) -> None:
         summaries = self.recorder.summaries()

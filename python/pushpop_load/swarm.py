@@ -17,6 +17,11 @@ stops, asks each worker that took part for that final report and waits for all o
 up to a deadline, not waiting for a worker that has been silent (no heartbeat, no report) for ``LOST_AFTER``
 seconds. A worker without a final report is *lost*: ``Swarm.lost`` names it and the parts say what that leaves
 unknown.
+
+Master and workers must run the same pushpop-load: the parts' deltas are in formats of that version (the exact
+statistics' is binary, ``src/stats/wire.rs``). Every report says its worker's version; the master leaves the parts of
+a report from another version (or one a part cannot read) unmerged, logs one error naming the worker and both
+versions, and counts that worker as lost, so that no figure claims its share.
 """
 
 from __future__ import annotations
@@ -29,12 +34,16 @@ import gevent
 from locust.exception import RPCError
 from locust.runners import HEARTBEAT_INTERVAL, HEARTBEAT_LIVENESS, STATE_MISSING, MasterRunner, WorkerRunner
 
+from pushpop_load import __version__
+
 __all__ = ["LOST_AFTER", "Swarm", "SwarmPart"]
 
 logger = logging.getLogger("pushpop_load.swarm")
 
 FINAL_KEY = "pushpop_final"
 """In a worker's report: the worker's test has stopped, so this report is its last of the test."""
+VERSION_KEY = "pushpop_version"
+"""In a worker's report: the worker's pushpop-load version (``pushpop_load.__version__``)."""
 FINAL_REQUEST = "pushpop_final_report"
 """The master's message to a worker: stop the test if it runs, then send the final report."""
 LOST_AFTER = HEARTBEAT_LIVENESS * HEARTBEAT_INTERVAL + 7.0
@@ -122,6 +131,8 @@ class Swarm:
         self.heard: dict[str, float] = {}
         self.finals: set[str] = set()
         self.lost: list[str] = []
+        self.refused: dict[str, str] = {}
+        """The master: workers whose reports it cannot merge (another version), and why; they count as lost."""
         self._stopped = True
         self._started = False
         runner = environment.runner
@@ -146,6 +157,7 @@ class Swarm:
             part.test_start()
 
     def _report_to_master(self, data: dict, **_: Any) -> None:
+        data[VERSION_KEY] = __version__
         for part in self.parts:
             if part.key:
                 delta = part.take_delta()
@@ -163,10 +175,26 @@ class Swarm:
             self.finals.add(client_id)
         else:
             self.finals.discard(client_id)
+        version = data.get(VERSION_KEY)
+        if version != __version__ and any(part.key in data for part in self.parts if part.key):
+            self.refuse(client_id, f"it runs pushpop-load {version or 'of another (older) version'}, this master "
+                                   f"{__version__}")
+        if client_id in self.refused:
+            return
         for part in self.parts:
             delta = data.get(part.key) if part.key else None
             if delta is not None:
                 part.absorb(delta, client_id)
+                if client_id in self.refused:  # a part could not read it: nor is the rest merged
+                    return
+
+    def refuse(self, worker: str, reason: str) -> None:
+        """The master: leaves every later report of ``worker`` unmerged, and counts it as lost; one error says why."""
+        if worker in self.refused:
+            return
+        self.refused[worker] = reason
+        logger.error("the reports of worker %s cannot be merged: %s; pushpop-load's figures leave it out (run the same "
+                     "pushpop-load version on the master and every worker)", worker, reason)
 
     def _test_stop(self, **_: Any) -> None:
         self._stopped = True
@@ -202,10 +230,11 @@ class Swarm:
                 # the message loop absorbs the reports meanwhile; 50 ms is far below a worker's time to stop
                 gevent.sleep(0.05)
             logger.debug("final reports of %d worker(s) in %.2f s", len(self.finals), time.monotonic() - started)
-        self.lost = sorted(self.workers - self.finals)
-        if self.lost:
+        self.lost = sorted((self.workers - self.finals) | set(self.refused))
+        if self.workers - self.finals:
             logger.warning("%d of %d workers sent no final report (lost: %s): the master lacks what they did after "
-                           "their last report", len(self.lost), len(self.workers), ", ".join(self.lost))
+                           "their last report", len(self.workers - self.finals), len(self.workers),
+                           ", ".join(sorted(self.workers - self.finals)))
 
     def _final_requested(self, **_: Any) -> None:
         self._send_final_report()

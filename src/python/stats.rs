@@ -1,28 +1,35 @@
-//! The exact-statistics recorder for Python. Deltas cross process boundaries as JSON text (Locust's report dict
-//! carries them to the master); everything else is handed over as Python objects.
+//! The exact-statistics recorder for Python. Deltas cross process boundaries as one byte string each (Locust's report
+//! dict carries them to the master; `crate::stats::wire`), merged on the master's merge thread; everything else is
+//! handed over as Python objects.
 
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use pyo3::prelude::*;
-use pyo3::types::PyDict;
+use pyo3::types::{PyBytes, PyDict};
 
 use super::errors::stats_error;
 use super::json::to_python;
-use crate::stats::{Delta, ExactStats, LocustBatch, StatsError};
+use crate::stats::{Delta, ExactStats, LocustBatch, Merger, StatsError};
 
 /// Response times per (method, name) in an HDR histogram each (microsecond resolution, 3 significant digits),
 /// for the whole run and per second; and requests recorded for Locust's own statistics, handed over in batches.
 #[pyclass(frozen, module = "pushpop_load._native", name = "HdrStats")]
 #[derive(Default)]
 pub struct HdrStats {
-    exact: Mutex<ExactStats>,
+    exact: Merger,
     locust: Mutex<LocustBatch>,
 }
 
 impl HdrStats {
+    /// The statistics, with every delta queued for the merge thread merged: what readers see.
     fn stats(&self) -> MutexGuard<'_, ExactStats> {
-        self.exact.lock().unwrap_or_else(PoisonError::into_inner)
+        self.exact.stats()
+    }
+
+    /// The statistics as they are, for writers (recording does not wait for the master's merges).
+    fn recording(&self) -> MutexGuard<'_, ExactStats> {
+        self.exact.stats_now()
     }
 
     fn locust(&self) -> MutexGuard<'_, LocustBatch> {
@@ -36,7 +43,7 @@ impl HdrStats {
 
     /// Adds samples recorded elsewhere in this process (the open-model driver's batches).
     pub fn absorb(&self, delta: Delta) -> Result<(), StatsError> {
-        self.stats().absorb(delta)
+        self.recording().absorb(delta)
     }
 }
 
@@ -49,7 +56,7 @@ impl HdrStats {
 
     /// Records one response time in milliseconds, in the run's total and in the current second.
     fn record(&self, method: &str, name: &str, milliseconds: f64, failed: bool) {
-        self.stats().record(method, name, milliseconds, failed);
+        self.recording().record(method, name, milliseconds, failed);
     }
 
     /// `events.request`'s listener: records every request Locust is told about, by any client. Locust's keyword
@@ -88,7 +95,7 @@ impl HdrStats {
         let end = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0.0, |since| since.as_secs_f64());
-        self.stats().record(method, name, milliseconds, false);
+        self.recording().record(method, name, milliseconds, false);
         self.locust().record(method, name, milliseconds, length, end);
     }
 
@@ -102,19 +109,43 @@ impl HdrStats {
 
     /// Adds `count` queue items to an entry (what a pop returned).
     fn record_items(&self, method: &str, name: &str, count: u64) {
-        self.stats().record_items(method, name, count);
+        self.recording().record_items(method, name, count);
     }
 
-    /// The samples since the last delta, as JSON, and a fresh start: what a worker sends its master.
+    /// The samples since the last delta, as bytes (`crate::stats::wire`), and a fresh start: what a worker sends
+    /// its master.
+    fn take_delta<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
+        let bytes = self.recording().take_wire();
+        PyBytes::new(py, &bytes)
+    }
+
+    /// Queues a delta made by `take_delta` in another process for the merge thread (waiting while it is
+    /// `MAX_PENDING` behind); readers see it merged. A
+    /// `ValueError` for a delta of another pushpop-load version, or (at the next call) one that could not be read.
+    #[pyo3(name = "absorb")]
+    fn absorb_delta(&self, py: Python<'_>, delta: &[u8]) -> PyResult<()> {
+        let bytes = delta.to_vec();
+        // without the GIL: with the merge thread behind, this waits for room in its queue
+        py.detach(|| self.exact.queue(bytes)).map_err(|err| stats_error(&err))
+    }
+
+    /// The samples since the last delta as JSON, and a fresh start: the readable form of `take_delta`, for scripts
+    /// and diagnostics.
     fn take_delta_json(&self) -> String {
-        serde_json::to_string(&self.stats().take_delta()).expect("a delta is plain data")
+        serde_json::to_string(&self.recording().take_delta()).expect("a delta is plain data")
     }
 
-    /// Adds a delta made by `take_delta_json` in another process; `ValueError` for one that cannot be read.
+    /// Adds a delta made by `take_delta_json` (or written by a script) at once; `ValueError` for one that cannot be
+    /// read.
     fn absorb_json(&self, delta: &str) -> PyResult<()> {
         let delta: Delta =
             serde_json::from_str(delta).map_err(|err| stats_error(&StatsError::InvalidSnapshot(err.to_string())))?;
-        self.absorb(delta).map_err(|err| stats_error(&err))
+        self.stats().absorb(delta).map_err(|err| stats_error(&err))
+    }
+
+    /// Returns once every delta queued by `absorb` is merged (the GIL released meanwhile).
+    fn wait_merged(&self, py: Python<'_>) {
+        py.detach(|| self.exact.wait_idle());
     }
 
     /// Everything recorded in all: `{"version", "unit", "entries": [{"method", "name", "failures", "items",

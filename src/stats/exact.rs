@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use super::error::Result;
 use super::intervals::{IntervalRow, Intervals, Seconds};
 use super::recorder::{EntrySummary, Recorder, Snapshot};
+use super::wire;
 
 /// Response times per (method, name), for the whole run and per second of the system clock (the clock of Locust's
 /// `_stats_history.csv`).
@@ -53,6 +54,39 @@ impl ExactStats {
         Delta {
             total: self.total.take_delta(),
             intervals: self.intervals.take_delta(),
+        }
+    }
+
+    /// Everything since the last delta as bytes (`wire`), and a fresh start. While no second has settled into rows
+    /// (a worker reports every few seconds) the seconds hold every sample, so the run's histograms are not sent:
+    /// the master adds the seconds up (`absorb_seconds`).
+    pub fn take_wire(&mut self) -> Vec<u8> {
+        let intervals = self.intervals.take_delta();
+        if intervals.settled.is_empty() {
+            self.total = Recorder::default();
+            wire::encode_seconds(&intervals)
+        } else {
+            wire::encode(&Delta {
+                total: self.total.take_delta(),
+                intervals,
+            })
+        }
+    }
+
+    /// Adds the seconds of a delta whose run's samples are theirs (`take_wire`), to both.
+    pub fn absorb_seconds(&mut self, seconds: Seconds) -> Result<()> {
+        for (_, snapshot) in &seconds.recent {
+            self.total.absorb(snapshot)?;
+        }
+        self.intervals.absorb(seconds);
+        Ok(())
+    }
+
+    /// Adds a delta's bytes (`take_wire`).
+    pub fn absorb_wire(&mut self, decoded: wire::Decoded) -> Result<()> {
+        match decoded {
+            wire::Decoded::Whole(delta) => self.absorb(delta),
+            wire::Decoded::Seconds(seconds) => self.absorb_seconds(seconds),
         }
     }
 

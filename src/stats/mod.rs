@@ -5,10 +5,13 @@ mod error;
 mod exact;
 mod intervals;
 mod locust;
+mod merger;
 mod recorder;
+pub mod wire;
 
 pub use error::{Result, StatsError};
 pub use exact::{Delta, ExactStats};
 pub use intervals::{IntervalRow, Intervals, Seconds, SETTLE_AFTER_S};
 pub use locust::{LocustBatch, LocustEntry};
+pub use merger::Merger;
 pub use recorder::{EntrySummary, Recorder, Snapshot, SnapshotEntry, PERCENTILES};

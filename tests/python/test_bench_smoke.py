@@ -111,6 +111,8 @@ def test_worker_report_benchmark_smoke() -> None:
     assert set(results["parts_bytes"]) >= {"pushpop_hdr", "pushpop_integrity"}
     assert results["bytes"] > results["locust_bytes"] > 0 and results["parts_bytes"]["pushpop_hdr"] > 0
     assert all(value >= 0 for value in [*results["worker_ms"].values(), *results["master_ms"].values()])
+    # the exact histograms' delta is merged on the master's merge thread, not its hub
+    assert "pushpop_hdr (merge thread)" in results["master_ms"], results["master_ms"]
     assert "| whole message |" in (out / "summary.md").read_text()
 
 
@@ -122,4 +124,5 @@ def test_swarm_benchmark_smoke() -> None:
     assert run["workers"] == 3 and run["reports_sent"] > 0 and run["missing"] >= 0
     assert 0 < run["requests_merged"] <= run["requests_sent"], run
     assert run["master_cores"] >= 0 and run["master_rss_mib"] > 0 and run["heartbeat_rtt_p50_ms"] > 0
+    assert min(run["hub_cores"], run["merge_cores"], run["other_cores"]) >= 0, run
     assert "| 3 |" in (out / "summary.md").read_text()

@@ -1,6 +1,8 @@
-"""A Locust swarm's end on loopback (pushpop_load.swarm): a master and several real worker processes; the master's
-merged results are exact once the test stops, because it waits for every worker's final report, and a worker that
-never sends one is named lost, its share of the integrity verdict unknown."""
+"""A Locust swarm on loopback (pushpop_load.swarm): a master and several real worker processes; the master's merged
+results are exact once the test stops, because it waits for every worker's final report (its exact percentiles are
+those of the union of the workers' samples, sent as binary deltas and merged on the master's merge thread), a worker
+that never sends one is named lost, its share of the integrity verdict unknown, and one of another pushpop-load
+version is refused with one error."""
 
 from __future__ import annotations
 
@@ -9,6 +11,8 @@ import subprocess
 from pathlib import Path
 
 import requests
+
+from pushpop_load import _native
 
 from containers import wait_until
 from processes import LOCUST, Target, free_port, locust_headless, master_flags, queue_id, start_workers, stop_workers
@@ -132,3 +136,134 @@ def _depth(target: Target, queue: str) -> int:
         return int(requests.get(f"{target.url}/queue/{queue}/stats", timeout=2).json()["depth"])
     except requests.RequestException:
         return 0
+
+
+# Every worker writes each sample it times (its client id in the file's name) as Locust's request event gives it:
+# the union of these is what the master's exact figures must equal. VERSION: set to pretend another pushpop-load.
+SAMPLING = """
+from pathlib import Path
+from locust import events, task, constant
+import pushpop_load.swarm
+from pushpop_load import NativeHttpUser
+
+VERSION = {version!r}
+if VERSION:
+    pushpop_load.swarm.__version__ = VERSION
+out = {{}}
+
+@events.init.add_listener
+def _init(environment, **_):
+    out["environment"] = environment
+
+@events.request.add_listener
+def _sample(request_type, name, response_time, exception=None, **_):
+    if "file" not in out:
+        out["file"] = open(Path({samples!r}) / f"{{out['environment'].runner.client_id}}.samples", "a", buffering=1)
+    out["file"].write(f"{{request_type}}\t{{name}}\t{{response_time!r}}\t{{int(exception is not None)}}\\n")
+
+class Sampled(NativeHttpUser):
+    wait_time = constant(0.005)
+
+    @task(3)
+    def push(self):
+        self.client.post(f"/queue/{queue}/push", json={{"item": {{"n": 1}}}}, name="push")
+
+    @task(2)
+    def pop(self):
+        self.client.post(f"/queue/{queue}/pop", params={{"depth": 2}}, name="pop")
+
+    @task(1)
+    def stats(self):
+        self.client.get(f"/queue/{queue}/stats", name="stats")
+"""
+
+
+def _sampling_locustfile(tmp_path: Path, name: str, version: str = "") -> Path:
+    samples = tmp_path / "samples"
+    samples.mkdir(exist_ok=True)
+    locustfile = tmp_path / name
+    locustfile.write_text(SAMPLING.format(version=version, samples=str(samples), queue=queue_id("merge")))
+    return locustfile
+
+
+def _union(files: list[Path]) -> _native.HdrStats:
+    """The exact statistics of every sample in `files`, recorded in one place."""
+    union = _native.HdrStats()
+    for file in files:
+        for line in file.read_text().splitlines():
+            method, name, milliseconds, failed = line.split("\t")
+            union.record(method, name, float(milliseconds), failed == "1")
+    return union
+
+
+def _run_swarm(tmp_path: Path, worker_files: list[Path]) -> tuple[str, dict]:
+    """A master with one worker per locustfile, stopped (SIGTERM: Locust quits as at the end of ``-t``) once every
+    worker has timed 50 requests (its final report carries what its periodic ones did not); the master's stderr and
+    its ``_hdr.json``."""
+    port = free_port()
+    target = Target().start()
+    samples = tmp_path / "samples"
+    workers = [worker for file in worker_files for worker in start_workers(file, port, 1)]
+    try:
+        master = subprocess.Popen(
+            [LOCUST, "-f", str(worker_files[0]), "--headless", "--host", target.url, "--csv", str(tmp_path / "swarm"),
+             "--only-summary", *master_flags(port, len(worker_files)), "-u", "8", "-r", "8", "-t", "120s"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        )
+        try:
+            wait_until(lambda: len([file for file in samples.glob("*.samples")
+                                    if file.read_text().count("\n") >= 50]) == len(worker_files),
+                       90, "every worker timed 50 requests")
+            master.terminate()
+            _, stderr = master.communicate(timeout=90)
+        finally:
+            if master.poll() is None:
+                master.kill()
+                master.wait()
+    finally:
+        stop_workers(workers)
+        assert target.stop() == 0
+    # Locust's own CSV writer may trip over its file closed at SIGTERM ("I/O operation on closed file" in
+    # StatsCSVFileWriter.stats_writer): any other traceback is a failure
+    tracebacks = [text.split("\n\n")[0] for text in stderr.split("Traceback")[1:]]
+    assert master.returncode == 0, stderr[-3000:]
+    assert all("in stats_writer" in text and "pushpop" not in text for text in tracebacks), stderr[-3000:]
+    return stderr, json.loads((tmp_path / "swarm_hdr.json").read_text())
+
+
+def _assert_exact(hdr: dict, union: _native.HdrStats) -> None:
+    expected = json.loads(json.dumps(union.summaries()))  # as the file has them: lists, not tuples
+    assert sum(s["count"] for s in expected) >= 50, expected
+    assert [(s["name"], s["count"], s["failures"], s["percentiles"], s["min_ms"], s["max_ms"])
+            for s in hdr["summaries"]] == [(s["name"], s["count"], s["failures"], s["percentiles"], s["min_ms"],
+                                            s["max_ms"]) for s in expected]
+    assert hdr["histograms"]["entries"] == json.loads(json.dumps(union.snapshot()["entries"]))
+
+
+def test_the_master_merges_two_real_workers_exactly(tmp_path: Path) -> None:
+    """Two `locust --worker` processes send binary deltas every 3 s and a final one; the master's exact figures (every
+    percentile, every histogram bucket) equal those of all their samples recorded in one place."""
+    locustfile = _sampling_locustfile(tmp_path, "sampled.py")
+    _, hdr = _run_swarm(tmp_path, [locustfile, locustfile])
+    assert hdr["workers"] == {"reporting": 2, "lost": []}, hdr["workers"]
+    files = sorted((tmp_path / "samples").glob("*.samples"))
+    assert len(files) == 2, files
+    _assert_exact(hdr, _union(files))
+
+
+def test_a_worker_of_another_version_is_refused_with_one_error(tmp_path: Path) -> None:
+    """A worker that says it runs another pushpop-load: the master logs one error naming it and both versions, merges
+    nothing of it (the figures are exactly the other worker's), counts it lost, and ends as usual."""
+    same = _sampling_locustfile(tmp_path, "same.py")
+    other = _sampling_locustfile(tmp_path, "other.py", version="0.0.1-other")
+    stderr, hdr = _run_swarm(tmp_path, [same, other])
+    errors = [line for line in stderr.splitlines() if "cannot be merged" in line]
+    assert len(errors) == 1, stderr[-3000:]
+    [lost] = hdr["workers"]["lost"]
+    assert f"the reports of worker {lost} cannot be merged: it runs pushpop-load 0.0.1-other, this master " \
+           f"{_native.__version__}" in errors[0], errors
+    assert "run the same pushpop-load version on the master and every worker" in errors[0]
+    assert hdr["workers"]["reporting"] == 2, hdr["workers"]
+    files = sorted((tmp_path / "samples").glob("*.samples"))
+    assert {file.stem for file in files} >= {lost} and len(files) == 2, files
+    _assert_exact(hdr, _union([file for file in files if file.stem != lost]))
