@@ -49,10 +49,13 @@ def comm(pid: int) -> str:
     return Path(f"/proc/{pid}/comm").read_text().strip()
 
 
-def stop(proc: subprocess.Popen[bytes]) -> None:
+def stop(proc: subprocess.Popen) -> None:
     if proc.poll() is None:
         proc.kill()
     proc.wait(timeout=10)
+    for pipe in (proc.stdin, proc.stdout):
+        if pipe is not None:
+            pipe.close()
 
 
 def test_locust_run_samples_target_and_postgres_on_locusts_timeline(
@@ -94,29 +97,73 @@ def test_locust_run_samples_target_and_postgres_on_locusts_timeline(
     assert "pushpop-load monitor:" in done.stderr
 
 
-def test_busy_idle_and_allocating_processes() -> None:
-    busy = spawn("while True: pass")
+def waiting_child(code: str) -> subprocess.Popen[str]:
+    """A Python process that says "ready", waits for a line on stdin, then runs ``code``: its CPU is still until the
+    test says go (``go``), so the test knows it exactly up to then."""
+    proc = subprocess.Popen([sys.executable, "-c", f"import sys\nprint('ready', flush=True)\nsys.stdin.readline()\n{code}"],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None and proc.stdout.readline() == "ready\n"
+    return proc
+
+
+def go(proc: subprocess.Popen[str]) -> None:
+    assert proc.stdin is not None
+    proc.stdin.write("\n")
+    proc.stdin.flush()
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def wait_for_rows(monitor: ResourceMonitor, count: int) -> None:
+    deadline = time.monotonic() + 60
+    while len(monitor.samples_since(0.0)) < count:
+        assert time.monotonic() < deadline, f"fewer than {count} samples in a minute"
+        time.sleep(0.02)
+
+
+def cpu_added_up(rows: list[dict[str, str]], column: str) -> float:
+    """The CPU seconds a column's percentages add up to over the rows' times (each row's figure is the rate since the
+    row before)."""
+    return sum((number(row[column]) or 0.0) / 100 * (float(row["Time"]) - float(before["Time"]))
+               for before, row in zip(rows, rows[1:]))
+
+
+def test_busy_idle_and_allocating_processes(tmp_path: Path) -> None:
+    # What the machine gives the busy process is the scheduler's business: the monitor's figures must add up to what
+    # it got. Its CPU is known while it waits to start and after it is stopped (SIGSTOP), and the rows sampled in
+    # between must account for all of it.
+    busy = waiting_child("while True: pass")
     idle = spawn("import time; time.sleep(60)")
-    # allocates (and writes) 200 MiB after a second, then waits
-    grower = spawn("import time; time.sleep(1.0); b = b'x' * (200 << 20); time.sleep(60)")
+    grower = waiting_child("b = b'x' * (200 << 20); print('grown', flush=True); sys.stdin.readline()")
     monitor = ResourceMonitor()
+    out = tmp_path / "r.csv"
     try:
-        time.sleep(0.3)
-        monitor.start(interval=0.25, pids=[("busy", busy.pid), ("idle", idle.pid), ("grower", grower.pid)])
-        time.sleep(0.4)
-        before = monitor.latest()["values"]["grower rss_bytes"]
-        time.sleep(1.6)
+        monitor.start(interval=0.25, pids=[("busy", busy.pid), ("idle", idle.pid), ("grower", grower.pid)], csv=out)
+        wait_for_rows(monitor, 2)
+        busy_before, rss_before = cpu_seconds(busy.pid), monitor.latest()["values"]["grower rss_bytes"]
+        go(busy)
+        go(grower)
+        assert grower.stdout is not None and grower.stdout.readline() == "grown\n"
+        wait_for_rows(monitor, len(monitor.samples_since(0.0)) + 8)
+        os.kill(busy.pid, signal.SIGSTOP)
+        busy_after = cpu_seconds(busy.pid)
+        wait_for_rows(monitor, len(monitor.samples_since(0.0)) + 2)  # the last one wholly after the stop
         latest = monitor.latest()["values"]
-        assert latest["busy cpu_pct"] > 70, latest
-        assert latest["idle cpu_pct"] < 5, latest
-        grown = latest["grower rss_bytes"] - before
-        assert abs(grown - (200 << 20)) < (20 << 20), (before, latest["grower rss_bytes"])
-        assert latest["idle threads"] == 1 and latest["idle fds"] >= 3
     finally:
         summary = monitor.stop() if monitor.running else None
         for proc in (busy, idle, grower):
             stop(proc)
-    assert summary is not None and summary["samples"] >= 8
+    assert summary is not None and summary["samples"] >= 12
+    rows = read_rows(out)
+    assert cpu_added_up(rows, "busy cpu_pct") == pytest.approx(busy_after - busy_before, abs=0.02), rows
+    assert busy_after - busy_before > 0 and latest["busy cpu_pct"] == 0, latest
+    assert all((number(row["idle cpu_pct"]) or 0) < 5 for row in rows), rows
+    # the grower had written its 200 MiB before it said so, and the latest row was sampled after that
+    assert abs(latest["grower rss_bytes"] - rss_before - (200 << 20)) < (20 << 20), (rss_before, latest)
+    assert latest["idle threads"] == 1 and latest["idle fds"] >= 3
 
 
 def test_a_pid_that_exits_leaves_empty_cells_and_one_message(tmp_path: Path) -> None:
@@ -370,16 +417,28 @@ def cgroup2_mount() -> Path:
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="making a cgroup needs root")
-def test_a_cgroup_holding_a_busy_process() -> None:
+def test_a_cgroup_holding_a_busy_process(tmp_path: Path) -> None:
     mount = cgroup2_mount()
     made = mount / f"pushpop-test-{os.getpid()}"
-    busy = spawn("while True: pass")
+    busy = waiting_child("while True: pass")
     monitor = ResourceMonitor()
+    out = tmp_path / "r.csv"
+
+    def usage() -> float:
+        stat = dict(line.split() for line in (made / "cpu.stat").read_text().splitlines())
+        return int(stat["usage_usec"]) / 1e6
+
     try:
         made.mkdir()
         (made / "cgroup.procs").write_text(str(busy.pid))
-        monitor.start(interval=0.25, cgroups=[made.name])  # relative to the cgroup2 mount
-        time.sleep(1.2)
+        monitor.start(interval=0.25, cgroups=[made.name], csv=out)  # relative to the cgroup2 mount
+        wait_for_rows(monitor, 2)
+        before = usage()
+        go(busy)
+        wait_for_rows(monitor, len(monitor.samples_since(0.0)) + 6)
+        os.kill(busy.pid, signal.SIGSTOP)
+        after = usage()
+        wait_for_rows(monitor, len(monitor.samples_since(0.0)) + 2)
         values = monitor.latest()["values"]
         notes = [text for _, text in monitor.take_notes()]
     finally:
@@ -393,7 +452,10 @@ def test_a_cgroup_holding_a_busy_process() -> None:
                     break
                 except OSError:
                     time.sleep(0.1)
-    assert values[f"cgroup:{made.name} cpu_pct"] > 70, values
+    # the group's CPU percentages add up to what it used between the rows (see the processes' test)
+    rows = read_rows(out)
+    assert cpu_added_up(rows, f"cgroup:{made.name} cpu_pct") == pytest.approx(after - before, abs=0.02), rows
+    assert after - before > 0 and values[f"cgroup:{made.name} cpu_pct"] == 0, values
     if not (made.parent / "cgroup.subtree_control").read_text().split().count("memory"):
         # a hybrid host (memory on cgroup v1): said once, cells empty
         assert values[f"cgroup:{made.name} memory_bytes"] is None and len(notes) == 1, notes
