@@ -73,9 +73,8 @@ class ExactStats(SwarmPart):
         """Requests recorded here and handed to Locust's statistics in batches, when nothing else listens."""
         # Locust empties its own table at the web UI's "Reset stats" and, with --reset-stats, when spawning is
         # complete (in every process: a worker its unsent samples, the master what it merged): these figures follow
-        environment.events.reset_stats.add_listener(self.recorder.clear)
+        environment.events.reset_stats.add_listener(self._clear)
         environment.events.spawning_complete.add_listener(self._on_spawning_complete)
-        environment.events.reset_stats.add_listener(self._new_epoch)
         self.epoch = 0
         """Counts the times the figures were emptied: a live chart drops what it has when this changes."""
         if environment.web_ui:
@@ -85,18 +84,17 @@ class ExactStats(SwarmPart):
                      ("p999", "99.9%ile (ms)"), ("max", "Max (ms)"), ("items", "Items")],
                     self.panel_rows, self.chart_data)
 
-    def _new_epoch(self, **_: Any) -> None:
+    def _clear(self, **_: Any) -> None:
+        self.recorder.clear()
         self.epoch += 1
 
     def _on_spawning_complete(self, **_: Any) -> None:
         if self.environment.reset_stats:
-            self.recorder.clear()
-            self._new_epoch()
+            self._clear()
 
     def test_start(self) -> None:
         if not self.is_worker:
-            self.recorder.clear()
-            self._new_epoch()
+            self._clear()
 
     def take_delta(self) -> bytes:
         return self.recorder.take_delta()
@@ -142,7 +140,6 @@ class ExactStats(SwarmPart):
                 "items": str(summary["items"]) if summary["items"] else "",
             })
         return rows
-
 
     def chart_data(self, since: float) -> dict[str, Any]:
         """The web UI's live charts (``pushpop_load.webui.ChartData``): exact p50/p95/p99 per second, a chart per
