@@ -56,6 +56,17 @@ ensure_tinyproxy() {
 
 # The metrics test starts a real Prometheus server: install Debian's prometheus when we can (its service is not
 # needed: the test starts its own, with its own configuration and storage, on a free port).
+ensure_chromium() {
+  if command -v chromium >/dev/null 2>&1; then return 0; fi
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    say "installing Chromium (Debian package chromium) for the report and web UI tests"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null \
+      || die "apt-get could not install chromium"
+  fi
+  command -v chromium >/dev/null 2>&1 || die "chromium not found and cannot be installed here:
+  install it (Debian: apt-get install chromium) for tests/python/test_analyze_html.py and test_webui.py"
+}
+
 ensure_prometheus() {
   if command -v prometheus >/dev/null 2>&1 || [ -x /usr/bin/prometheus ]; then return 0; fi
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then

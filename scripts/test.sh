@@ -10,6 +10,7 @@ need_toolchain
 ensure_postgres
 ensure_tinyproxy
 ensure_prometheus
+ensure_chromium
 ensure_debootstrap
 export PUSHPOP_PG_BINDIR="$(pg_bindir)"
 say "PostgreSQL binaries: $PUSHPOP_PG_BINDIR"

@@ -557,6 +557,11 @@ class ResourceMonitor:
     def sources(self) -> list[dict[str, object]]:
         """``[{"kind", "label", "metrics"}]`` in column order."""
 
+    @staticmethod
+    def describe_metric(metric: str) -> tuple[str, str]:
+        """A metric's chart title and unit (``("CPU", "%")`` for ``cpu_pct``): the unit read off the name's suffix
+        (docs/MONITOR.md), ``""`` for a count; a metric without a title of its own is titled by its name."""
+
     def latest(self) -> dict[str, object] | None:
         """The last row: ``{"unix": float, "timestamp": int, "values": {column: float | None}}``; None before the
         first tick or when not running."""

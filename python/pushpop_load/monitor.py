@@ -44,11 +44,6 @@ logger = logging.getLogger("pushpop_load.monitor")
 TAB_KEY = "pushpop-resources"
 """The key of the web UI tab (``?tab=pushpop-resources``)."""
 
-_METRIC_TITLES = {"cpu_pct": "CPU", "rss_bytes": "Memory (RSS)", "memory_bytes": "Memory", "threads": "Threads",
-                  "fds": "Open files", "processes": "Processes", "read_bytes_per_s": "Disk reads",
-                  "write_bytes_per_s": "Disk writes"}
-_UNITS = (("_bytes_per_s", "bytes/s"), ("_bytes", "bytes"), ("_pct", "%"), ("_per_s", "/s"), ("_s", "s"))
-"""A column's unit by its metric's suffix (docs/MONITOR.md); the charts format bytes in KiB/MiB/GiB."""
 _NOT_CHARTED = {"saturated"}
 """A flag, not a measurement: the generator's line on the CPU chart shows when it was above 90% of a core."""
 
@@ -252,8 +247,7 @@ class Monitor(SwarmPart):
             by_metric.setdefault(metric, []).append((index + 1, source))
         charts = []
         for metric, series in by_metric.items():
-            title = _METRIC_TITLES.get(metric, metric)
-            unit = next((unit for suffix, unit in _UNITS if metric.endswith(suffix)), "")
+            title, unit = ResourceMonitor.describe_metric(metric)  # the charts format bytes in KiB/MiB/GiB
             charts.append({"key": metric, "title": title, "unit": unit, "series": [source for _, source in series],
                            "points": [[row[0], *(row[index] for index, _ in series)] for row in rows]})
         return {"epoch": str(self.tests), "rewind": 0, "charts": charts}

@@ -8,7 +8,7 @@ use std::time::Instant;
 use super::error::{MonitorError, Result};
 use super::sample::{Presence, SourceInfo};
 
-const METRICS: &[&str] = &[
+pub(super) const METRICS: &[&str] = &[
     "cpu_pct",
     "memory_bytes",
     "memory_limit_bytes",

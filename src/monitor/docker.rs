@@ -12,7 +12,7 @@ use tokio::task::JoinHandle;
 use super::docker_stream::{follow, new_feed, Feed, FeedState};
 use super::sample::{Presence, SourceInfo};
 
-const METRICS: &[&str] = &[
+pub(super) const METRICS: &[&str] = &[
     "cpu_pct",
     "memory_bytes",
     "memory_limit_bytes",

@@ -8,6 +8,7 @@ mod config;
 mod docker;
 mod docker_stream;
 mod error;
+mod metric;
 mod output;
 mod postgres;
 mod process;
@@ -21,6 +22,7 @@ pub use config::{
 pub use docker::{parse_answer, row as docker_row, socket_path, unix_nanos, DockerStats};
 pub use docker_stream::Dechunker;
 pub use error::{MonitorError, Result};
+pub use metric::describe as describe_metric;
 pub use output::format_value;
 pub use run::{Monitor, RecentRows};
 pub use sample::{GeneratorSummary, MetricSummary, Note, Sample, SourceInfo, Summary, SATURATION_PCT};

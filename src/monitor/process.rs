@@ -36,7 +36,7 @@ const PID_METRICS: &[&str] = &[
     "read_bytes_per_s",
     "write_bytes_per_s",
 ];
-const GROUP_METRICS: &[&str] = &[
+pub(super) const GROUP_METRICS: &[&str] = &[
     "processes",
     "cpu_pct",
     "rss_bytes",
@@ -45,7 +45,7 @@ const GROUP_METRICS: &[&str] = &[
     "read_bytes_per_s",
     "write_bytes_per_s",
 ];
-const GENERATOR_METRICS: &[&str] = &["cpu_pct", "rss_bytes", "saturated"];
+pub(super) const GENERATOR_METRICS: &[&str] = &["cpu_pct", "rss_bytes", "saturated"];
 
 pub struct ProcessSource {
     selector: Selector,

@@ -10,7 +10,9 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyString};
 
 use super::errors::monitor_error;
-use crate::monitor::{check_source_name, parse_interval, Monitor, MonitorConfig, PidSource, RecentRows, Sample};
+use crate::monitor::{
+    check_source_name, describe_metric, parse_interval, Monitor, MonitorConfig, PidSource, RecentRows, Sample,
+};
 
 /// Samples processes, cgroups, containers, PostgreSQL and the load generator on a thread of its own; see
 /// `_native.pyi`.
@@ -169,6 +171,13 @@ impl ResourceMonitor {
             .as_ref()
             .map(|m| m.columns().to_vec())
             .unwrap_or_default()
+    }
+
+    /// A metric's chart title and unit, from its name.
+    #[staticmethod]
+    fn describe_metric(metric: &str) -> (String, &'static str) {
+        let (title, unit) = describe_metric(metric);
+        (title.to_owned(), unit)
     }
 
     /// The sources as ``[{"kind", "label", "metrics"}]``; empty when not running.

@@ -9,10 +9,20 @@ from typing import Iterator
 import pytest
 import requests
 
+from chromium_cdp import find_chromium
 from containers import Network, Project, docker, engine_missing
 from dockerfile import build_wheel
 from images import build_pushpop_image
 from processes import Postgres, Target
+
+
+@pytest.fixture(scope="session")
+def chromium() -> str:
+    """Debian's Chromium (scripts/test.sh installs it; outside it, the test skips when it cannot be installed)."""
+    found = find_chromium()
+    if not found:
+        pytest.skip("Chromium is not installed and cannot be installed here (Debian: apt-get install chromium)")
+    return found
 
 
 @pytest.fixture(scope="session")

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from chromium_cdp import Browser, Page, find_chromium
+from chromium_cdp import Browser, Page
 from processes import HERE, Target
 from test_analyze import ODD_NAME, ROUNDS, USERS, locust_run, report, run, stats_rows
 
@@ -34,14 +34,6 @@ def runs(memory_target: Target, tmp_path_factory: pytest.TempPathFactory) -> dic
         "failing": locust_run(memory_target, out, "failing", WORKLOAD, *bounded, env={**env, "ANALYZE_FAILING": "1"}),
         "clean": locust_run(memory_target, out, "clean", WORKLOAD, *bounded, env={**env, "ANALYZE_FAILING": "0"}),
     }
-
-
-@pytest.fixture(scope="module")
-def chromium() -> str:
-    found = find_chromium()
-    if not found:
-        pytest.skip("Chromium is not installed and cannot be installed here (Debian: apt-get install chromium)")
-    return found
 
 
 # the monitor's layout (docs/MONITOR.md): Timestamp, its Time clock to the millisecond, "<source> <metric>" columns

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import csv
 import json
-import shutil
 import signal
 import subprocess
 import time
@@ -21,10 +20,7 @@ import requests
 from processes import HERE, LOCUST, Target, end_process, free_port, wait_for_web_ui
 
 LOCUSTFILE = HERE / "locustfiles" / "monitor_load.py"
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 ENDPOINTS = ["POST /queue/[id]/pop", "POST /queue/[id]/push"]
-
-pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium package is not installed")
 
 
 class _Charts(HTMLParser):
@@ -43,10 +39,10 @@ class _Charts(HTMLParser):
             self.charts[found["data-chart"] or ""] = json.loads(found["data-plotted"] or "{}")
 
 
-def charts_in_chromium(base: str, tab: str, profile: Path) -> dict[str, dict[str, Any]]:
+def charts_in_chromium(chromium: str, base: str, tab: str, profile: Path) -> dict[str, dict[str, Any]]:
     """The charts the page shows on `tab` after its scripts ran (one poll at least)."""
     done = subprocess.run(
-        [str(CHROMIUM), "--headless", "--no-sandbox", "--disable-gpu", f"--user-data-dir={profile}",
+        [chromium, "--headless", "--no-sandbox", "--disable-gpu", f"--user-data-dir={profile}",
          "--window-size=1280,3000", "--virtual-time-budget=5000", "--dump-dom", f"{base}/?tab={tab}"],
         capture_output=True, text=True, timeout=90,
     )
@@ -89,30 +85,30 @@ def swarm(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[str,
         assert target.stop() == 0, "".join(target.stderr_lines)
 
 
-def grow(base: str, tab: str, profile: Path, key: str) -> tuple[dict[str, Any], dict[str, Any]]:
+def grow(chromium: str, base: str, tab: str, profile: Path, key: str) -> tuple[dict[str, Any], dict[str, Any]]:
     """Two renderings of `tab` while the test runs, the second with more points on chart `key` than the first."""
     deadline = time.monotonic() + 90
-    first = charts_in_chromium(base, tab, profile)
+    first = charts_in_chromium(chromium, base, tab, profile)
     while True:
         assert state(base) in ("running", "spawning"), state(base)
-        later = charts_in_chromium(base, tab, profile)
+        later = charts_in_chromium(chromium, base, tab, profile)
         if key in first and key in later and points(later[key]) > points(first[key]):
             return first, later
         assert time.monotonic() < deadline, (first.get(key), later.get(key))
         first = first if key in first else later
 
 
-def test_live_charts_plot_the_exact_figures(swarm: tuple[str, Path, subprocess.Popen[str], int],
-                                            tmp_path: Path) -> None:
+def test_live_charts_plot_the_exact_figures(chromium: str, swarm: tuple[str, Path, subprocess.Popen[str], int],
+                                           tmp_path: Path) -> None:
     base, prefix, proc, _ = swarm
     profile = tmp_path / "profile"
     # while the swarm runs, each endpoint's chart has the three exact percentiles and gains seconds
-    before, after = grow(base, "pushpop-exact", profile, ENDPOINTS[1])
+    before, after = grow(chromium, base, "pushpop-exact", profile, ENDPOINTS[1])
     for charts in (before, after):
         assert sorted(charts) == ENDPOINTS, sorted(charts)
         for chart in charts.values():
             assert chart["series"] == ["p50", "p95", "p99"] and len(chart["data"]) == 4
-    before, after = grow(base, "pushpop-resources", profile, "cpu_pct")
+    before, after = grow(chromium, base, "pushpop-resources", profile, "cpu_pct")
     assert after["cpu_pct"]["series"] == ["generator", "target"], after["cpu_pct"]["series"]
     assert {"cpu_pct", "rss_bytes", "threads", "fds"} <= set(after), sorted(after)
 
@@ -129,8 +125,8 @@ def test_live_charts_plot_the_exact_figures(swarm: tuple[str, Path, subprocess.P
         answer = requests.get(f"{base}/pushpop/charts/pushpop-exact?since=0", timeout=10).json()
         quiet, last = (quiet + 1 if answer == last else 0), answer
         time.sleep(0.5)
-    exact = charts_in_chromium(base, "pushpop-exact", profile)
-    resources = charts_in_chromium(base, "pushpop-resources", profile)
+    exact = charts_in_chromium(chromium, base, "pushpop-exact", profile)
+    resources = charts_in_chromium(chromium, base, "pushpop-resources", profile)
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(timeout=60) == 0
 
