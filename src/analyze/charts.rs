@@ -126,7 +126,7 @@ pub fn bar_chart(title: &str, y_desc: &str, groups: &[BarGroup], series: &[(&str
             .x_label_formatter(&label_of)
             .y_label_formatter(&|y| format_number(*y))
             .light_line_style(RGBColor(238, 238, 238))
-            .label_style(("sans-serif", 11))
+            .label_style(("sans-serif", 13))
             .draw()?;
         #[allow(clippy::cast_precision_loss)]
         let width = 0.8 / series.len().max(1) as f64;
@@ -152,7 +152,7 @@ pub fn bar_chart(title: &str, y_desc: &str, groups: &[BarGroup], series: &[(&str
             .position(SeriesLabelPosition::UpperLeft)
             .background_style(WHITE.mix(0.85))
             .border_style(RGBColor(200, 200, 200))
-            .label_font(("sans-serif", 12))
+            .label_font(("sans-serif", 13))
             .draw()?;
         root.present()?;
         Ok(())

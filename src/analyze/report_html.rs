@@ -36,7 +36,7 @@ figure{margin:1em 0}figure svg{max-width:100%;height:auto}.muted{color:#666;font
 .sentence{font-size:1.1em}.sentence.pass{color:#1d6b1d}.sentence.fail{color:#9b1c1c}
 .chart-head{margin:.3em 0}.chart-head select{max-width:100%;font-size:.9em}.plot{width:100%;min-height:280px}
 .u-legend{font-size:.8em}.u-legend .u-series th{cursor:pointer}
-@media (max-width:600px){body{padding:.5em .7em}h1{font-size:1.3em}}
+@media (max-width:600px){body{padding:.5em .7em}h1{font-size:1.3em}figure.svg{overflow-x:auto}figure.svg svg{min-width:600px}}
 ";
 
 const SCRIPT: &str = "
@@ -64,7 +64,7 @@ fn figure(out: &mut String, svg: Option<String>, caption: &str) {
     if let Some(svg) = svg {
         let _ = writeln!(
             out,
-            "<figure>{svg}<figcaption class=\"muted\">{}</figcaption></figure>",
+            "<figure class=\"svg\">{svg}<figcaption class=\"muted\">{}</figcaption></figure>",
             escape(caption)
         );
     }

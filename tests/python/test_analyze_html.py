@@ -318,6 +318,10 @@ def test_html_report_in_chromium(runs: dict[str, Path], chromium: str, tmp_path:
         widths = phone.evaluate("Object.keys(pushpopCharts).map(function (id) { "
                                 "return pushpopCharts[id].root.getBoundingClientRect().right; })")
         assert max(widths) <= 390, widths
+        # the drawn bar charts keep two thirds of their size (their labels readable) and scroll in their own box
+        scales = phone.evaluate("Array.from(document.querySelectorAll('figure.svg svg')).map(function (svg) { "
+                                "return svg.getBoundingClientRect().width / svg.viewBox.baseVal.width; })")
+        assert scales and min(scales) >= 0.66, scales
         shoot_sections(phone, 390, tmp_path)
         assert phone.errors() == []
         assert phone.requests() == [html.as_uri()]
