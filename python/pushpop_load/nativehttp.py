@@ -129,7 +129,12 @@ class NativeResponse(Response):
 
     def __init__(self, result: Any, method: str, request: PreparedRequest | None = None,
                  error: BaseException | None = None) -> None:
-        super().__init__(result, method, request)
+        # Response.__init__'s attributes set here, the error as the session found it: one call and one read of the
+        # result's error fewer per request
+        self._result = result
+        self.method = method
+        self.request = request
+        self.status_code = result.status
         self.error = error
 
     @property
@@ -404,11 +409,16 @@ class NativeHttpSession:
                 data, params = self._extra_fields(method, data, params, extra)
         if auth is None and self.auth_header is not None:
             headers = {**(headers or {}), "Authorization": self.auth_header}
-        request = self._builder.build(method, url, self.defaults.for_call(timeout, stream=stream), data, json,
-                                      params, headers, auth)
+        defaults = self.defaults
+        options = defaults.options if timeout is UNSET and not stream else defaults.for_call(timeout, stream=stream)
+        request = self._builder.build(method, url, options, data, json, params, headers, auth)
         start_time = _time.time()
         result, request, elapsed_ms = self._send(request, allow_redirects)
-        error = self._failure(result, request.url)
+        status = result.status
+        if result.error is None and status in _failures.VALID_STATUS_CODES:
+            error = None
+        else:
+            error = self._failure(result, request.url)
         response = NativeResponse(result, request.method, request, error)
         if stream:
             response.stream_body(self.defaults.timeout if timeout is UNSET else timeout)
