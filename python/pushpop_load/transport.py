@@ -79,18 +79,28 @@ class HttpStatusError(Exception):
 class PreparedRequest:
     """A request as the engine takes it: method, full URL, header list, body bytes (``content``) and the native
     options. ``headers`` reads the list as a case-insensitive mapping and ``body`` gives the body as it was given
-    (text stays text), as ``response.request`` does on Locust's clients."""
+    (text stays text), as ``response.request`` does on Locust's clients. ``checked``: the header list and its
+    ``HeaderList`` made once by the builder, sent in its place while ``header_list`` is still that same list (a
+    session's fixed headers are then not converted and checked again per request)."""
 
-    __slots__ = ("method", "url", "header_list", "content", "options", "text")
+    __slots__ = ("method", "url", "header_list", "content", "options", "text", "checked")
 
     def __init__(self, method: str, url: str, header_list: list[tuple[str, str]], content: bytes | None,
-                 options: Any, text: bool = False) -> None:
+                 options: Any, text: bool = False, checked: tuple[list[tuple[str, str]], Any] | None = None) -> None:
         self.method = method
         self.url = url
         self.header_list = header_list
         self.content = content
         self.options = options
         self.text = text
+        self.checked = checked
+
+    def native_headers(self) -> Any:
+        """What the engine is given for the headers: the ``HeaderList`` made for ``header_list``, else the list."""
+        checked = self.checked
+        if checked is not None and checked[0] is self.header_list:
+            return checked[1]
+        return self.header_list
 
     @property
     def headers(self) -> CaseInsensitiveDict:
@@ -385,19 +395,28 @@ class RequestBuilder:
         self.base_url = base_url.rstrip("/")
         base = {"User-Agent": USER_AGENT, **(default_headers or {})}
         self._base = CaseInsensitiveDict(base)
-        self._plain = list(base.items())
-        self._json = self._merged(_JSON_HEADERS)
+        self._plain = self._checked(list(base.items()))
+        self._json = self._checked(self._merged(_JSON_HEADERS))
         self._form_headers = _TYPED_FORM_HEADERS if typed_bodies else _FORM_HEADERS
-        self._form = self._merged(self._form_headers)
+        self._form = self._checked(self._merged(self._form_headers))
         self._typed = typed_bodies
-        self._text = self._merged(_TYPED_TEXT_HEADERS)
-        self._bytes = self._merged(_TYPED_BYTES_HEADERS)
+        self._text = self._checked(self._merged(_TYPED_TEXT_HEADERS))
+        self._bytes = self._checked(self._merged(_TYPED_BYTES_HEADERS))
 
     def _merged(self, *layers: Mapping[str, str] | None) -> list[tuple[str, str]]:
         merged = CaseInsensitiveDict(self._base)
         for layer in layers:
             merged.update(layer or {})
         return list(merged.items())
+
+    @staticmethod
+    def _checked(header_list: list[tuple[str, str]]) -> tuple[list[tuple[str, str]], Any]:
+        """``header_list`` and its ``HeaderList``; a header that cannot be sent leaves the list alone, to fail each
+        request that sends it, as it would without this."""
+        try:
+            return header_list, _native.HeaderList(header_list)
+        except ValueError:
+            return header_list, header_list
 
     def url(self, url: str) -> str:
         if url.startswith(("http://", "https://")):
@@ -422,16 +441,16 @@ class RequestBuilder:
         body: bytes | None = None
         text = False
         content_headers: Mapping[str, str] | None = None
-        header_list = self._plain
+        checked = self._plain
         if data:
             if isinstance(data, Mapping):
                 body = _urlencode(data, doseq=True).encode()
-                header_list, content_headers = self._form, self._form_headers
+                checked, content_headers = self._form, self._form_headers
             else:
                 text = isinstance(data, str)
                 body = data.encode() if text else bytes(data)  # type: ignore[union-attr, arg-type]
                 if self._typed:
-                    header_list = self._text if text else self._bytes
+                    checked = self._text if text else self._bytes
                     content_headers = _TYPED_TEXT_HEADERS if text else _TYPED_BYTES_HEADERS
                     # FastRequest.body: the bytes sent when the type was added, the text as given when the caller
                     # named one
@@ -441,19 +460,19 @@ class RequestBuilder:
             body = _native.json_dumps(json)
             if body is None:  # what only json.dumps can encode, or refuse with its own error
                 body = _json.dumps(json).encode()
-            header_list, content_headers = self._json, _JSON_HEADERS
+            checked, content_headers = self._json, _JSON_HEADERS
         if headers or auth is not None:
             basic = None
             if auth is not None:
                 basic = {"Authorization": "Basic " + _b64encode(f"{auth[0]}:{auth[1]}".encode()).decode()}
-            header_list = self._merged(content_headers, basic, headers)
-        return PreparedRequest(method, built, header_list, body, options, text)
+            return PreparedRequest(method, built, self._merged(content_headers, basic, headers), body, options, text)
+        return PreparedRequest(method, built, checked[0], body, options, text, checked)
 
 
 def _submit(request: PreparedRequest, deliver: Any) -> tuple[int, bool]:
     """Hands ``request`` to the engine; its ticket, and whether the caller must arrange one ``http_flush`` soon."""
-    return _native.http_submit(request.method, request.url, request.header_list, request.content, request.options,
-                               deliver)
+    return _native.http_submit(request.method, request.url, request.native_headers(), request.content,
+                               request.options, deliver)
 
 
 def drain_and_deliver() -> None:
@@ -480,7 +499,7 @@ def in_gevent() -> bool:
 
 def wait_blocking(request: PreparedRequest) -> Any:
     """Runs ``request`` and waits for it on this thread, the GIL released: for callers without gevent."""
-    return _native.http_request_blocking(request.method, request.url, request.header_list, request.content,
+    return _native.http_request_blocking(request.method, request.url, request.native_headers(), request.content,
                                          request.options)
 
 
@@ -513,7 +532,15 @@ class _GeventDispatch:
 def wait_gevent(request: PreparedRequest) -> Any:
     """Runs ``request``; this greenlet waits, the others run. A greenlet killed meanwhile (``GreenletExit``, a
     ``gevent.Timeout``) abandons its request."""
-    return _wait_gevent(_submit, request)
+    # every request of a Locust user comes through here: the submission is written out rather than passed to
+    # _wait_gevent as a function (three Python calls fewer per request)
+    watcher = _GeventDispatch.watcher or _GeventDispatch.start()
+    waiter = _GeventDispatch.Waiter()
+    checked = request.checked
+    headers = checked[1] if checked is not None and checked[0] is request.header_list else request.header_list
+    ticket, later = _native.http_submit(request.method, request.url, headers, request.content, request.options,
+                                        waiter.switch)
+    return _waited(watcher, waiter, ticket, later)
 
 
 def read_gevent(result: Any, max_bytes: int, timeout: float | None) -> bytes:
@@ -538,13 +565,17 @@ def _start_read(result: Any, max_bytes: int, timeout: float | None, deliver: Any
 
 def _wait_gevent(start: Any, *args: Any) -> Any:
     """Waits for what ``start(*args, deliver)`` began (its ticket, and whether a flush must follow) and returns what
-    was delivered; None when ``start`` began nothing (ticket 0: the engine's tickets start at 1). The arguments are
-    passed rather than closed over: a closure per request is measurable."""
+    was delivered; None when ``start`` began nothing (ticket 0: the engine's tickets start at 1)."""
     watcher = _GeventDispatch.watcher or _GeventDispatch.start()
     waiter = _GeventDispatch.Waiter()
     ticket, later = start(*args, waiter.switch)
     if ticket == 0:
         return None
+    return _waited(watcher, waiter, ticket, later)
+
+
+def _waited(watcher: Any, waiter: Any, ticket: int, later: bool) -> Any:
+    """What ``waiter`` is given for the engine's ``ticket``; ``later``: the engine asked for a flush soon."""
     if later:
         # the engine started a batch moments ago: this one starts when the hub has run every greenlet that is
         # ready, just before it polls again

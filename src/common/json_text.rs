@@ -6,6 +6,15 @@ use std::fmt::Write as _;
 /// escaped, lower-case hex, characters beyond the BMP as surrogate pairs.
 pub fn json_string(text: &str, out: &mut String) {
     out.push('"');
+    if text
+        .bytes()
+        .all(|byte| matches!(byte, b' '..=b'~') && byte != b'"' && byte != b'\\')
+    {
+        // nothing to escape (the usual key or payload): one copy instead of a push per character
+        out.push_str(text);
+        out.push('"');
+        return;
+    }
     for c in text.chars() {
         match c {
             '"' => out.push_str("\\\""),
@@ -43,6 +52,12 @@ pub fn json_float(value: f64, out: &mut String) {
     // ties the other way: 2080947015342349.25 is …349.3 there, …349.2 in Python)
     let mut buffer = ryu::Buffer::new();
     let text = buffer.format_finite(value);
+    if !text.contains(['e', 'E']) && (value == 0.0 || value.abs() >= 1e-4) {
+        // ryu's positional form is repr's from 1e-4 up to 1e16 (it stays positional down to 1e-5, where repr has
+        // an exponent): the usual float (a timestamp, a price) is written as ryu wrote it, without the rebuild below
+        out.push_str(text);
+        return;
+    }
     let (sign, text) = text.strip_prefix('-').map_or(("", text), |rest| ("-", rest));
     let (mantissa, exponent) = text.split_once(['e', 'E']).unwrap_or((text, "0"));
     let (whole, fraction) = mantissa.split_once('.').unwrap_or((mantissa, ""));
@@ -108,6 +123,10 @@ mod tests {
             (0.1, "0.1"),
             (0.0001, "0.0001"),
             (0.00001, "1e-05"),
+            (-0.0001, "-0.0001"),
+            (0.000_099_999, "9.9999e-05"),
+            (0.000_012_34, "1.234e-05"),
+            (9_999_999_999_999_998.0, "9999999999999998.0"),
             (1.5e-7, "1.5e-07"),
             (123_456.789, "123456.789"),
             (1_764_204_000.123_456, "1764204000.123456"),
@@ -133,5 +152,8 @@ mod tests {
         json_string("a\"b\\c\n\r\t\u{8}\u{c}\u{1}\u{7f} é€😀~", &mut out);
         // json.dumps('a"b\\c\n\r\t\b\f\x01\x7f é€😀~')
         assert_eq!(out, r#""a\"b\\c\n\r\t\b\f\u0001\u007f \u00e9\u20ac\ud83d\ude00~""#);
+        out.clear();
+        json_string("plain ~ text {}", &mut out);
+        assert_eq!(out, r#""plain ~ text {}""#);
     }
 }

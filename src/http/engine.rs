@@ -448,8 +448,9 @@ async fn send(
                         Method::GET
                     };
                     spec.body = Bytes::new();
-                    spec.headers.remove(CONTENT_TYPE);
-                    spec.headers.remove(CONTENT_LENGTH);
+                    let headers = Arc::make_mut(&mut spec.headers);
+                    headers.remove(CONTENT_TYPE);
+                    headers.remove(CONTENT_LENGTH);
                 }
                 continue;
             }

@@ -12,6 +12,6 @@ mod wakeup;
 pub use engine::{Engine, EngineConfig};
 pub use error::HttpError;
 pub use outcome::{BodyStream, Outcome, Timings};
-pub use request::{check_proxy, RequestSpec};
+pub use request::{check_proxy, header_map, RequestSpec};
 pub use tls::TlsFiles;
 pub use wakeup::Wakeup;

@@ -15,7 +15,9 @@ pub struct RequestSpec {
     /// The URL as given (or the redirect's target), and parsed once for sending.
     pub url: String,
     pub uri: Uri,
-    pub headers: HeaderMap,
+    /// Shared: a session's fixed header lists are checked once and every request of it holds the same map (a
+    /// redirect that drops a header copies it first).
+    pub headers: Arc<HeaderMap>,
     pub body: Bytes,
     /// Whole-request limit: connecting, sending, redirects and reading the body.
     pub timeout: Option<Duration>,
@@ -52,6 +54,25 @@ impl RequestSpec {
         timeout: Option<Duration>,
         max_redirects: u32,
     ) -> Result<Self> {
+        Self::with_headers(
+            method,
+            url,
+            Arc::new(header_map(headers)?),
+            body,
+            timeout,
+            max_redirects,
+        )
+    }
+
+    /// As `new`, with headers already checked (`header_map`).
+    pub fn with_headers(
+        method: &str,
+        url: &str,
+        headers: Arc<HeaderMap>,
+        body: Bytes,
+        timeout: Option<Duration>,
+        max_redirects: u32,
+    ) -> Result<Self> {
         let method = match method {
             "GET" => Method::GET,
             "POST" => Method::POST,
@@ -59,19 +80,11 @@ impl RequestSpec {
                 .map_err(|_| HttpError::InvalidHeader(format!("invalid method {other:?}")))?,
         };
         let uri = parse_uri(url)?;
-        let mut map = HeaderMap::with_capacity(8);
-        for (name, value) in headers {
-            let header = HeaderName::from_bytes(name.as_bytes())
-                .map_err(|_| HttpError::InvalidHeader(format!("invalid header name {name:?}")))?;
-            let value = HeaderValue::from_str(value)
-                .map_err(|_| HttpError::InvalidHeader(format!("invalid value for header {name:?}")))?;
-            map.append(header, value);
-        }
         Ok(Self {
             method,
             url: url.to_owned(),
             uri,
-            headers: map,
+            headers,
             body,
             timeout,
             max_redirects,
@@ -93,6 +106,20 @@ impl RequestSpec {
         self.uri = uri;
         Some(())
     }
+}
+
+/// Checks header names and values (no line breaks or control characters) and keeps them in order, repeated names
+/// kept.
+pub fn header_map<'a>(headers: impl IntoIterator<Item = (&'a str, &'a str)>) -> Result<HeaderMap> {
+    let mut map = HeaderMap::with_capacity(8);
+    for (name, value) in headers {
+        let header = HeaderName::from_bytes(name.as_bytes())
+            .map_err(|_| HttpError::InvalidHeader(format!("invalid header name {name:?}")))?;
+        let value = HeaderValue::from_str(value)
+            .map_err(|_| HttpError::InvalidHeader(format!("invalid value for header {name:?}")))?;
+        map.append(header, value);
+    }
+    Ok(map)
 }
 
 /// Checks a proxy address, `host:port` (an IPv6 host in brackets).

@@ -83,8 +83,10 @@ fn array<'py>(
 }
 
 fn string(text: &Bound<'_, PyString>, out: &mut String) -> Result<(), Unsupported> {
-    // a lone surrogate cannot be UTF-8: json.dumps writes it as \udXXX, which only it does
-    let text = text.to_cow().map_err(|_| Unsupported)?;
-    json_string(&text, out);
+    // A lone surrogate cannot be UTF-8: json.dumps writes it as \udXXX, which only it does. The bytes are read in
+    // place: abi3 below Python 3.10 has no borrowed UTF-8 view of a str, and `to_cow` would copy them a second time.
+    let bytes = text.encode_utf8().map_err(|_| Unsupported)?;
+    let text = std::str::from_utf8(bytes.as_bytes()).map_err(|_| Unsupported)?;
+    json_string(text, out);
     Ok(())
 }

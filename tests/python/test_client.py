@@ -259,3 +259,54 @@ for cooperative in (False, True):
 """
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.stdout.splitlines() == ["False 200 False", "True 200 True"], done.stderr
+
+
+def _request_heads(count: int) -> tuple[str, list[bytes], "threading.Thread"]:
+    """A server that answers `count` requests on one keep-alive connection and keeps each request's head."""
+    import threading
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    heads: list[bytes] = []
+
+    def serve() -> None:
+        with listener, listener.accept()[0] as connection:
+            connection.settimeout(10)
+            buffer = b""
+            while len(heads) < count:
+                while b"\r\n\r\n" not in buffer:
+                    piece = connection.recv(65536)
+                    if not piece:
+                        return
+                    buffer += piece
+                head, buffer = buffer.split(b"\r\n\r\n", 1)
+                heads.append(head)
+                connection.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    return f"http://127.0.0.1:{listener.getsockname()[1]}", heads, thread
+
+
+def test_a_checked_header_list_sends_what_the_pairs_send() -> None:
+    from pushpop_load import _native
+
+    pairs = [("User-Agent", "ua"), ("X-Twice", "1"), ("x-twice", "2"), ("Accept", "application/json")]
+    url, heads, server = _request_heads(2)
+    options = _native.RequestOptions(5.0, pool=4242)
+    for headers in (pairs, _native.HeaderList(pairs)):
+        assert _native.http_request_blocking("GET", f"{url}/h", headers, None, options).status == 200
+    server.join(timeout=10)
+    assert len(heads) == 2 and heads[0] == heads[1]
+    assert b"\r\nx-twice: 1\r\nx-twice: 2\r\n" in heads[0].lower()
+    assert len(_native.HeaderList(pairs)) == 4
+    with pytest.raises(ValueError, match="invalid value for header"):
+        _native.HeaderList([("X-Bad", "line\nbreak")])
+
+
+def test_a_session_with_a_header_that_cannot_be_sent_fails_each_request_as_before() -> None:
+    client = Client(f"http://127.0.0.1:{free_port()}", headers={"X-Bad": "line\nbreak"})
+    for _ in range(2):
+        with pytest.raises(ValueError, match="invalid value for header"):
+            client.request("GET", "/")

@@ -114,6 +114,8 @@ def test_concurrency_limits_a_users_requests_in_flight(checks: dict) -> None:
     assert checks["concurrency"]["done"] == 100
     # the limit is reached (the fan-out really ran in parallel) and never passed
     assert checks["concurrency"]["peak"] == 4
+    # killing greenlets that hold a slot or wait for one neither loses slots nor makes new ones
+    assert checks["concurrency"]["after_kills"] == {"peak": 4, "done": 40}
 
 
 def test_connection_timeout_is_honoured(checks: dict) -> None:

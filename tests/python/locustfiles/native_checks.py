@@ -161,6 +161,19 @@ class Checks(NativeHttpUser):
             gevent.joinall(jobs, timeout=30)
             watcher.kill()
             RESULTS["concurrency"] = {"peak": peak[0], "done": sum(1 for job in jobs if job.value is not None)}
+
+            # greenlets killed while they hold a slot or wait for one leave the user its 4 slots, no more, no fewer
+            jobs = [gevent.spawn(narrow.get, "/health") for _ in range(40)]
+            gevent.sleep(0)  # every job has started: 4 in flight, the others waiting for a slot
+            gevent.killall(jobs[::3])
+            gevent.joinall(jobs, timeout=30)
+            peak[0] = 0
+            watcher = gevent.spawn(watch)
+            jobs = [gevent.spawn(narrow.get, "/health") for _ in range(40)]
+            gevent.joinall(jobs, timeout=30)
+            watcher.kill()
+            RESULTS["concurrency"]["after_kills"] = {"peak": peak[0],
+                                                     "done": sum(1 for job in jobs if job.value is not None)}
         except Exception as exc:  # noqa: BLE001
             RESULTS["crashed"] = repr(exc)
         finally:
