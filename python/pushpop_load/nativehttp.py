@@ -29,8 +29,6 @@ from urllib.parse import urljoin as _urljoin
 from urllib.parse import urlsplit as _urlsplit
 from urllib.parse import urlunsplit as _urlunsplit
 
-from collections import deque as _deque
-
 from gevent.hub import Waiter as _Waiter
 from gevent.hub import get_hub as _get_hub
 from locust import User
@@ -337,7 +335,7 @@ class NativeHttpSession:
             client_pool = _pool_for(client_pool)
         # this user's free request slots, and the greenlets waiting for one (see _take_slot)
         self._free_slots = concurrency
-        self._slot_waiters: _deque[Any] = _deque()
+        self._slot_waiters: list[Any] = []  # a deque would hold 760 bytes a user for a rare wait
         # Keeps the pool alive as long as this session; the engine forgets its connections after both are gone.
         self.client_pool = client_pool or ConnectionPool()
         # Redirects are followed here, not by the engine: a redirect's Set-Cookie must reach the jar first.
@@ -350,8 +348,8 @@ class NativeHttpSession:
         self.max_redirects = max_redirects
         self.max_retries = max_retries
         base_url, self.auth_header = _without_credentials(base_url)
-        self._builder = RequestBuilder(base_url, {**_ACCEPT_ENCODING, **(default_headers or headers or {})},
-                                       typed_bodies=True)
+        self._builder = RequestBuilder.shared(base_url, {**_ACCEPT_ENCODING, **(default_headers or headers or {})},
+                                              typed_bodies=True)
         self.base_url = self._builder.base_url
         self.request_event = request_event
         self.user = user
@@ -527,7 +525,7 @@ class NativeHttpSession:
 
     def _hand_slot_over(self) -> None:
         # Waiter.switch runs from the hub only: the waiter wakes on the hub's next turn, holding the slot
-        _get_hub().loop.run_callback(self._slot_waiters.popleft().switch, None)
+        _get_hub().loop.run_callback(self._slot_waiters.pop(0).switch, None)
 
     def _send(self, request: PreparedRequest, allow_redirects: bool) -> tuple[Any, PreparedRequest, float]:
         """Runs ``request`` and the redirects it leads to; the last result, the request that got it, and the time
