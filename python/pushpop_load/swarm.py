@@ -179,9 +179,10 @@ class Swarm:
         # Locust's message loop takes the next message without yielding while any is waiting, so a master behind its
         # workers (a merge thread slower than their reports: 600 simulated workers on a shared core) ran nothing
         # else: its SIGTERM handler ran 217 s after the signal, the workers, never asked for their final reports,
-        # kept sending (1.7 GB queued in ZeroMQ), and no heartbeat was checked. One yield per report lets the
-        # signal handler, Locust's heartbeat check and the final-report wait run between reports.
-        gevent.sleep(0)
+        # kept sending (1.7 GB queued in ZeroMQ), and no heartbeat was checked. Waiting once per report for the
+        # loop to be idle lets the signal handler, Locust's heartbeat check and the final-report wait run between
+        # reports (`sleep(0)` runs ready greenlets only: the loop polls no signal then, and SIGTERM waited on).
+        gevent.idle()
 
     def _absorb_report(self, client_id: str, data: dict) -> None:
         self.workers.add(client_id)
