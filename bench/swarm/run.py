@@ -16,12 +16,19 @@ missing; and whether the master's exact histograms hold every request the worker
     make build-prod && .venv/bin/python bench/swarm/run.py          # WORKERS="10 50", RATE=50000
     SMOKE=1 ALLOW_DEBUG=1 .venv/bin/python bench/swarm/run.py      # 3 workers at 5,000 requests/s: the harness only
 
+The quit is timed step by step: SIGTERM, Locust's handler, the final-report round, Locust's quit round, the end
+(from the master's log at DEBUG, seconds after the signal), with the reports the workers sent after the signal; with
+PYSPY=<path to py-spy>, the master's stacks every second of its quit go to pyspy_<workers>.txt. PLAIN=1 runs the
+control: Locust's own master (a locustfile without pushpop-load) and the same reports without pushpop-load's parts.
+
 Environment: WORKERS ("10 50"; smoke "3"), RATE (50000; smoke 5000), TEMPLATES (2), WINDOW (s, 15; smoke 4),
-PROCESSES (2; smoke 1), MASTER_CPU (1), SIM_CPUS (0), SMOKE, ALLOW_DEBUG. Results: bench/results/swarm-<stamp>/.
+PROCESSES (2; smoke 1), MASTER_CPU (1), SIM_CPUS (0), PYSPY, PLAIN, SMOKE, ALLOW_DEBUG. Results:
+bench/results/swarm-<stamp>/.
 """
 
 from __future__ import annotations
 
+import csv
 import datetime
 import json
 import os
@@ -31,6 +38,8 @@ import sys
 import time
 from pathlib import Path
 from typing import Any
+
+import msgpack
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from common import ROOT, fail, write_results  # noqa: E402
@@ -45,6 +54,8 @@ PROCESSES = int(os.environ.get("PROCESSES", "1" if SMOKE else "2"))
 MASTER_CPU = os.environ.get("MASTER_CPU", "1")
 SIM_CPUS = os.environ.get("SIM_CPUS", "0")
 TICKS = os.sysconf("SC_CLK_TCK")
+PYSPY = os.environ.get("PYSPY")
+PLAIN = os.environ.get("PLAIN") == "1"
 REPORT_INTERVAL = 3.0
 HERE = Path(__file__).resolve().parent
 
@@ -59,6 +70,29 @@ class Busy(NativeHttpUser):
     def pop(self):
         self.client.post("/queue/swarm/pop", name="pop")
 '''
+
+
+PLAIN_LOCUSTFILE = '''
+from locust import HttpUser, constant, task
+
+class Busy(HttpUser):
+    wait_time = constant(1)
+
+    @task
+    def pop(self):
+        self.client.post("/queue/swarm/pop", name="pop")
+'''
+
+
+def plain(files: list[Path]) -> list[Path]:
+    """The reports without pushpop-load's parts (what Locust's own worker sends), for a master without them."""
+    stripped = []
+    for path in files:
+        template = msgpack.loads(path.read_bytes(), strict_map_key=False)
+        template["data"] = {key: value for key, value in template["data"].items() if not key.startswith("pushpop_")}
+        stripped.append(path.with_name(f"plain-{path.name}"))
+        stripped[-1].write_bytes(msgpack.dumps(template))
+    return stripped
 
 
 def templates(out: Path) -> list[Path]:
@@ -96,17 +130,42 @@ def thread_cpu(pid: int) -> dict[str, float]:
     return cpu
 
 
+QUIT_MARKS = {"sigterm": "Got SIGTERM signal", "test_stop": "Stopping...", "finals": "final reports of",
+              "shutting_down": "Shutting down (exit",
+              "quitting": "Quitting...", "last_quit_sent": "Sending quit message to worker"}
+
+
+def quit_phases(text: str, sigterm_unix: float, sent: list[dict[str, Any]]) -> dict[str, Any]:
+    """Seconds after SIGTERM at which the master's log shows each step of its quit (the last line of each kind), and
+    what the simulated workers saw meanwhile: the master's final-report requests and quits, and the reports they
+    sent after the SIGTERM."""
+    marks: dict[str, Any] = {}
+    for line in text.splitlines():
+        if not line.startswith("["):
+            continue
+        for mark, needle in QUIT_MARKS.items():
+            if needle in line:
+                stamp = datetime.datetime.strptime(line[1:24], "%Y-%m-%d %H:%M:%S,%f").timestamp()
+                marks[mark] = round(stamp - sigterm_unix, 2)
+    for key in ("final_request_times", "quit_times"):
+        times = sorted(at for s in sent for at in s.get(key, []))
+        marks[key.replace("_times", "")] = [round(times[0] - sigterm_unix, 2), round(times[-1] - sigterm_unix, 2),
+                                             len(times)] if times else None
+    marks["reports_after_sigterm"] = sum(at > sigterm_unix for s in sent for at in s["report_times"])
+    return marks
+
+
 def run_swarm(out: Path, count: int, files: list[Path]) -> dict[str, Any]:
     port = free_port()
     prefix = out / f"master_{count}"
     locustfile = out / "master.py"
-    locustfile.write_text(MASTER_LOCUSTFILE)
+    locustfile.write_text(PLAIN_LOCUSTFILE if PLAIN else MASTER_LOCUSTFILE)
     run_time = int(WINDOW + 3 * REPORT_INTERVAL + 120)  # a bound: the run ends by SIGTERM after the window
     master = subprocess.Popen(
         ["taskset", "-c", MASTER_CPU, LOCUST, "-f", str(locustfile), "--master", "--headless",
          "--master-bind-host", "127.0.0.1", "--master-bind-port", str(port), "--expect-workers", str(count),
          "--expect-workers-max-wait", "60", "-u", str(count), "-r", str(count), "-t", f"{run_time}s", "--host",
-         "http://127.0.0.1:9", "--csv", str(prefix), "--only-summary"],
+         "http://127.0.0.1:9", "--csv", str(prefix), "--only-summary", "--loglevel", "DEBUG"],
         stdout=subprocess.DEVNULL, stderr=open(f"{prefix}.log", "w"), env={**os.environ, "PUSHPOP_ALLOW_DEBUG": "1"})
     shares = [count // PROCESSES + (1 if i < count % PROCESSES else 0) for i in range(PROCESSES)]
     sims = [subprocess.Popen(["taskset", "-c", SIM_CPUS, sys.executable, str(HERE / "simulate.py"), str(port),
@@ -137,7 +196,24 @@ def run_swarm(out: Path, count: int, files: list[Path]) -> dict[str, Any]:
         # Locust's master quits on SIGTERM as at the end of -t: it tells the workers and writes its results
         master.terminate()
         quitting = time.monotonic()
-        master.wait(timeout=300)
+        sigterm_unix = time.time()
+        dumps = 0
+        quit_cpu: dict[str, float] = {}
+        while master.poll() is None and time.monotonic() - quitting < 300:
+            try:  # the last sample before the master ends: its threads' CPU while quitting
+                quit_cpu = {kind: round(seconds - threads1[kind], 2) for kind, seconds in thread_cpu(master.pid).items()}
+            except (FileNotFoundError, ProcessLookupError):
+                pass
+            if PYSPY and dumps < 60:
+                # where the master's threads are while it quits (py-spy in the bench's environment)
+                with open(out / f"pyspy_{count}.txt", "a") as dump:
+                    dump.write(f"=== {time.monotonic() - quitting:.1f} s after SIGTERM\n")
+                    dump.flush()
+                    subprocess.run([PYSPY, "dump", "--pid", str(master.pid), "--native"], stdout=dump,
+                                   stderr=subprocess.STDOUT, timeout=60)
+                dumps += 1
+            time.sleep(1)
+        master.wait(timeout=5)
         quit_s = time.monotonic() - quitting
     finally:
         for process in [master, *sims]:
@@ -149,8 +225,12 @@ def run_swarm(out: Path, count: int, files: list[Path]) -> dict[str, Any]:
             except subprocess.TimeoutExpired:
                 process.kill()
     sent = [json.loads((out / f"sim_{count}_{i}.json").read_text()) for i, share in enumerate(shares) if share]
-    hdr = json.loads(Path(f"{prefix}_hdr.json").read_text())
-    merged = sum(summary["count"] for summary in hdr["summaries"])
+    if PLAIN:  # Locust's own count: its statistics are what such a master merges
+        with open(f"{prefix}_stats.csv") as stats:
+            merged = next(int(row["Request Count"]) for row in csv.DictReader(stats) if row["Name"] == "Aggregated")
+    else:
+        hdr = json.loads(Path(f"{prefix}_hdr.json").read_text())
+        merged = sum(summary["count"] for summary in hdr["summaries"])
     rtts = sorted(ms for s in sent for ms in s["heartbeat_rtt_ms"])
     # the simulated workers share a core with whatever else runs: count the reports they did send in the window
     in_window = sum(begun_unix <= at <= ended_unix for s in sent for at in s["report_times"])
@@ -164,6 +244,7 @@ def run_swarm(out: Path, count: int, files: list[Path]) -> dict[str, Any]:
         "requests_merged": merged, "missing": text.count("setting state to missing"),
         "heartbeat_rtt_p50_ms": rtts[len(rtts) // 2] if rtts else None,
         "heartbeat_rtt_max_ms": rtts[-1] if rtts else None,
+        "quit": {**quit_phases(text, sigterm_unix, sent), "cpu_s": quit_cpu},
     }
 
 
@@ -176,6 +257,8 @@ def main() -> None:
     out = ROOT / "bench" / "results" / f"swarm-{stamp}"
     out.mkdir(parents=True)
     files = templates(out)
+    if PLAIN:
+        files = plain(files)
     runs: list[dict[str, Any]] = []
     for count in WORKERS:
         runs.append(run_swarm(out, count, files))
@@ -188,7 +271,8 @@ def summary(runs: list[dict[str, Any]]) -> str:
 
     lines = [
         f"## The master under a swarm, {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC "
-        f"({pushpop_load.build_profile} build{', smoke' if SMOKE else ''})",
+        f"({pushpop_load.build_profile} build{', smoke' if SMOKE else ''}"
+        f"{'; PLAIN: Locust without pushpop-load' if PLAIN else ''})",
         "",
         f"Simulated workers at {RATE:,} requests/s each (20 endpoints; Locust's statistics and exact histograms, no "
         f"integrity), a report every {REPORT_INTERVAL:g} s; the master on CPU {MASTER_CPU}, {WINDOW:g} s window.",

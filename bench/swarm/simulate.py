@@ -3,7 +3,8 @@ workers to a master on 127.0.0.1:PORT over Locust's own ZeroMQ client and messag
 does: `client_ready`, a heartbeat every second, `spawning` and `spawning_complete` on a spawn, the template reports
 in turn every 3 s while running, `client_stopped` on a stop, an empty final report when the master asks for one
 (`pushpop_load.swarm`); it ends at the master's quit and writes RESULT
-({"reports", "requests", "heartbeat_rtt_ms", "report_times"}: unix times of the reports sent) for all its workers."""
+({"reports", "requests", "heartbeat_rtt_ms", "report_times", "final_request_times", "quit_times"}: unix times of the
+reports sent, of the master's final-report requests and quits received) for all its workers."""
 
 from __future__ import annotations
 
@@ -26,8 +27,10 @@ from pushpop_load.swarm import FINAL_KEY, FINAL_REQUEST, VERSION_KEY
 
 port, tag, count, result = int(sys.argv[1]), sys.argv[2], int(sys.argv[3]), Path(sys.argv[4])
 templates = [msgpack.loads(Path(path).read_bytes(), strict_map_key=False) for path in sys.argv[5:]]
-totals = {"reports": 0, "requests": 0, "heartbeat_rtt_ms": [], "report_times": []}
-# nothing new since the last report, marked final: what a worker whose users stopped sends
+totals = {"reports": 0, "requests": 0, "heartbeat_rtt_ms": [], "report_times": [], "final_request_times": [],
+          "quit_times": []}
+# nothing new since the last report, marked final (with the mark of the master's request): what a worker whose users
+# stopped sends
 FINAL = {"stats": [], "stats_total": RequestStats().total.get_stripped_report(), "errors": {}, "user_count": 0,
          "user_classes_count": {}, FINAL_KEY: True, VERSION_KEY: pushpop_version}
 REPORT_INTERVAL = 3.0
@@ -79,9 +82,11 @@ def worker(index: int) -> None:
             state["name"] = "stopped"
             client.send(Message("client_stopped", None, client_id))
         elif message.type == FINAL_REQUEST:
+            totals["final_request_times"].append(time.time())
             state["name"] = "stopped"
-            client.send(Message("stats", FINAL, client_id))
+            client.send(Message("stats", {**FINAL, FINAL_KEY: message.data or True}, client_id))
         elif message.type == "quit":
+            totals["quit_times"].append(time.time())
             state["alive"] = False
     gevent.killall(loops)
     client.close(linger=0)

@@ -11,12 +11,14 @@ The last report of each worker is what makes the whole exact. Locust's master, w
 quit and listens for their last reports for half a second only (``MasterRunner.quit``); a worker sends that report
 after stopping its users, which takes longer when a user's ``on_stop`` makes requests or ``--stop-timeout`` lets tasks
 finish, or under load. A report that comes later is dropped: its pushes were never seen by the master and its pops
-never checked, so the drain's items counted as foreign and those pops' items as lost. So a worker marks every report
-it sends once its test has stopped as final (nothing of this test follows it), and the master, when its test
-stops, asks each worker that took part for that final report and waits for all of them before anything finishes:
-up to a deadline, not waiting for a worker that has been silent (no heartbeat, no report) for ``LOST_AFTER``
-seconds. A worker without a final report is *lost*: ``Swarm.lost`` names it and the parts say what that leaves
-unknown.
+never checked, so the drain's items counted as foreign and those pops' items as lost. So the master, when its test
+stops, asks each worker that took part for its final report and waits for all of them before anything finishes: up
+to a deadline, not waiting for a worker that has been silent (no heartbeat, no report) for ``LOST_AFTER`` seconds. The
+request carries a mark new to it, and the worker marks with it every report it sends from then on (nothing of this
+test follows them); a worker that quits by itself marks its last report ``True``. Only those marks count: a master
+behind its workers still has reports queued from before the test, or from a test before, which a worker sent while
+idle, and those are not the end of this one. A worker without a final report is *lost*: ``Swarm.lost`` names it
+and the parts say what that leaves unknown.
 
 Master and workers must run the same pushpop-load: the parts' deltas are in formats of that version (the exact
 statistics' is binary, ``src/stats/wire.rs``). Every report says its worker's version; the master leaves the parts of
@@ -28,6 +30,7 @@ from __future__ import annotations
 
 import logging
 import time
+import uuid
 from typing import Any, ClassVar, Sequence, TypeVar
 
 import gevent
@@ -41,11 +44,13 @@ __all__ = ["LOST_AFTER", "Swarm", "SwarmPart"]
 logger = logging.getLogger("pushpop_load.swarm")
 
 FINAL_KEY = "pushpop_final"
-"""In a worker's report: the worker's test has stopped, so this report is its last of the test."""
+"""In a worker's report: the mark of the master's final-report request it answers (``True``: the worker quits by
+itself), so this report is its last of the test."""
 VERSION_KEY = "pushpop_version"
 """In a worker's report: the worker's pushpop-load version (``pushpop_load.__version__``)."""
 FINAL_REQUEST = "pushpop_final_report"
-"""The master's message to a worker: stop the test if it runs, then send the final report."""
+"""The master's message to a worker (its data: the mark, a string): stop the test if it runs, then send the final
+report."""
 LOST_AFTER = HEARTBEAT_LIVENESS * HEARTBEAT_INTERVAL + 7.0
 """Seconds of silence after which a worker that owes its final report is lost: over twice Locust's own limit
 (``HEARTBEAT_LIVENESS`` missed beats), so that a worker merely starved of CPU for a few seconds is waited for."""
@@ -133,7 +138,10 @@ class Swarm:
         self.lost: list[str] = []
         self.refused: dict[str, str] = {}
         """The master: workers whose reports it cannot merge (another version), and why; they count as lost."""
-        self._stopped = True
+        self._mark: str | bool | None = None
+        """The master: the mark of its latest final-report request; a worker: what its reports carry as final."""
+        self._requests = 0
+        self._session = uuid.uuid4().hex  # a mark is this master's alone: a worker may have served another before
         self._started = False
         runner = environment.runner
         if isinstance(runner, MasterRunner):
@@ -152,7 +160,7 @@ class Swarm:
         connected = runner.clients.all if isinstance(runner, MasterRunner) else []
         self.workers = {client.id for client in connected if client.state != STATE_MISSING}
         self.finals, self.lost = set(), []
-        self._stopped, self._started = False, True
+        self._mark, self._started = None, True
         for part in self.parts:
             part.test_start()
 
@@ -163,15 +171,26 @@ class Swarm:
                 delta = part.take_delta()
                 if delta is not None:
                     data[part.key] = delta
-        if self._stopped:
-            data[FINAL_KEY] = True
+        if self._mark is not None:
+            data[FINAL_KEY] = self._mark
 
     def _worker_report(self, client_id: str, data: dict, **_: Any) -> None:
+        self._absorb_report(client_id, data)
+        # Locust's message loop takes the next message without yielding while any is waiting, so a master behind its
+        # workers (a merge thread slower than their reports: 600 simulated workers on a shared core) ran nothing
+        # else: its SIGTERM handler ran 217 s after the signal, the workers, never asked for their final reports,
+        # kept sending (1.7 GB queued in ZeroMQ), and no heartbeat was checked. Waiting once per report for the
+        # loop to be idle lets the signal handler, Locust's heartbeat check and the final-report wait run between
+        # reports (`sleep(0)` runs ready greenlets only: the loop polls no signal then, and SIGTERM waited on).
+        gevent.idle()
+
+    def _absorb_report(self, client_id: str, data: dict) -> None:
         self.workers.add(client_id)
         self.heard[client_id] = time.monotonic()
-        # a worker's reports arrive in order, so its latest one says whether it has stopped (it may have sent final
-        # ones while idle before this test, then unmarked ones once its users ran)
-        if data.get(FINAL_KEY):
+        # a worker's reports arrive in order, so its latest one says whether it has answered this test's request (or
+        # quit); one from before the request (queued while the master was behind) is not the end of the test
+        mark = data.get(FINAL_KEY)
+        if mark is True or (mark is not None and mark == self._mark):
             self.finals.add(client_id)
         else:
             self.finals.discard(client_id)
@@ -197,7 +216,6 @@ class Swarm:
                      "pushpop-load version on the master and every worker)", worker, reason)
 
     def _test_stop(self, **_: Any) -> None:
-        self._stopped = True
         if isinstance(self._environment.runner, MasterRunner):
             self._collect_finals()
         for part in self.parts:
@@ -214,9 +232,11 @@ class Swarm:
         # Locust stops the test from its own message loop when the last worker quits or goes missing: nothing can
         # arrive while that loop waits, and nobody is left to send anything
         if gevent.getcurrent() not in runner.greenlet:
+            self._requests += 1
+            self._mark = f"{self._session}/{self._requests}"
             for worker in self.workers - self.finals:
                 try:
-                    runner.send_message(FINAL_REQUEST, None, client_id=worker)
+                    runner.send_message(FINAL_REQUEST, self._mark, client_id=worker)
                 except RPCError as error:  # the master's socket is broken: the wait below finds who answers
                     logger.warning("could not ask %s for its final report: %s", worker, error)
             started = time.monotonic()
@@ -236,21 +256,22 @@ class Swarm:
                            "their last report", len(self.workers - self.finals), len(self.workers),
                            ", ".join(sorted(self.workers - self.finals)))
 
-    def _final_requested(self, **_: Any) -> None:
-        self._send_final_report()
+    def _final_requested(self, msg: Any = None, **_: Any) -> None:
+        self._send_final_report(getattr(msg, "data", None) or True)
 
     def _worker_quitting(self, **_: Any) -> None:
         # a worker that quits by itself (a signal, its master silent) stops its users without a last report of its
         # own: send it before Locust's "quit" message (this listener runs first: quitting fires in reverse order)
         if self._started:
-            self._send_final_report()
+            self._send_final_report(True)
 
-    def _send_final_report(self) -> None:
-        """A worker: stops its test if it runs (``test_stop`` everywhere), then sends a report, which is final; the
-        same as Locust's own periodic one, through its events, so that Locust's statistics come along."""
+    def _send_final_report(self, mark: str | bool) -> None:
+        """A worker: stops its test if it runs (``test_stop`` everywhere), then sends a report, which is final (marked
+        ``mark``, as every later one is); the same as Locust's own periodic one, through its events, so that Locust's
+        statistics come along."""
         runner = self._environment.runner
         runner.stop()
-        self._stopped = True
+        self._mark = mark
         data: dict[str, Any] = {}
         self._environment.events.report_to_master.fire(client_id=runner.client_id, data=data)
         try:

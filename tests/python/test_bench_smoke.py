@@ -126,3 +126,16 @@ def test_swarm_benchmark_smoke() -> None:
     assert run["master_cores"] >= 0 and run["master_rss_mib"] > 0 and run["heartbeat_rtt_p50_ms"] > 0
     assert min(run["hub_cores"], run["merge_cores"], run["other_cores"]) >= 0, run
     assert "| 3 |" in (out / "summary.md").read_text()
+    # the quit, step by step: the master asked all three for their final reports, then told them to quit
+    steps = run["quit"]
+    assert steps["final_request"][2] == 3 and steps["quit"][2] == 3, steps
+    assert -0.05 <= steps["sigterm"] <= steps["finals"] <= steps["quitting"] <= run["quit_s"], steps
+
+
+def test_swarm_benchmark_control_smoke() -> None:
+    """PLAIN=1: Locust's own master and the same reports without pushpop-load's parts; Locust's count is merged."""
+    _, out, runs = run_bench("swarm", PLAIN="1")
+    [run] = runs
+    assert 0 < run["requests_merged"] <= run["requests_sent"], run
+    assert run["quit"]["final_request"] is None and run["quit"]["quit"][2] == 3, run["quit"]
+    assert "Locust without pushpop-load" in (out / "summary.md").read_text()

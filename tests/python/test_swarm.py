@@ -267,3 +267,66 @@ def test_a_worker_of_another_version_is_refused_with_one_error(tmp_path: Path) -
     files = sorted((tmp_path / "samples").glob("*.samples"))
     assert {file.stem for file in files} >= {lost} and len(files) == 2, files
     _assert_exact(hdr, _union([file for file in files if file.stem != lost]))
+
+
+# The master's hub takes 1.2 s per report of a worker whose user runs (a listener that blocks it, as a merge thread
+# too slow for the swarm makes it wait for room): three workers send one a second between them, so reports queue up
+# in ZeroMQ and Locust's message loop always has the next one waiting. The file counts those the hub got through.
+BEHIND = """
+from gevent import monkey
+from locust import events, task, constant
+from pushpop_load import NativeHttpUser
+
+sleep = monkey.get_original("time", "sleep")  # blocks the hub, as a wait for the merge thread does (no yield)
+
+@events.worker_report.add_listener
+def _slow(data, **_):
+    if data.get("user_count"):  # a busy worker's report (an idle or stopped one's costs nothing)
+        sleep(1.2)
+        with open({absorbed!r}, "a") as out:
+            out.write("r")
+
+class Idle(NativeHttpUser):
+    wait_time = constant(0.5)
+
+    @task
+    def stats(self):
+        self.client.get("/queue/{queue}/stats", name="stats")
+"""
+
+
+def test_a_master_behind_its_workers_quits_at_sigterm(tmp_path: Path) -> None:
+    """A master whose reports queue up still runs its SIGTERM handler between two reports: it asks the workers for
+    their final reports (they stop sending more), gets every one behind what was queued, writes its files and ends.
+    Without a yield between reports the handler waits for an empty queue, which the workers keep filling (600
+    simulated workers: 217 s)."""
+    absorbed = tmp_path / "absorbed"
+    locustfile = tmp_path / "behind.py"
+    locustfile.write_text(BEHIND.format(absorbed=str(absorbed), queue=queue_id("behind")))
+    port = free_port()
+    target = Target().start()
+    workers = start_workers(locustfile, port, 3)
+    master = subprocess.Popen(
+        [LOCUST, "-f", str(locustfile), "--headless", "--host", target.url, "--csv", str(tmp_path / "swarm"),
+         "--only-summary", *master_flags(port, 3), "-u", "3", "-r", "3", "-t", "300s"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        # the test runs, and four of its reports took the hub 4.8 s, in which the workers sent about five more
+        wait_until(lambda: absorbed.exists() and len(absorbed.read_text()) >= 4, 90, "four running reports absorbed")
+        queued = len(absorbed.read_text())
+        master.terminate()
+        stdout, stderr = master.communicate(timeout=90)
+    finally:
+        if master.poll() is None:
+            master.kill()
+            master.communicate()
+        stop_workers(workers)
+        assert target.stop() == 0
+    assert master.returncode == 0 and "Traceback" not in stderr, stderr[-3000:]
+    assert "Got SIGTERM signal" in stderr and "sent no final report" not in stderr, stderr[-3000:]
+    hdr = json.loads((tmp_path / "swarm_hdr.json").read_text())
+    assert hdr["workers"] == {"reporting": 3, "lost": []}, hdr["workers"]
+    # the reports queued at the signal reached the hub after it
+    assert len(absorbed.read_text()) > queued, (queued, absorbed.read_text())
+    assert hdr["summaries"][0]["count"] > 0, hdr["summaries"]
