@@ -92,11 +92,20 @@ impl Chunk {
         match len as usize {
             0 => None,
             n if n as u64 == CHUNK => Some(Self::Full),
-            n if n <= FEW_MAX => Some(Self::Few(
-                (0..=u16::try_from(CHUNK - 1).expect("a chunk's offsets fit u16"))
-                    .filter(|&offset| words[usize::from(offset >> 6)] & (1 << (offset & 63)) != 0)
-                    .collect(),
-            )),
+            n if n <= FEW_MAX => {
+                // the set bits only, not all 4096 offsets: a master absorbing a thousand producers' few-seq
+                // chunks spent most of its 16.5 ms per report testing offsets one by one (docs/BENCHMARKS.md)
+                let mut offsets = Vec::with_capacity(n);
+                for (index, &word) in words.iter().enumerate() {
+                    let mut rest = word;
+                    while rest != 0 {
+                        #[allow(clippy::cast_possible_truncation)] // index < 64, bit < 64
+                        offsets.push((index as u16) << 6 | rest.trailing_zeros() as u16);
+                        rest &= rest - 1;
+                    }
+                }
+                Some(Self::Few(offsets))
+            }
             n => Some(Self::Bits {
                 words,
                 len: u16::try_from(n).expect("less than a chunk"),

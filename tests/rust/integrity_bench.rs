@@ -14,7 +14,7 @@ use std::fmt::Write as _;
 use std::hint::black_box;
 use std::time::Instant;
 
-use _native::integrity::{Ledger, Snapshot};
+use _native::integrity::{wire, Ledger, SeqSet, Snapshot};
 
 /// A seed-shaped small item (100 bytes of JSON with its marker) as the service returns it.
 fn item(body: &mut String, marker: [u64; 4]) {
@@ -104,13 +104,13 @@ fn hot_path_costs() {
     assert_eq!(report.popped, CALLS);
     let started = Instant::now();
     let delta = ledger.take_delta();
-    let json = delta.to_json();
-    per_call("take_delta + JSON, 1M items (per delta)", 1, started);
-    println!("  delta JSON for 1M items, 3 priorities: {} bytes", json.len());
+    let bytes = wire::encode(&delta);
+    per_call("take_delta + encode, 1M items (per delta)", 1, started);
+    println!("  delta for 1M items, 3 priorities: {} bytes", bytes.len());
     let started = Instant::now();
     let mut master = Ledger::new();
-    master.absorb(&Snapshot::from_json(&json).unwrap()).unwrap();
-    per_call("parse + absorb that delta (per delta)", 1, started);
+    master.absorb(&wire::decode(&bytes).unwrap()).unwrap();
+    per_call("decode + absorb that delta (per delta)", 1, started);
 }
 
 #[test]
@@ -162,9 +162,9 @@ fn thirty_minutes_at_20k() {
             }
         }
         if n % DELTA_EVERY == DELTA_EVERY - 1 {
-            let json = worker.take_delta().to_json();
-            delta_bytes = delta_bytes.max(json.len());
-            master.absorb(&Snapshot::from_json(&json).unwrap()).unwrap();
+            let bytes = wire::encode(&worker.take_delta());
+            delta_bytes = delta_bytes.max(bytes.len());
+            master.absorb(&wire::decode(&bytes).unwrap()).unwrap();
         }
     }
     master.absorb(&worker.take_delta()).unwrap();
@@ -199,4 +199,166 @@ fn thirty_minutes_at_20k() {
     assert_eq!(master.report(false).acknowledged, report.acknowledged);
     assert!(report.ok, "{report}");
     println!("process peak RSS: {:.0} MB", rss_peak_mb());
+}
+
+/// The body of a pop answer holding one item with this marker, as the service returns it.
+fn one_item(marker: [u64; 4]) -> Vec<u8> {
+    pop_body(&[marker])
+}
+
+fn ms(started: Instant) -> f64 {
+    started.elapsed().as_secs_f64() * 1000.0
+}
+
+/// Median of `values`, in place.
+fn median(values: &mut [f64]) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
+}
+
+/// What a worker's report costs on each side, phase by phase: `bench/swarm/report.py`'s integrity workload in Rust
+/// (50,000 requests/s for 3 s: half pushes by 100 producers over 10 queues, half pops of the oldest item of a queue,
+/// each item's push-to-pop time what it waited in its queue), REPORTS reports, the master absorbing each after the
+/// ones before, as a master does over a run. Prints medians over the reports after the first.
+#[test]
+#[ignore = "a benchmark: run with --release --ignored --nocapture"]
+fn a_busy_workers_report() {
+    const REPORTS: usize = 11;
+    const REQUESTS: u64 = 150_000; // 3 s at 50,000/s
+    const STEP_US: u64 = 20; // one request every 20 µs
+    let producers: Vec<u64> = (0..100).map(|_| Ledger::new_producer()).collect();
+    let queues: Vec<String> = (0..10).map(|n| format!("report-q{n}")).collect();
+    let mut fifo: Vec<VecDeque<[u64; 4]>> = vec![VecDeque::new(); 10];
+    let mut worker = Ledger::new();
+    // a master absorbing JSON, one absorbing the binary delta in two parts (seq sets, then histograms) to time them
+    // apart, and one absorbing it whole
+    let (mut json_master, mut split_master, mut master) = (Ledger::new(), Ledger::new(), Ledger::new());
+    let mut rng = 20u64;
+    let mut next = move |bound: u64| {
+        rng = rng
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        (rng >> 33) % bound
+    };
+    let mut t = 1_800_000_000_000_000u64;
+    let mut figures: Vec<[f64; 11]> = Vec::new();
+    let (mut json_bytes, mut wire_bytes, mut tallies) = (0, 0, 0);
+    for report in 0..REPORTS {
+        for n in 0..REQUESTS {
+            t += STEP_US;
+            let q = next(10) as usize;
+            if n % 2 == 0 {
+                let producer = producers[next(100) as usize];
+                let mut marker = worker.marker(&queues[q], producer, 0).values();
+                marker[3] = t;
+                worker.acked(&queues[q], producer, marker[1]);
+                fifo[q].push_back(marker);
+            } else if let Some(marker) = fifo[q].pop_front() {
+                worker.check_pop(&queues[q], &one_item(marker), t - 1000, t).unwrap();
+            } else {
+                worker
+                    .check_pop(&queues[q], br#"{"items": [], "count": 0}"#, t - 1000, t)
+                    .unwrap();
+            }
+        }
+        // the worker: the old path (snapshot and JSON) and the binary one, on the same state
+        let started = Instant::now();
+        let delta = worker.take_delta();
+        let take = ms(started);
+        let started = Instant::now();
+        let json = delta.to_json();
+        let to_json = ms(started);
+        let started = Instant::now();
+        let bytes = wire::encode(&delta);
+        let encode = ms(started);
+        // the master, JSON: parse, then merge
+        let started = Instant::now();
+        let parsed = Snapshot::from_json(&json).unwrap();
+        let from_json = ms(started);
+        let started = Instant::now();
+        json_master.absorb(&parsed).unwrap();
+        let absorb_json = ms(started);
+        // the master, binary: read, then the seq sets and the histograms apart
+        let started = Instant::now();
+        let decoded = wire::decode(&bytes).unwrap();
+        let decode = ms(started);
+        assert_eq!(decoded, parsed);
+        let (sets, latency) = (
+            Snapshot {
+                latency: Vec::new(),
+                ..decoded.clone()
+            },
+            Snapshot {
+                latency: decoded.latency.clone(),
+                ..Snapshot::default()
+            },
+        );
+        // building the incoming seq sets alone (what absorbing starts with)
+        let started = Instant::now();
+        let mut built = 0;
+        for producer in sets.queues.iter().flat_map(|queue| &queue.producers) {
+            for ranges in [&producer.sent, &producer.acked, &producer.popped] {
+                let mut set = SeqSet::new();
+                for &(start, end) in ranges {
+                    set.insert_range(start, end);
+                }
+                built += black_box(set).len();
+            }
+        }
+        let build_sets = ms(started);
+        assert!(built > 0);
+        let started = Instant::now();
+        split_master.absorb(&sets).unwrap();
+        let absorb_sets = ms(started);
+        let started = Instant::now();
+        split_master.absorb(&latency).unwrap();
+        let absorb_latency = ms(started);
+        let started = Instant::now();
+        master.absorb(&decoded).unwrap();
+        let absorb = ms(started);
+        if report > 0 {
+            figures.push([
+                take,
+                to_json,
+                encode,
+                from_json,
+                absorb_json,
+                decode,
+                build_sets,
+                absorb_sets,
+                absorb_latency,
+                absorb,
+                decoded.latency.iter().map(|l| l.counts.len()).sum::<usize>() as f64,
+            ]);
+            (json_bytes, wire_bytes) = (json.len(), bytes.len());
+            tallies = decoded.queues.iter().map(|queue| queue.producers.len()).sum::<usize>();
+        }
+    }
+    let column = |index: usize| median(&mut figures.iter().map(|row| row[index]).collect::<Vec<_>>());
+    println!(
+        "a report: {tallies} (queue, producer) tallies, {:.0} latency buckets; JSON {json_bytes} bytes, binary \
+         {wire_bytes} bytes; medians of {} reports, ms:",
+        column(10),
+        figures.len()
+    );
+    println!(
+        "worker: take_delta (the snapshot) {:.2}, to JSON {:.2}, binary encode {:.2}",
+        column(0),
+        column(1),
+        column(2)
+    );
+    println!("master, JSON:   parse {:.2}, absorb {:.2}", column(3), column(4));
+    println!(
+        "master, binary: decode {:.2}, absorb {:.2} (seq sets {:.2}, of which building the incoming sets {:.2}; \
+         histograms {:.2})",
+        column(5),
+        column(9),
+        column(7),
+        column(6),
+        column(8)
+    );
+    let (merged, one) = (master.report(false), json_master.report(false));
+    assert_eq!(merged, one);
+    assert_eq!(split_master.report(false), one);
+    assert!(merged.duplicated == 0 && merged.foreign == 0 && merged.acknowledged == REQUESTS / 2 * REPORTS as u64);
 }
