@@ -131,7 +131,8 @@ impl<'a> Reader<'a> {
 
     /// A little-endian f64.
     pub fn float(&mut self) -> Result<f64, ReadError> {
-        let bytes: [u8; 8] = self.take(8)?.try_into().expect("eight bytes taken");
+        let mut bytes = [0; 8];
+        bytes.copy_from_slice(self.take(8)?);
         Ok(f64::from_le_bytes(bytes))
     }
 }

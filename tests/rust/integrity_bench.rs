@@ -201,13 +201,65 @@ fn thirty_minutes_at_20k() {
     println!("process peak RSS: {:.0} MB", rss_peak_mb());
 }
 
-/// The body of a pop answer holding one item with this marker, as the service returns it.
-fn one_item(marker: [u64; 4]) -> Vec<u8> {
-    pop_body(&[marker])
+/// `bench/swarm/report.py`'s integrity workload: half pushes by 100 producers over 10 queues, half pops of the
+/// oldest item of a random queue, one request every 20 µs (50,000/s); each item's push-to-pop time is what it waited
+/// in its queue.
+struct Busy {
+    producers: Vec<u64>,
+    queues: Vec<String>,
+    fifo: Vec<VecDeque<[u64; 4]>>,
+    rng: u64,
+    t: u64,
 }
 
-fn ms(started: Instant) -> f64 {
-    started.elapsed().as_secs_f64() * 1000.0
+impl Busy {
+    const STEP_US: u64 = 20;
+
+    fn new() -> Self {
+        Self {
+            producers: (0..100).map(|_| Ledger::new_producer()).collect(),
+            queues: (0..10).map(|n| format!("report-q{n}")).collect(),
+            fifo: vec![VecDeque::new(); 10],
+            rng: 20,
+            t: 1_800_000_000_000_000,
+        }
+    }
+
+    fn next(&mut self, bound: u64) -> u64 {
+        self.rng = self
+            .rng
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        (self.rng >> 33) % bound
+    }
+
+    fn requests(&mut self, worker: &mut Ledger, count: u64) {
+        for n in 0..count {
+            self.t += Self::STEP_US;
+            let q = self.next(10) as usize;
+            if n % 2 == 0 {
+                let pick = self.next(100) as usize;
+                let producer = self.producers[pick];
+                let mut marker = worker.marker(&self.queues[q], producer, 0).values();
+                marker[3] = self.t;
+                worker.acked(&self.queues[q], producer, marker[1]);
+                self.fifo[q].push_back(marker);
+            } else {
+                let body = match self.fifo[q].pop_front() {
+                    Some(marker) => pop_body(&[marker]),
+                    None => br#"{"items": [], "count": 0}"#.to_vec(),
+                };
+                worker.check_pop(&self.queues[q], &body, self.t - 1000, self.t).unwrap();
+            }
+        }
+    }
+}
+
+/// Milliseconds that `work` took, and its result.
+fn timed<T>(work: impl FnOnce() -> T) -> (T, f64) {
+    let started = Instant::now();
+    let result = work();
+    (result, started.elapsed().as_secs_f64() * 1000.0)
 }
 
 /// Median of `values`, in place.
@@ -216,129 +268,91 @@ fn median(values: &mut [f64]) -> f64 {
     values[values.len() / 2]
 }
 
-/// What a worker's report costs on each side, phase by phase: `bench/swarm/report.py`'s integrity workload in Rust
-/// (50,000 requests/s for 3 s: half pushes by 100 producers over 10 queues, half pops of the oldest item of a queue,
-/// each item's push-to-pop time what it waited in its queue), REPORTS reports, the master absorbing each after the
-/// ones before, as a master does over a run. Prints medians over the reports after the first.
+/// Masters absorbing the same deltas: one from JSON, one the binary delta in two parts (seq sets, then histograms)
+/// to time them apart, one the binary delta whole.
+#[derive(Default)]
+struct Masters {
+    json: Ledger,
+    split: Ledger,
+    whole: Ledger,
+}
+
+impl Masters {
+    /// Absorbs one delta in each; ms of: JSON parse, JSON absorb, binary decode, building the incoming seq sets
+    /// alone (what absorbing starts with), absorbing the seq sets, the histograms, the whole.
+    fn absorb(&mut self, json: &str, bytes: &[u8]) -> [f64; 7] {
+        let (parsed, from_json) = timed(|| Snapshot::from_json(json).unwrap());
+        let ((), absorb_json) = timed(|| self.json.absorb(&parsed).unwrap());
+        let (decoded, decode) = timed(|| wire::decode(bytes).unwrap());
+        assert_eq!(decoded, parsed);
+        let sets = Snapshot {
+            latency: Vec::new(),
+            ..decoded.clone()
+        };
+        let latency = Snapshot {
+            latency: decoded.latency.clone(),
+            ..Snapshot::default()
+        };
+        let (built, build_sets) = timed(|| {
+            let mut built = 0;
+            for producer in sets.queues.iter().flat_map(|queue| &queue.producers) {
+                for ranges in [&producer.sent, &producer.acked, &producer.popped] {
+                    let mut set = SeqSet::new();
+                    for &(start, end) in ranges {
+                        set.insert_range(start, end);
+                    }
+                    built += black_box(set).len();
+                }
+            }
+            built
+        });
+        assert!(built > 0);
+        let ((), absorb_sets) = timed(|| self.split.absorb(&sets).unwrap());
+        let ((), absorb_latency) = timed(|| self.split.absorb(&latency).unwrap());
+        let ((), absorb) = timed(|| self.whole.absorb(&decoded).unwrap());
+        [
+            from_json,
+            absorb_json,
+            decode,
+            build_sets,
+            absorb_sets,
+            absorb_latency,
+            absorb,
+        ]
+    }
+}
+
+/// What a worker's report costs on each side, phase by phase: `Busy` for 3 s per report, REPORTS reports, the
+/// masters absorbing each after the ones before, as a master does over a run. Prints medians over the reports after
+/// the first.
 #[test]
 #[ignore = "a benchmark: run with --release --ignored --nocapture"]
 fn a_busy_workers_report() {
     const REPORTS: usize = 11;
     const REQUESTS: u64 = 150_000; // 3 s at 50,000/s
-    const STEP_US: u64 = 20; // one request every 20 µs
-    let producers: Vec<u64> = (0..100).map(|_| Ledger::new_producer()).collect();
-    let queues: Vec<String> = (0..10).map(|n| format!("report-q{n}")).collect();
-    let mut fifo: Vec<VecDeque<[u64; 4]>> = vec![VecDeque::new(); 10];
+    let mut busy = Busy::new();
     let mut worker = Ledger::new();
-    // a master absorbing JSON, one absorbing the binary delta in two parts (seq sets, then histograms) to time them
-    // apart, and one absorbing it whole
-    let (mut json_master, mut split_master, mut master) = (Ledger::new(), Ledger::new(), Ledger::new());
-    let mut rng = 20u64;
-    let mut next = move |bound: u64| {
-        rng = rng
-            .wrapping_mul(6_364_136_223_846_793_005)
-            .wrapping_add(1_442_695_040_888_963_407);
-        (rng >> 33) % bound
-    };
-    let mut t = 1_800_000_000_000_000u64;
-    let mut figures: Vec<[f64; 11]> = Vec::new();
-    let (mut json_bytes, mut wire_bytes, mut tallies) = (0, 0, 0);
+    let mut masters = Masters::default();
+    let mut figures: Vec<Vec<f64>> = Vec::new();
+    let (mut json_bytes, mut wire_bytes, mut tallies, mut buckets) = (0, 0, 0, 0);
     for report in 0..REPORTS {
-        for n in 0..REQUESTS {
-            t += STEP_US;
-            let q = next(10) as usize;
-            if n % 2 == 0 {
-                let producer = producers[next(100) as usize];
-                let mut marker = worker.marker(&queues[q], producer, 0).values();
-                marker[3] = t;
-                worker.acked(&queues[q], producer, marker[1]);
-                fifo[q].push_back(marker);
-            } else if let Some(marker) = fifo[q].pop_front() {
-                worker.check_pop(&queues[q], &one_item(marker), t - 1000, t).unwrap();
-            } else {
-                worker
-                    .check_pop(&queues[q], br#"{"items": [], "count": 0}"#, t - 1000, t)
-                    .unwrap();
-            }
-        }
-        // the worker: the old path (snapshot and JSON) and the binary one, on the same state
-        let started = Instant::now();
-        let delta = worker.take_delta();
-        let take = ms(started);
-        let started = Instant::now();
-        let json = delta.to_json();
-        let to_json = ms(started);
-        let started = Instant::now();
-        let bytes = wire::encode(&delta);
-        let encode = ms(started);
-        // the master, JSON: parse, then merge
-        let started = Instant::now();
-        let parsed = Snapshot::from_json(&json).unwrap();
-        let from_json = ms(started);
-        let started = Instant::now();
-        json_master.absorb(&parsed).unwrap();
-        let absorb_json = ms(started);
-        // the master, binary: read, then the seq sets and the histograms apart
-        let started = Instant::now();
-        let decoded = wire::decode(&bytes).unwrap();
-        let decode = ms(started);
-        assert_eq!(decoded, parsed);
-        let (sets, latency) = (
-            Snapshot {
-                latency: Vec::new(),
-                ..decoded.clone()
-            },
-            Snapshot {
-                latency: decoded.latency.clone(),
-                ..Snapshot::default()
-            },
-        );
-        // building the incoming seq sets alone (what absorbing starts with)
-        let started = Instant::now();
-        let mut built = 0;
-        for producer in sets.queues.iter().flat_map(|queue| &queue.producers) {
-            for ranges in [&producer.sent, &producer.acked, &producer.popped] {
-                let mut set = SeqSet::new();
-                for &(start, end) in ranges {
-                    set.insert_range(start, end);
-                }
-                built += black_box(set).len();
-            }
-        }
-        let build_sets = ms(started);
-        assert!(built > 0);
-        let started = Instant::now();
-        split_master.absorb(&sets).unwrap();
-        let absorb_sets = ms(started);
-        let started = Instant::now();
-        split_master.absorb(&latency).unwrap();
-        let absorb_latency = ms(started);
-        let started = Instant::now();
-        master.absorb(&decoded).unwrap();
-        let absorb = ms(started);
+        busy.requests(&mut worker, REQUESTS);
+        // the worker: the snapshot, then JSON or the binary delta of it
+        let (delta, take) = timed(|| worker.take_delta());
+        let (json, to_json) = timed(|| delta.to_json());
+        let (bytes, encode) = timed(|| wire::encode(&delta));
+        let master = masters.absorb(&json, &bytes);
         if report > 0 {
-            figures.push([
-                take,
-                to_json,
-                encode,
-                from_json,
-                absorb_json,
-                decode,
-                build_sets,
-                absorb_sets,
-                absorb_latency,
-                absorb,
-                decoded.latency.iter().map(|l| l.counts.len()).sum::<usize>() as f64,
-            ]);
+            figures.push([take, to_json, encode].into_iter().chain(master).collect());
             (json_bytes, wire_bytes) = (json.len(), bytes.len());
-            tallies = decoded.queues.iter().map(|queue| queue.producers.len()).sum::<usize>();
+            tallies = delta.queues.iter().map(|queue| queue.producers.len()).sum::<usize>();
+            buckets = delta.latency.iter().map(|l| l.counts.len()).sum::<usize>();
         }
     }
     let column = |index: usize| median(&mut figures.iter().map(|row| row[index]).collect::<Vec<_>>());
     println!(
-        "a report: {tallies} (queue, producer) tallies, {:.0} latency buckets; JSON {json_bytes} bytes, binary \
+        "a report: {tallies} (queue, producer) tallies, {buckets} latency buckets; JSON {json_bytes} bytes, binary \
          {wire_bytes} bytes; medians of {} reports, ms:",
-        column(10),
         figures.len()
     );
     println!(
@@ -357,8 +371,8 @@ fn a_busy_workers_report() {
         column(6),
         column(8)
     );
-    let (merged, one) = (master.report(false), json_master.report(false));
-    assert_eq!(merged, one);
-    assert_eq!(split_master.report(false), one);
-    assert!(merged.duplicated == 0 && merged.foreign == 0 && merged.acknowledged == REQUESTS / 2 * REPORTS as u64);
+    let one = masters.json.report(false);
+    assert_eq!(masters.whole.report(false), one);
+    assert_eq!(masters.split.report(false), one);
+    assert!(one.duplicated == 0 && one.foreign == 0 && one.acknowledged == REQUESTS / 2 * REPORTS as u64);
 }
