@@ -19,9 +19,10 @@ seconds. A worker without a final report is *lost*: ``Swarm.lost`` names it and 
 unknown.
 
 Master and workers must run the same pushpop-load: the parts' deltas are in formats of that version (the exact
-statistics' and the integrity ledger's are binary, ``src/stats/wire.rs`` and ``src/integrity/wire.rs``). Every report says its worker's version; the master leaves the parts of
-a report from another version (or one a part cannot read) unmerged, logs one error naming the worker and both
-versions, and counts that worker as lost, so that no figure claims its share.
+statistics' and the integrity ledger's are binary, ``src/stats/wire.rs`` and ``src/integrity/wire.rs``). Every report
+says its worker's version; the master leaves the parts of a report from another version (or one a part cannot read)
+unmerged, logs one error naming the worker and both versions, and counts that worker as lost, so that no figure claims
+its share.
 """
 
 from __future__ import annotations
