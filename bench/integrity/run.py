@@ -87,10 +87,10 @@ def main() -> None:
     if not report["ok"] or report["popped"] != CALLS:
         fail(f"the benchmark's own run is not clean: {ledger.summary_text(True)}")
     start = time.perf_counter_ns()
-    delta = ledger.take_delta_json()
+    delta = ledger.take_delta()
     ns = time.perf_counter_ns() - start
-    print(f"{'take_delta_json (the whole run in one delta)':<48} {ns / 1e6:>9.1f} ms, {len(delta)} bytes")
-    results.append({"operation": "take_delta_json", "ns_per_call": ns, "calls": 1, "bytes": len(delta)})
+    print(f"{'take_delta (the whole run in one delta)':<48} {ns / 1e6:>9.1f} ms, {len(delta)} bytes")
+    results.append({"operation": "take_delta", "ns_per_call": ns, "calls": 1, "bytes": len(delta)})
     stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     out = ROOT / "bench" / "results" / f"integrity-{stamp}"
     out.mkdir(parents=True)

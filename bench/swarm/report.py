@@ -14,8 +14,10 @@ packed into Locust's message (msgpack, ``locust.rpc.protocol.Message``), unpacke
 Locust's listener and the parts' ``absorb``. The first report is a warm-up and left out of the figures.
 
 Checked: the master's exact histograms hold every request the worker recorded (counts per endpoint), its
-percentiles equal those of a recorder that kept every sample in the worker, and Locust's merged total counts them
-all.
+percentiles equal those of a recorder that kept every sample in the worker, Locust's merged total counts them all,
+and the master's integrity ledger holds every push and pop with no violation. The exact histograms' and the ledger's
+deltas are merged on the master's merge thread: the hub's share is the queueing, the thread's is the process's CPU
+beyond the hub's while the hub waits for it (``wait_merged``).
 
     make build-prod && .venv/bin/python bench/swarm/report.py
     SMOKE=1 ALLOW_DEBUG=1 .venv/bin/python bench/swarm/report.py     # 5,000 requests/s, two reports
@@ -83,6 +85,8 @@ class Workload:
         # medians from 1 ms to 10 ms across the endpoints; sigma 0.6 (p99 ≈ 4× the median); 0.1% at 20-100×
         self.medians = [1.0 + 9.0 * i / max(1, ENDPOINTS - 1) for i in range(ENDPOINTS)]
         self.recorded: collections.Counter[str] = collections.Counter()
+        self.pushed = 0
+        self.popped = 0
         # every sample also goes here and stays: the worker's own figures, to check the master's merged ones by
         from pushpop_load import _native
 
@@ -108,10 +112,11 @@ class Workload:
                 marker = ledger.marker(queue, producer, 0)
                 ledger.acked(queue, producer, marker.seq)
                 items.append(json.dumps({"n": marker.seq, "_pp": marker.wire()}).encode())
+                self.pushed += 1
                 method = "POST"
             else:
                 body = b'{"items":[%s],"count":1}' % items.popleft() if items else b'{"items":[],"count":0}'
-                ledger.check_pop(queue, body, now_us - 1000, now_us)
+                self.popped += ledger.check_pop(queue, body, now_us - 1000, now_us)
                 method = "POST"
             latency = self.latency(endpoint)
             self.recorder.record_for_locust(method, name, latency, 64)
@@ -139,8 +144,11 @@ def report_once(worker: Any, worker_events: Any, master: Any, master_events: Any
     """One report built, packed, unpacked and merged, as Locust's worker and master do it; what each step cost."""
     from locust.rpc.protocol import Message
 
+    from pushpop_load.integrity import Integrity
     from pushpop_load.stats import ExactStats
 
+    # the parts whose deltas the master's hub only queues for the merge thread, and what waits for that thread
+    merged_off_hub = {ExactStats.key: ExactStats.of(master).recorder, Integrity.key: Integrity.of(master).ledger}
     data: dict[str, Any] = {}
     figures: dict[str, Any] = {}
     _, figures["locust_feed_s"] = timed(hand_over, worker)
@@ -167,9 +175,9 @@ def report_once(worker: Any, worker_events: Any, master: Any, master_events: Any
         if delta is not None:
             process = time.process_time()
             _, merge[part.key] = timed(part.absorb, delta, "worker")
-            if part.key == ExactStats.key:
+            if part.key in merged_off_hub:
                 # the hub only queues the delta; the merge thread's CPU is the process's beyond the hub's
-                _, waited = timed(ExactStats.of(master).recorder.wait_merged)
+                _, waited = timed(merged_off_hub[part.key].wait_merged)
                 thread = time.process_time() - process - merge[part.key] - waited
                 merge[f"{part.key} (merge thread)"] = max(0.0, thread)
     figures["merge_s"] = merge
@@ -217,6 +225,10 @@ def main() -> None:
              "counts": sorted((s["name"], s["count"]) for s in merged) == sorted(workload.recorded.items()),
              "percentiles": [s["percentiles"] for s in merged] == [s["percentiles"] for s in own],
              "locust_counts": master.stats.total.num_requests == sum(workload.recorded.values())}
+    # the master's ledger holds every push and pop the worker's did, and finds nothing wrong with them
+    verdict = Integrity.of(master).ledger.report(False)
+    check["integrity"] = (verdict["acknowledged"], verdict["popped"], verdict["duplicated"], verdict["foreign"],
+                          verdict["out_of_order"]) == (workload.pushed, workload.popped, 0, 0, 0)
     results = {
         "rate": RATE, "endpoints": ENDPOINTS, "interval_s": INTERVAL, "reports": len(measured),
         "requests_per_report": RATE * INTERVAL, "check": check,

@@ -6,7 +6,11 @@ The reports are real ones: TEMPLATES reports built as ``bench/swarm/report.py`` 
 RATE requests/s over 20 endpoints for 3 s each), Locust's statistics and the exact histograms' deltas; each simulated
 worker sends them in turn every 3 s (Locust's report interval), beside a heartbeat every second, and answers the
 master's spawn, stop and quit as Locust's worker does. The integrity ledger's deltas are left out: replayed, the same
-items would come back as duplicates from every worker, which is not what a master merges. WORKERS simulated workers
+items would come back as duplicates from every worker (each replay adding an extra copy per popped seq, a cost no
+real master pays). Sending real ones takes a ledger per simulated worker fed 75,000 pushes and pops per report
+(200 workers: 10 million ledger calls a second, far beyond the simulators' core) or a native call that renames a
+template's producers and shifts its seqs, for this benchmark alone; ``report.py`` measures what one such delta costs
+the master instead. WORKERS simulated workers
 run as greenlets in PROCESSES processes (on SIM_CPUS), the master alone on MASTER_CPU.
 
 Measured for each count of workers: the master's CPU (share of one core) and RSS over a steady window, per worker;

@@ -501,12 +501,15 @@ class IntegrityLedger:
         """
     def queues(self) -> list[str]:
         """Queues this process pushed to, sorted: what the drain at test stop empties."""
-    def take_delta_json(self) -> str:
-        """The mergeable state since the last call, as JSON (opaque: what a worker sends its master), and a fresh
+    def take_delta(self) -> bytes:
+        """The mergeable state since the last call, as bytes (opaque: what a worker sends its master), and a fresh
         start for it (seq counters and order trackers stay)."""
-    def absorb_json(self, delta: str) -> None:
-        """Merges a delta from ``take_delta_json`` of another process. Raises ValueError for one that cannot be
-        read (and merges nothing)."""
+    def absorb(self, delta: bytes) -> None:
+        """Queues a delta made by ``take_delta`` in another process for the merge thread; every reader (``report``,
+        ``summary_text``, ``queues``, ``wait_merged``) sees it merged. Raises ValueError for a delta of another
+        format at once, and for one found damaged (nothing of it merged) at the next call."""
+    def wait_merged(self) -> None:
+        """Returns once every delta queued by ``absorb`` is merged."""
     def report(self, drained: bool) -> dict[str, Any]:
         """The report (``"version": 1``; every key in docs/INTEGRITY.md). ``drained``: the queues were emptied at
         the end, so an acknowledged item never popped is lost; otherwise ``lost`` is None and ``unpopped`` counts

@@ -1,12 +1,13 @@
 """The queue integrity checker in a Locust run: what S7 calls "no data loss", measured.
 
-Every item ``PushPopUser`` pushes carries a marker (``"_pp": [producer, seq, priority, push_us]``); the ledger in
-Rust records each push as acknowledged, rejected or indeterminate (a timeout, a reset or a 5xx: the item may or may
-not be stored) and checks every pop answer for duplicates, items never pushed, order violations and priority
-inversions, and times how long each item waited in its queue. Workers send their ledger's changes to the master
-with each report; when Locust quits, the master (or the single process) drains what is left in the run's queues
-(``--pp-drain off`` skips it: remaining items are then "unpopped", not "lost"), prints the verdict and, with
-``--csv PREFIX``, writes ``PREFIX_integrity.json`` (format: docs/INTEGRITY.md).
+Every item ``PushPopUser`` pushes carries a marker (``"_pp": [producer, seq, priority, push_us]``); the ledger in Rust
+records each push as acknowledged, rejected or indeterminate (a timeout, a reset or a 5xx: the item may or may not be
+stored) and checks every pop answer for duplicates, items never pushed, order violations and priority inversions, and
+times how long each item waited in its queue. Workers send their ledger's changes to the master with each report (one
+compact binary delta, ``src/integrity/wire.rs``, merged on the master's merge thread); when Locust quits, the master (or
+the single process) drains what is left in the run's queues (``--pp-drain off`` skips it: remaining items are then
+"unpopped", not "lost"), prints the verdict and, with ``--csv PREFIX``, writes ``PREFIX_integrity.json`` (format:
+docs/INTEGRITY.md).
 """
 
 from __future__ import annotations
@@ -57,12 +58,15 @@ class Integrity(SwarmPart):
         self.enabled = self.option("pp_integrity", True)
         self.ledger.clear()
 
-    def take_delta(self) -> str:
-        return self.ledger.take_delta_json()
+    def take_delta(self) -> bytes:
+        return self.ledger.take_delta()
 
-    def absorb(self, delta: str, worker: str) -> None:
-        if delta:
-            self.ledger.absorb_json(delta)
+    def absorb(self, delta: bytes, worker: str) -> None:
+        # queued for the merge thread (the hub answers heartbeats meanwhile); another format is refused at once
+        try:
+            self.ledger.absorb(delta)
+        except (TypeError, ValueError) as error:
+            self.environment.pushpop.refuse(worker, f"its integrity ledger cannot be read here ({error})")
 
     def finish(self) -> None:
         if not self.enabled:

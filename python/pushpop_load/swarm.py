@@ -21,9 +21,10 @@ idle, and those are not the end of this one. A worker without a final report is 
 and the parts say what that leaves unknown.
 
 Master and workers must run the same pushpop-load: the parts' deltas are in formats of that version (the exact
-statistics' is binary, ``src/stats/wire.rs``). Every report says its worker's version; the master leaves the parts of
-a report from another version (or one a part cannot read) unmerged, logs one error naming the worker and both
-versions, and counts that worker as lost, so that no figure claims its share.
+statistics' and the integrity ledger's are binary, ``src/stats/wire.rs`` and ``src/integrity/wire.rs``). Every report
+says its worker's version; the master leaves the parts of a report from another version (or one a part cannot read)
+unmerged, logs one error naming the worker and both versions, and counts that worker as lost, so that no figure claims
+its share.
 """
 
 from __future__ import annotations

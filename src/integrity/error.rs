@@ -13,6 +13,12 @@ pub enum IntegrityError {
     InvalidSnapshot(String),
     #[error("unsupported integrity snapshot version {0} (this build reads version 1)")]
     UnsupportedVersion(u32),
+    #[error(
+        "an integrity delta of format {0}, where this pushpop-load reads format {fmt} (master and workers must run \
+         the same pushpop-load version)",
+        fmt = super::wire::FORMAT
+    )]
+    UnsupportedFormat(u8),
 }
 
 pub type Result<T, E = IntegrityError> = std::result::Result<T, E>;

@@ -5,15 +5,18 @@
 
 mod error;
 mod ledger;
+mod merger;
 mod order;
 mod pop;
 mod producer;
 mod report;
 mod seqset;
 mod snapshot;
+pub mod wire;
 
 pub use error::{IntegrityError, Result};
 pub use ledger::{now_us, Ledger};
+pub use merger::Merger;
 pub use pop::{parse_pop, Marker};
 pub use producer::{new_producer, MARKER_LIMIT};
 pub use report::{Examples, Latency, Report, REPORT_VERSION};

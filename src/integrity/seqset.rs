@@ -92,11 +92,20 @@ impl Chunk {
         match len as usize {
             0 => None,
             n if n as u64 == CHUNK => Some(Self::Full),
-            n if n <= FEW_MAX => Some(Self::Few(
-                (0..=u16::try_from(CHUNK - 1).expect("a chunk's offsets fit u16"))
-                    .filter(|&offset| words[usize::from(offset >> 6)] & (1 << (offset & 63)) != 0)
-                    .collect(),
-            )),
+            n if n <= FEW_MAX => {
+                // the set bits only, not all 4096 offsets: a master absorbing a thousand producers' few-seq
+                // chunks spent most of its 16.5 ms per report testing offsets one by one (docs/BENCHMARKS.md)
+                let mut offsets = Vec::with_capacity(n);
+                for (index, &word) in words.iter().enumerate() {
+                    let mut rest = word;
+                    while rest != 0 {
+                        #[allow(clippy::cast_possible_truncation)] // index < 64, bit < 64
+                        offsets.push((index as u16) << 6 | rest.trailing_zeros() as u16);
+                        rest &= rest - 1;
+                    }
+                }
+                Some(Self::Few(offsets))
+            }
             n => Some(Self::Bits {
                 words,
                 len: u16::try_from(n).expect("less than a chunk"),
@@ -115,6 +124,61 @@ impl Chunk {
             *self = Self::from_words(words).expect("not empty");
         }
         self.len() - before
+    }
+
+    /// Adds `incoming`'s members, in place. Short lists merge as lists and a list sets its bits in a bitmap, without
+    /// building 512-byte bitmaps: a master absorbing a thousand producers' few new seqs a report spent most of its
+    /// merge on them (docs/BENCHMARKS.md).
+    fn unite(&mut self, incoming: &Self) {
+        match (&mut *self, incoming) {
+            (Self::Full, _) => {}
+            (_, Self::Full) => *self = Self::Full,
+            (Self::Few(mine), Self::Few(theirs)) if mine.len() + theirs.len() <= FEW_MAX => {
+                let mut merged = Vec::with_capacity(mine.len() + theirs.len());
+                let (mut a, mut b) = (mine.iter().peekable(), theirs.iter().peekable());
+                while let (Some(&&x), Some(&&y)) = (a.peek(), b.peek()) {
+                    merged.push(x.min(y));
+                    if x <= y {
+                        a.next();
+                    }
+                    if y <= x {
+                        b.next();
+                    }
+                }
+                merged.extend(a.chain(b));
+                *mine = merged;
+            }
+            (Self::Bits { words, len }, Self::Few(theirs)) => {
+                for &offset in theirs {
+                    let (word, bit) = (usize::from(offset >> 6), 1u64 << (offset & 63));
+                    if words[word] & bit == 0 {
+                        words[word] |= bit;
+                        *len += 1;
+                    }
+                }
+                if u64::from(*len) == CHUNK {
+                    *self = Self::Full;
+                }
+            }
+            _ => {
+                if let Some(united) = by_words(self, incoming, |a, b| a | b) {
+                    *self = united;
+                }
+            }
+        }
+    }
+
+    /// The members of both, or `None` when there are none; lists without bitmaps.
+    fn intersect(&self, other: &Self) -> Option<Self> {
+        let kept: Vec<u16> = match (self, other) {
+            (Self::Full, chunk) | (chunk, Self::Full) => return Some(chunk.clone()),
+            (Self::Few(mine), chunk @ (Self::Few(_) | Self::Bits { .. }))
+            | (chunk @ Self::Bits { .. }, Self::Few(mine)) => {
+                mine.iter().copied().filter(|&offset| chunk.contains(offset)).collect()
+            }
+            (Self::Bits { .. }, Self::Bits { .. }) => return by_words(self, other, |a, b| a & b),
+        };
+        (!kept.is_empty()).then_some(Self::Few(kept))
     }
 
     fn heap_bytes(&self) -> usize {
@@ -160,6 +224,15 @@ impl Chunk {
             }
         }
     }
+}
+
+/// Two chunks combined word by word (`op`), in canonical form; `None` when empty.
+fn by_words(a: &Chunk, b: &Chunk, op: fn(u64, u64) -> u64) -> Option<Chunk> {
+    let (mut words, other_words) = (a.words(), b.words());
+    for (word, other_word) in words.iter_mut().zip(other_words.iter()) {
+        *word = op(*word, *other_word);
+    }
+    Chunk::from_words(words)
 }
 
 fn set_bits(words: &mut Words, start: u64, end: u64) {
@@ -299,7 +372,13 @@ impl SeqSet {
 
     /// Chunk-wise combination of two sets; `keep_left_only`/`keep_right_only` say whether chunks present on one
     /// side only survive (as they are).
-    fn combine(&self, other: &Self, keep_left_only: bool, keep_right_only: bool, op: fn(u64, u64) -> u64) -> Self {
+    fn combine(
+        &self,
+        other: &Self,
+        keep_left_only: bool,
+        keep_right_only: bool,
+        op: impl Fn(&Chunk, &Chunk) -> Option<Chunk>,
+    ) -> Self {
         let mut chunks = Vec::new();
         let (mut left, mut right) = (self.chunks.iter().peekable(), other.chunks.iter().peekable());
         loop {
@@ -324,11 +403,7 @@ impl SeqSet {
                 }
                 Ordering::Equal => {
                     let ((key, a), (_, b)) = (left.next().expect("peeked"), right.next().expect("peeked"));
-                    let (mut words, other_words) = (a.words(), b.words());
-                    for (word, other_word) in words.iter_mut().zip(other_words.iter()) {
-                        *word = op(*word, *other_word);
-                    }
-                    if let Some(chunk) = Chunk::from_words(words) {
+                    if let Some(chunk) = op(a, b) {
                         chunks.push((*key, chunk));
                     }
                 }
@@ -344,17 +419,8 @@ impl SeqSet {
             match self.find(*key) {
                 Ok(at) => {
                     let chunk = &mut self.chunks[at].1;
-                    if matches!(chunk, Chunk::Full) {
-                        continue;
-                    }
                     let before = chunk.len();
-                    let (mut words, other_words) = (chunk.words(), incoming.words());
-                    for (word, other_word) in words.iter_mut().zip(other_words.iter()) {
-                        *word |= *other_word;
-                    }
-                    if let Some(united) = Chunk::from_words(words) {
-                        *chunk = united;
-                    }
+                    chunk.unite(incoming);
                     self.len += chunk.len() - before;
                 }
                 Err(at) => {
@@ -368,17 +434,17 @@ impl SeqSet {
     /// Members of `self` that are not in `other`.
     #[must_use]
     pub fn difference(&self, other: &Self) -> Self {
-        self.combine(other, true, false, |a, b| a & !b)
+        self.combine(other, true, false, |a, b| by_words(a, b, |a, b| a & !b))
     }
 
     #[must_use]
     pub fn intersection(&self, other: &Self) -> Self {
-        self.combine(other, false, false, |a, b| a & b)
+        self.combine(other, false, false, Chunk::intersect)
     }
 
     #[must_use]
     pub fn union(&self, other: &Self) -> Self {
-        self.combine(other, true, true, |a, b| a | b)
+        self.combine(other, true, true, |a, b| by_words(a, b, |a, b| a | b))
     }
 
     /// Approximate heap use in bytes, for the memory figures.
@@ -471,6 +537,37 @@ mod tests {
             dense.insert(seq);
         });
         assert!(dense.heap_bytes() < 20_000, "{}", dense.heap_bytes());
+    }
+
+    #[test]
+    fn every_pair_of_chunk_forms_unites_and_intersects_as_the_model() {
+        // within one chunk: empty, a few (lists that fit one list together, and ones that do not), many (a
+        // bitmap), all but one, all; each against each, shifted so that they overlap in part
+        let shapes: Vec<Vec<u64>> = vec![
+            vec![],
+            sample(37, 3, 5),
+            sample(5, 60, 1),
+            sample(3, 100, 0),
+            sample(11, 300, 2),
+            (0..CHUNK).filter(|&seq| seq != 77).collect(),
+            (0..CHUNK).collect(),
+        ];
+        for left in &shapes {
+            for right in &shapes {
+                let right: Vec<u64> = right.iter().map(|seq| (seq + 3) % CHUNK).collect();
+                let (a, model_a) = both(left);
+                let (b, model_b) = both(&right);
+                let check = |set: &SeqSet, model: BTreeSet<u64>| {
+                    let (fresh, _) = both(&model.iter().copied().collect::<Vec<_>>());
+                    assert_eq!(*set, fresh, "{} and {}", left.len(), right.len());
+                    assert_eq!(set.len(), model.len() as u64);
+                };
+                let mut united = a.clone();
+                united.union_with(&b);
+                check(&united, model_a.union(&model_b).copied().collect());
+                check(&a.intersection(&b), model_a.intersection(&model_b).copied().collect());
+            }
+        }
     }
 
     #[test]

@@ -1,13 +1,16 @@
 //! The integrity ledger for Python: one per process, shared by every user greenlet, behind a mutex. The calls are
-//! a microsecond or a few, so they keep the GIL rather than pay for releasing it.
+//! a microsecond or a few, so they keep the GIL rather than pay for releasing it. Deltas cross process boundaries
+//! as one byte string each (`crate::integrity::wire`), merged on the master's merge thread; readers wait for the
+//! merges queued before them.
 
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use pyo3::prelude::*;
+use pyo3::types::PyBytes;
 
 use super::errors::integrity_error;
 use super::json::to_python;
-use crate::integrity::{Ledger, Marker as Stamp, Snapshot};
+use crate::integrity::{wire, Ledger, Marker as Stamp, Merger};
 
 /// The `_pp` field of a pushed item: who pushed it, as which of their items, at which priority, and when.
 #[pyclass(frozen, module = "pushpop_load._native", name = "Marker")]
@@ -51,22 +54,27 @@ impl Marker {
 /// Markers out, acknowledgements and pops in, a report at the end; see docs/INTEGRITY.md.
 #[pyclass(frozen, module = "pushpop_load._native", name = "IntegrityLedger")]
 #[derive(Default)]
-pub struct IntegrityLedger(Arc<Mutex<Ledger>>);
+pub struct IntegrityLedger(Merger);
 
 impl IntegrityLedger {
     /// The ledger itself, for Rust code that records into it from another thread (the open-model driver).
     pub fn shared(&self) -> Arc<Mutex<Ledger>> {
-        Arc::clone(&self.0)
+        self.0.shared()
     }
 
-    /// The figures so far, before any drain (the metrics text).
+    /// The figures so far, before any drain (the metrics text), with every queued delta merged.
     pub fn live_report(&self) -> crate::integrity::Report {
-        self.ledger().report(false)
+        self.read().report(false)
     }
 
+    /// The ledger as it is, for recording (a worker's calls; no merges are queued there).
     fn ledger(&self) -> MutexGuard<'_, Ledger> {
-        // every mutation completes or panics before changing anything that matters: a poisoned lock is usable
-        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+        self.0.current()
+    }
+
+    /// The ledger with every delta queued for the merge thread merged: what readers see.
+    fn read(&self) -> MutexGuard<'_, Ledger> {
+        self.0.merged()
     }
 }
 
@@ -128,32 +136,40 @@ impl IntegrityLedger {
     }
 
     fn queues(&self) -> Vec<String> {
-        self.ledger().queues()
+        self.read().queues()
     }
 
-    /// The mergeable state since the last call, as JSON: what a worker sends its master.
-    fn take_delta_json(&self) -> String {
+    /// The mergeable state since the last call, as bytes (`crate::integrity::wire`): what a worker sends its master.
+    fn take_delta<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
         let delta = self.ledger().take_delta();
-        delta.to_json()
+        PyBytes::new(py, &wire::encode(&delta))
     }
 
-    /// Merges a delta made by `take_delta_json` in another process.
-    fn absorb_json(&self, delta: &str) -> PyResult<()> {
-        let snapshot = Snapshot::from_json(delta).map_err(|err| integrity_error(&err))?;
-        self.ledger().absorb(&snapshot).map_err(|err| integrity_error(&err))
+    /// Queues a delta made by `take_delta` in another process for the merge thread (waiting while it is
+    /// `MAX_PENDING` behind); readers see it merged. A `ValueError` for a delta of another format (at once) or one
+    /// that could not be read (at the next call).
+    fn absorb(&self, py: Python<'_>, delta: &[u8]) -> PyResult<()> {
+        let bytes = delta.to_vec();
+        // without the GIL: with the merge thread behind, this waits for room in its queue
+        py.detach(|| self.0.queue(bytes)).map_err(|err| integrity_error(&err))
+    }
+
+    /// Returns once every delta queued by `absorb` is merged (the GIL released meanwhile).
+    fn wait_merged(&self, py: Python<'_>) {
+        py.detach(|| self.0.wait_idle());
     }
 
     /// The report (docs/INTEGRITY.md).
     fn report<'py>(&self, py: Python<'py>, drained: bool) -> PyResult<Bound<'py, PyAny>> {
-        let report = self.ledger().report(drained);
+        let report = self.read().report(drained);
         to_python(py, &report)
     }
 
     fn summary_text(&self, drained: bool) -> String {
-        self.ledger().summary_text(drained)
+        self.read().summary_text(drained)
     }
 
     fn clear(&self) {
-        self.ledger().clear();
+        self.read().clear();
     }
 }

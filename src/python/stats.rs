@@ -24,12 +24,12 @@ pub struct HdrStats {
 impl HdrStats {
     /// The statistics, with every delta queued for the merge thread merged: what readers see.
     fn stats(&self) -> MutexGuard<'_, ExactStats> {
-        self.exact.stats()
+        self.exact.merged()
     }
 
     /// The statistics as they are, for writers (recording does not wait for the master's merges).
     fn recording(&self) -> MutexGuard<'_, ExactStats> {
-        self.exact.stats_now()
+        self.exact.current()
     }
 
     fn locust(&self) -> MutexGuard<'_, LocustBatch> {

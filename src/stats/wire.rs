@@ -18,6 +18,13 @@ use super::error::{Result, StatsError};
 use super::exact::Delta;
 use super::intervals::{IntervalRow, Seconds};
 use super::recorder::{Snapshot, SnapshotEntry};
+use crate::common::{put_buckets, put_str, put_varint, ReadError, Reader};
+
+impl From<ReadError> for StatsError {
+    fn from(err: ReadError) -> Self {
+        Self::InvalidSnapshot(err.to_string())
+    }
+}
 
 /// The first bytes of every delta: what tells a delta from anything else a report may carry.
 pub const MAGIC: &[u8; 4] = b"PPHD";
@@ -107,21 +114,18 @@ pub fn check_format(bytes: &[u8]) -> Result<()> {
 /// The delta in `bytes`.
 pub fn decode(bytes: &[u8]) -> Result<Decoded> {
     check_format(bytes)?;
-    let mut reader = Reader {
-        bytes,
-        at: MAGIC.len() + 1,
-    };
+    let mut reader = Reader::new(bytes, MAGIC.len() + 1);
     let total = match reader.take(1)?[0] {
-        WITH_TOTAL => Some(reader.snapshot()?),
+        WITH_TOTAL => Some(snapshot(&mut reader)?),
         SECONDS_ONLY => None,
-        _ => return Err(reader.invalid("unknown delta kind")),
+        _ => return Err(reader.invalid("unknown delta kind").into()),
     };
     let seconds = reader.length()?;
     let mut recent = Vec::with_capacity(seconds);
     let mut second = 0u64;
     for _ in 0..seconds {
         second = second.wrapping_add(reader.varint()?);
-        recent.push((second, reader.snapshot()?));
+        recent.push((second, snapshot(&mut reader)?));
     }
     let rows = reader.length()?;
     let mut settled = Vec::with_capacity(rows);
@@ -139,29 +143,14 @@ pub fn decode(bytes: &[u8]) -> Result<Decoded> {
             max_ms: reader.float()?,
         });
     }
-    if reader.at != bytes.len() {
-        return Err(reader.invalid("trailing bytes"));
+    if !reader.is_done() {
+        return Err(reader.invalid("trailing bytes").into());
     }
     let intervals = Seconds { recent, settled };
     Ok(match total {
         Some(total) => Decoded::Whole(Delta { total, intervals }),
         None => Decoded::Seconds(intervals),
     })
-}
-
-fn put_varint(out: &mut Vec<u8>, mut value: u64) {
-    while value >= 0x80 {
-        #[allow(clippy::cast_possible_truncation)] // the low seven bits
-        out.push((value as u8) | 0x80);
-        value >>= 7;
-    }
-    #[allow(clippy::cast_possible_truncation)] // below 0x80
-    out.push(value as u8);
-}
-
-fn put_str(out: &mut Vec<u8>, text: &str) {
-    put_varint(out, text.len() as u64);
-    out.extend_from_slice(text.as_bytes());
 }
 
 fn put_snapshot(out: &mut Vec<u8>, snapshot: &Snapshot) {
@@ -171,106 +160,30 @@ fn put_snapshot(out: &mut Vec<u8>, snapshot: &Snapshot) {
         put_str(out, &entry.name);
         put_varint(out, entry.failures);
         put_varint(out, entry.items);
-        put_varint(out, entry.counts.len() as u64);
-        let mut previous = 0;
-        for &(value, count) in &entry.counts {
-            // sorted ascending (a histogram's recorded buckets): the difference is small and never negative
-            put_varint(out, value.wrapping_sub(previous));
-            put_varint(out, count);
-            previous = value;
-        }
+        put_buckets(out, &entry.counts);
     }
 }
 
-struct Reader<'a> {
-    bytes: &'a [u8],
-    at: usize,
-}
-
-impl Reader<'_> {
-    fn invalid(&self, what: &str) -> StatsError {
-        StatsError::InvalidSnapshot(format!("{what} at byte {} of {}", self.at, self.bytes.len()))
+fn snapshot(reader: &mut Reader<'_>) -> Result<Snapshot> {
+    let count = reader.length()?;
+    let mut entries = Vec::with_capacity(count);
+    for _ in 0..count {
+        let method = reader.string()?;
+        let name = reader.string()?;
+        let failures = reader.varint()?;
+        let items = reader.varint()?;
+        let counts = reader.buckets()?;
+        entries.push(SnapshotEntry {
+            method,
+            name,
+            failures,
+            items,
+            counts,
+        });
     }
-
-    fn varint(&mut self) -> Result<u64> {
-        let mut value = 0u64;
-        for shift in (0..64).step_by(7) {
-            let Some(&byte) = self.bytes.get(self.at) else {
-                return Err(self.invalid("truncated delta"));
-            };
-            self.at += 1;
-            value |= u64::from(byte & 0x7f) << shift;
-            if byte < 0x80 {
-                return Ok(value);
-            }
-        }
-        Err(self.invalid("varint longer than 64 bits"))
-    }
-
-    /// A count of things that follow, each at least a byte long: no larger than the bytes left (so a corrupt
-    /// count cannot reserve gigabytes).
-    fn length(&mut self) -> Result<usize> {
-        let value = self.varint()?;
-        match usize::try_from(value) {
-            Ok(length) if length <= self.bytes.len() - self.at => Ok(length),
-            _ => Err(self.invalid("length beyond the delta's end")),
-        }
-    }
-
-    fn take(&mut self, length: usize) -> Result<&[u8]> {
-        let end = self.at.checked_add(length).filter(|&end| end <= self.bytes.len());
-        let Some(end) = end else {
-            return Err(self.invalid("truncated delta"));
-        };
-        let slice = &self.bytes[self.at..end];
-        self.at = end;
-        Ok(slice)
-    }
-
-    fn string(&mut self) -> Result<String> {
-        let length = self.length()?;
-        let bytes = self.take(length)?;
-        String::from_utf8(bytes.to_vec()).map_err(|_| self.invalid("a name that is not UTF-8"))
-    }
-
-    fn float(&mut self) -> Result<f64> {
-        let bytes: [u8; 8] = self.take(8)?.try_into().expect("eight bytes taken");
-        Ok(f64::from_le_bytes(bytes))
-    }
-
-    fn snapshot(&mut self) -> Result<Snapshot> {
-        let count = self.length()?;
-        let mut entries = Vec::with_capacity(count);
-        for _ in 0..count {
-            let method = self.string()?;
-            let name = self.string()?;
-            let failures = self.varint()?;
-            let items = self.varint()?;
-            let buckets = self.length()?;
-            let mut counts = Vec::with_capacity(buckets);
-            let mut value = 0u64;
-            for _ in 0..buckets {
-                let step = self.varint()?;
-                if step == 0 && !counts.is_empty() {
-                    return Err(self.invalid("bucket values not ascending"));
-                }
-                value = value
-                    .checked_add(step)
-                    .ok_or_else(|| self.invalid("bucket value beyond 64 bits"))?;
-                counts.push((value, self.varint()?));
-            }
-            entries.push(SnapshotEntry {
-                method,
-                name,
-                failures,
-                items,
-                counts,
-            });
-        }
-        let mut snapshot = Snapshot::empty();
-        snapshot.entries = entries;
-        Ok(snapshot)
-    }
+    let mut snapshot = Snapshot::empty();
+    snapshot.entries = entries;
+    Ok(snapshot)
 }
 
 #[cfg(test)]

@@ -54,10 +54,14 @@ def run_bench(name: str, results: str = "results.json", script: str = "run.py",
     return done.stdout, out, json.loads((out / results).read_text())
 
 
-def start_workers(locustfile: Path, master_port: int, count: int = 2) -> list[subprocess.Popen[str]]:
-    """`count` Locust workers of `locustfile` for a master on 127.0.0.1:`master_port`; `stop_workers` ends them."""
+def start_workers(
+    locustfile: Path, master_port: int, count: int = 2, env: dict[str, str] | None = None
+) -> list[subprocess.Popen[str]]:
+    """`count` Locust workers of `locustfile` for a master on 127.0.0.1:`master_port` (with `env` added to their
+    environment); `stop_workers` ends them."""
     return [subprocess.Popen([LOCUST, "-f", str(locustfile), "--worker", "--master-host", "127.0.0.1",
-                              "--master-port", str(master_port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                              "--master-port", str(master_port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                             env={**os.environ, **(env or {})})
             for _ in range(count)]
 
 

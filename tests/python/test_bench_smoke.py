@@ -105,14 +105,16 @@ def test_users_benchmark_smoke() -> None:
 
 def test_worker_report_benchmark_smoke() -> None:
     _, out, results = run_bench("swarm", script="report.py")
-    # the master merged every request the worker recorded, to the same exact percentiles
-    assert results["check"] == {"endpoints": True, "counts": True, "percentiles": True, "locust_counts": True}
+    # the master merged every request the worker recorded, to the same exact percentiles, and every push and pop
+    assert results["check"] == {"endpoints": True, "counts": True, "percentiles": True, "locust_counts": True,
+                                "integrity": True}
     assert results["requests_per_report"] == 5000 and results["reports"] == 1
     assert set(results["parts_bytes"]) >= {"pushpop_hdr", "pushpop_integrity"}
     assert results["bytes"] > results["locust_bytes"] > 0 and results["parts_bytes"]["pushpop_hdr"] > 0
     assert all(value >= 0 for value in [*results["worker_ms"].values(), *results["master_ms"].values()])
-    # the exact histograms' delta is merged on the master's merge thread, not its hub
-    assert "pushpop_hdr (merge thread)" in results["master_ms"], results["master_ms"]
+    # the exact histograms' and the ledger's deltas are merged on the master's merge thread, not its hub
+    assert {"pushpop_hdr (merge thread)", "pushpop_integrity (merge thread)"} <= set(results["master_ms"]), \
+        results["master_ms"]
     assert "| whole message |" in (out / "summary.md").read_text()
 
 

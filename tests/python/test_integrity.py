@@ -216,15 +216,27 @@ def test_bad_input_to_the_ledger_is_value_error() -> None:
             ledger.check_pop("q", body, 0, 1)
     with pytest.raises(ValueError, match="range"):
         ledger.acked_range("q", 1, 10, 5)
-    with pytest.raises(ValueError, match="version"):
-        ledger.absorb_json('{"version": 9}')
-    with pytest.raises(ValueError):
-        ledger.absorb_json("not json")
-    assert report(ledger)["popped"] == 0
+    # a JSON snapshot (what came before the binary delta), a delta of a newer format, something else
+    with pytest.raises(ValueError, match="integrity delta of format 1, where this pushpop-load reads format 2"):
+        ledger.absorb(b'{"version": 1}')
+    delta = IntegrityLedger().take_delta()
+    with pytest.raises(ValueError, match="format 3"):
+        ledger.absorb(delta[:4] + b"\x03" + delta[5:])
+    with pytest.raises(ValueError, match="not a pushpop-load integrity delta"):
+        ledger.absorb(b"not a delta")
+    # a damaged one is told at the next call, and nothing of it is merged
+    pusher = IntegrityLedger()
+    pusher.acked_range("q", 1, 0, 10)
+    ledger.absorb(pusher.take_delta()[:-3])
+    ledger.wait_merged()
+    with pytest.raises(ValueError, match="invalid integrity snapshot"):
+        ledger.absorb(delta)
+    assert (report(ledger)["popped"], report(ledger)["acknowledged"]) == (0, 0)
 
 
 def test_deltas_merge_in_another_process_shape() -> None:
-    """What the Locust listener will do: workers ship deltas as JSON, the master absorbs them and reports."""
+    """What the Locust listener does: workers ship binary deltas, the master queues them for its merge thread and
+    reports from the union."""
     pusher, popper, master = IntegrityLedger(), IntegrityLedger(), IntegrityLedger()
     producer = pusher.new_producer()
     markers = [pusher.marker("q", producer, 0).wire() for _ in range(5)]
@@ -233,15 +245,19 @@ def test_deltas_merge_in_another_process_shape() -> None:
     pusher.acked_range("pre", producer, 0, 100)
     body = json.dumps({"items": [{"_pp": marker} for marker in markers[:4]], "count": 4}).encode()
     assert popper.check_pop("q", body, now_us(), now_us()) == 4
-    first = popper.take_delta_json()
+    first = popper.take_delta()
     assert popper.check_pop("q", body[:0] + json.dumps({"item": {"_pp": markers[0]}}).encode(), 1, 2) == 1
-    for delta in [pusher.take_delta_json(), first, popper.take_delta_json()]:
-        master.absorb_json(delta)
-    result = report(master)
+    for delta in [pusher.take_delta(), first, popper.take_delta()]:
+        master.absorb(delta)
+    result = report(master)  # waits for the merges
     assert (result["acknowledged"], result["popped"], result["duplicated"], result["lost"]) == (105, 5, 1, 101)
     assert result["examples"]["duplicated"] == [{"queue": "q", "producer": producer, "seq": 0}]
     assert pusher.queues() == ["pre", "q"] and popper.queues() == []
-    assert json.loads(pusher.take_delta_json()) == {"version": 1}
+    # nothing new: an empty delta, which merges as nothing
+    empty = pusher.take_delta()
+    assert len(empty) < 16, empty
+    master.absorb(empty)
+    assert report(master) == result
     pusher.clear()
     assert pusher.marker("q", producer, 0).seq == 0
 

@@ -330,3 +330,77 @@ def test_a_master_behind_its_workers_quits_at_sigterm(tmp_path: Path) -> None:
     # the reports queued at the signal reached the hub after it
     assert len(absorbed.read_text()) > queued, (queued, absorbed.read_text())
     assert hdr["summaries"][0]["count"] > 0, hdr["summaries"]
+
+
+# Worker "both" pushes and pops, worker "pop" only pops, all on one queue of a target that drops and duplicates
+# popped items: what a worker pushed the other pops, and a duplicate's two copies (one pop, then the next, which
+# either worker may make) are often seen by the two workers apart. Every worker writes each item it popped.
+SHARED = """
+import json
+import os
+from pathlib import Path
+from locust import events, task, constant
+from pushpop_load import PushPopUser
+
+ROLE = os.environ["PP_TEST_ROLE"]
+out = {{}}
+
+@events.init.add_listener
+def _init(environment, **_):
+    out["environment"] = environment
+
+class Shared(PushPopUser):
+    wait_time = constant(0.005)
+
+    @task
+    def work(self):
+        if ROLE == "both":
+            self.push_item(queue_id={queue!r})
+        items = self.pop_items(queue_id={queue!r}, depth=3) or []
+        if "file" not in out:
+            name = f"{{ROLE}}-{{out['environment'].runner.client_id}}.popped"
+            out["file"] = open(Path({popped!r}) / name, "a", buffering=1)
+        for item in items:
+            out["file"].write(json.dumps(item["_pp"][:2]) + "\\n")
+"""
+
+
+def test_a_duplicate_and_a_loss_across_workers_reach_the_masters_verdict(tmp_path: Path) -> None:
+    """Two real workers on one queue of a target that loses and duplicates popped items (`--inject`): the master,
+    merging their binary ledger deltas, counts exactly the target's losses and duplicates, those whose copies two
+    workers popped among them, and items one worker pushed and the other popped are neither lost nor foreign."""
+    popped = tmp_path / "popped"
+    popped.mkdir()
+    locustfile = tmp_path / "shared.py"
+    locustfile.write_text(SHARED.format(queue=queue_id("across"), popped=str(popped)))
+    port = free_port()
+    target = Target("--inject", "drop=0.04,dup=0.04,seed=20").start()
+    workers = [*start_workers(locustfile, port, 1, env={"PP_TEST_ROLE": "both"}),
+               *start_workers(locustfile, port, 1, env={"PP_TEST_ROLE": "pop"})]
+    try:
+        # --stop-timeout: every user finishes its pop, so no pop is interrupted (its items would be unknown)
+        done, _ = locust_headless(
+            locustfile, target.url, tmp_path / "swarm", *master_flags(port, 2), "-u", "4", "-r", "4", "-t", "5s",
+            "--stop-timeout", "10", timeout=120, env={"PP_TEST_ROLE": "master"},
+        )
+        injected = requests.get(f"{target.url}/inject", timeout=10).json()
+    finally:
+        stop_workers(workers)
+        assert target.stop() == 0
+    assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr[-3000:]
+    integrity = json.loads((tmp_path / "swarm_integrity.json").read_text())
+    assert integrity["workers"] == {"reporting": 2, "lost": []}, integrity
+    assert integrity["drained"] is True and integrity["interrupted_pops"] == 0, integrity
+    assert injected["dropped"] > 0 and injected["duplicated"] > 0, injected
+    assert (integrity["lost"], integrity["duplicated"]) == (injected["dropped"], injected["duplicated"]), \
+        (integrity, injected)
+    assert integrity["popped"] == integrity["acknowledged"] - injected["dropped"] + injected["duplicated"], integrity
+    assert (integrity["foreign"], integrity["out_of_order"]) == (0, 0) and integrity["ok"] is False, integrity
+
+    # what each worker popped: the other's pushes, and copies of one item on both sides
+    seen = {file.name.split("-")[0]: [tuple(json.loads(line)) for line in file.read_text().splitlines()]
+            for file in popped.glob("*.popped")}
+    assert set(seen) == {"both", "pop"} and all(seen.values()), {role: len(items) for role, items in seen.items()}
+    across = set(seen["both"]) & set(seen["pop"])
+    assert across, "no duplicate's copies were popped by both workers"
+    assert len(across) <= injected["duplicated"], (across, injected)

@@ -14,7 +14,7 @@ use std::fmt::Write as _;
 use std::hint::black_box;
 use std::time::Instant;
 
-use _native::integrity::{Ledger, Snapshot};
+use _native::integrity::{wire, Ledger, SeqSet, Snapshot};
 
 /// A seed-shaped small item (100 bytes of JSON with its marker) as the service returns it.
 fn item(body: &mut String, marker: [u64; 4]) {
@@ -104,13 +104,13 @@ fn hot_path_costs() {
     assert_eq!(report.popped, CALLS);
     let started = Instant::now();
     let delta = ledger.take_delta();
-    let json = delta.to_json();
-    per_call("take_delta + JSON, 1M items (per delta)", 1, started);
-    println!("  delta JSON for 1M items, 3 priorities: {} bytes", json.len());
+    let bytes = wire::encode(&delta);
+    per_call("take_delta + encode, 1M items (per delta)", 1, started);
+    println!("  delta for 1M items, 3 priorities: {} bytes", bytes.len());
     let started = Instant::now();
     let mut master = Ledger::new();
-    master.absorb(&Snapshot::from_json(&json).unwrap()).unwrap();
-    per_call("parse + absorb that delta (per delta)", 1, started);
+    master.absorb(&wire::decode(&bytes).unwrap()).unwrap();
+    per_call("decode + absorb that delta (per delta)", 1, started);
 }
 
 #[test]
@@ -162,9 +162,9 @@ fn thirty_minutes_at_20k() {
             }
         }
         if n % DELTA_EVERY == DELTA_EVERY - 1 {
-            let json = worker.take_delta().to_json();
-            delta_bytes = delta_bytes.max(json.len());
-            master.absorb(&Snapshot::from_json(&json).unwrap()).unwrap();
+            let bytes = wire::encode(&worker.take_delta());
+            delta_bytes = delta_bytes.max(bytes.len());
+            master.absorb(&wire::decode(&bytes).unwrap()).unwrap();
         }
     }
     master.absorb(&worker.take_delta()).unwrap();
@@ -199,4 +199,180 @@ fn thirty_minutes_at_20k() {
     assert_eq!(master.report(false).acknowledged, report.acknowledged);
     assert!(report.ok, "{report}");
     println!("process peak RSS: {:.0} MB", rss_peak_mb());
+}
+
+/// `bench/swarm/report.py`'s integrity workload: half pushes by 100 producers over 10 queues, half pops of the
+/// oldest item of a random queue, one request every 20 µs (50,000/s); each item's push-to-pop time is what it waited
+/// in its queue.
+struct Busy {
+    producers: Vec<u64>,
+    queues: Vec<String>,
+    fifo: Vec<VecDeque<[u64; 4]>>,
+    rng: u64,
+    t: u64,
+}
+
+impl Busy {
+    const STEP_US: u64 = 20;
+
+    fn new() -> Self {
+        Self {
+            producers: (0..100).map(|_| Ledger::new_producer()).collect(),
+            queues: (0..10).map(|n| format!("report-q{n}")).collect(),
+            fifo: vec![VecDeque::new(); 10],
+            rng: 20,
+            t: 1_800_000_000_000_000,
+        }
+    }
+
+    fn next(&mut self, bound: u64) -> u64 {
+        self.rng = self
+            .rng
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        (self.rng >> 33) % bound
+    }
+
+    fn requests(&mut self, worker: &mut Ledger, count: u64) {
+        for n in 0..count {
+            self.t += Self::STEP_US;
+            let q = self.next(10) as usize;
+            if n % 2 == 0 {
+                let pick = self.next(100) as usize;
+                let producer = self.producers[pick];
+                let mut marker = worker.marker(&self.queues[q], producer, 0).values();
+                marker[3] = self.t;
+                worker.acked(&self.queues[q], producer, marker[1]);
+                self.fifo[q].push_back(marker);
+            } else {
+                let body = match self.fifo[q].pop_front() {
+                    Some(marker) => pop_body(&[marker]),
+                    None => br#"{"items": [], "count": 0}"#.to_vec(),
+                };
+                worker.check_pop(&self.queues[q], &body, self.t - 1000, self.t).unwrap();
+            }
+        }
+    }
+}
+
+/// Milliseconds that `work` took, and its result.
+fn timed<T>(work: impl FnOnce() -> T) -> (T, f64) {
+    let started = Instant::now();
+    let result = work();
+    (result, started.elapsed().as_secs_f64() * 1000.0)
+}
+
+/// Median of `values`, in place.
+fn median(values: &mut [f64]) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
+}
+
+/// Masters absorbing the same deltas: one from JSON, one the binary delta in two parts (seq sets, then histograms)
+/// to time them apart, one the binary delta whole.
+#[derive(Default)]
+struct Masters {
+    json: Ledger,
+    split: Ledger,
+    whole: Ledger,
+}
+
+impl Masters {
+    /// Absorbs one delta in each; ms of: JSON parse, JSON absorb, binary decode, building the incoming seq sets
+    /// alone (what absorbing starts with), absorbing the seq sets, the histograms, the whole.
+    fn absorb(&mut self, json: &str, bytes: &[u8]) -> [f64; 7] {
+        let (parsed, from_json) = timed(|| Snapshot::from_json(json).unwrap());
+        let ((), absorb_json) = timed(|| self.json.absorb(&parsed).unwrap());
+        let (decoded, decode) = timed(|| wire::decode(bytes).unwrap());
+        assert_eq!(decoded, parsed);
+        let sets = Snapshot {
+            latency: Vec::new(),
+            ..decoded.clone()
+        };
+        let latency = Snapshot {
+            latency: decoded.latency.clone(),
+            ..Snapshot::default()
+        };
+        let (built, build_sets) = timed(|| {
+            let mut built = 0;
+            for producer in sets.queues.iter().flat_map(|queue| &queue.producers) {
+                for ranges in [&producer.sent, &producer.acked, &producer.popped] {
+                    let mut set = SeqSet::new();
+                    for &(start, end) in ranges {
+                        set.insert_range(start, end);
+                    }
+                    built += black_box(set).len();
+                }
+            }
+            built
+        });
+        assert!(built > 0);
+        let ((), absorb_sets) = timed(|| self.split.absorb(&sets).unwrap());
+        let ((), absorb_latency) = timed(|| self.split.absorb(&latency).unwrap());
+        let ((), absorb) = timed(|| self.whole.absorb(&decoded).unwrap());
+        [
+            from_json,
+            absorb_json,
+            decode,
+            build_sets,
+            absorb_sets,
+            absorb_latency,
+            absorb,
+        ]
+    }
+}
+
+/// What a worker's report costs on each side, phase by phase: `Busy` for 3 s per report, REPORTS reports, the
+/// masters absorbing each after the ones before, as a master does over a run. Prints medians over the reports after
+/// the first.
+#[test]
+#[ignore = "a benchmark: run with --release --ignored --nocapture"]
+fn a_busy_workers_report() {
+    const REPORTS: usize = 11;
+    const REQUESTS: u64 = 150_000; // 3 s at 50,000/s
+    let mut busy = Busy::new();
+    let mut worker = Ledger::new();
+    let mut masters = Masters::default();
+    let mut figures: Vec<Vec<f64>> = Vec::new();
+    let (mut json_bytes, mut wire_bytes, mut tallies, mut buckets) = (0, 0, 0, 0);
+    for report in 0..REPORTS {
+        busy.requests(&mut worker, REQUESTS);
+        // the worker: the snapshot, then JSON or the binary delta of it
+        let (delta, take) = timed(|| worker.take_delta());
+        let (json, to_json) = timed(|| delta.to_json());
+        let (bytes, encode) = timed(|| wire::encode(&delta));
+        let master = masters.absorb(&json, &bytes);
+        if report > 0 {
+            figures.push([take, to_json, encode].into_iter().chain(master).collect());
+            (json_bytes, wire_bytes) = (json.len(), bytes.len());
+            tallies = delta.queues.iter().map(|queue| queue.producers.len()).sum::<usize>();
+            buckets = delta.latency.iter().map(|l| l.counts.len()).sum::<usize>();
+        }
+    }
+    let column = |index: usize| median(&mut figures.iter().map(|row| row[index]).collect::<Vec<_>>());
+    println!(
+        "a report: {tallies} (queue, producer) tallies, {buckets} latency buckets; JSON {json_bytes} bytes, binary \
+         {wire_bytes} bytes; medians of {} reports, ms:",
+        figures.len()
+    );
+    println!(
+        "worker: take_delta (the snapshot) {:.2}, to JSON {:.2}, binary encode {:.2}",
+        column(0),
+        column(1),
+        column(2)
+    );
+    println!("master, JSON:   parse {:.2}, absorb {:.2}", column(3), column(4));
+    println!(
+        "master, binary: decode {:.2}, absorb {:.2} (seq sets {:.2}, of which building the incoming sets {:.2}; \
+         histograms {:.2})",
+        column(5),
+        column(9),
+        column(7),
+        column(6),
+        column(8)
+    );
+    let one = masters.json.report(false);
+    assert_eq!(masters.whole.report(false), one);
+    assert_eq!(masters.split.report(false), one);
+    assert!(one.duplicated == 0 && one.foreign == 0 && one.acknowledged == REQUESTS / 2 * REPORTS as u64);
 }
