@@ -3,7 +3,7 @@
 Locust's users send their next request only after the last one answered, so when the service slows down they send
 less, and the slow period is measured with fewer samples than it deserved (coordinated omission). An
 ``ArrivalRateUser`` instead hands a schedule to a driver in Rust, which starts each request at its time on its own
-thread, up to ``max_in_flight`` requests at once:
+thread, up to ``max_in_flight`` requests at once on at most ``max_connections`` connections:
 
     from pushpop_load.openmodel import ArrivalRateUser
 
@@ -24,8 +24,11 @@ Every latency is kept twice. Locust's statistics (its table, CSVs, charts and we
 seconds in one step per request name) and the exact histograms under the request's name hold the **corrected**
 latency, from the time the request was due; the exact histograms also hold the **raw** latency, from the moment it
 was sent, under ``<name> (raw)``. An arrival that finds ``max_in_flight`` requests outstanding is not sent and is
-counted as dropped (k6's "dropped iterations"); one that starts more than ``late_after`` behind its time is counted
-as late. Those counts are printed when Locust quits and, with ``--csv PREFIX``, written to
+counted as dropped (k6's "dropped iterations"); one that finds every one of its ``max_connections`` connections busy
+waits for one (a slow service is not met with ever more connections), and one sent more than ``late_after`` behind
+its time, for either reason, is counted as late. The corrected latency counts any such wait; the raw one does not.
+Arrivals due within 50 µs of each other may start together, on one wake-up of the driver: each counts from its own
+time (from its send when that came first). Those counts are printed when Locust quits and, with ``--csv PREFIX``, written to
 ``PREFIX_openmodel.json`` (``pushpop_load.openmodel_runs``). Pushes carry integrity markers and pops are checked,
 as ``PushPopUser``'s.
 
@@ -64,6 +67,11 @@ class ArrivalRateUser(User):
     duration: float | None = None
     """Seconds after which the schedule ends; None: until Locust stops the run (or the schedule's ``end``)."""
     max_in_flight: int = 1000
+    """Requests started and not finished, waiting for a connection or on one; an arrival that finds this many is
+    dropped (and counted)."""
+    max_connections: int = 100
+    """Requests on the wire at once, and so connections open at once; an arrival that finds them all busy waits
+    for one, its wait in its corrected latency and, past ``late_after``, counted as late."""
     push_weight: int = 1
     pop_weight: int = 1
     item_size: str = "small"
@@ -94,7 +102,7 @@ class ArrivalRateUser(User):
         schedule = _native.Schedule(runs.option("pp_schedule") or self.schedule)
         driver = _native.OpenModel(
             self.host, schedule, share=runs.share, duration=self.duration,
-            max_in_flight=self.max_in_flight, push_weight=self.push_weight, pop_weight=self.pop_weight,
+            max_in_flight=self.max_in_flight, max_connections=self.max_connections, push_weight=self.push_weight, pop_weight=self.pop_weight,
             item_bytes=ITEM_SIZES[self.item_size], priorities=list(self.priorities), pop_depth=self.pop_depth,
             queues=self.queue_ids, timeout=self.network_timeout, connect_timeout=self.connection_timeout,
             late_after=self.late_after, insecure=self.insecure, push_name=PUSH_NAME, pop_name=POP_NAME,
