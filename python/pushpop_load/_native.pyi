@@ -623,6 +623,7 @@ class Counters(TypedDict):
     scheduled: int
     started: int
     late: int
+    waited: int
     dropped: int
     completed: int
     in_flight: int
@@ -640,6 +641,7 @@ class OpenModel:
         share: float = 1.0,
         duration: float | None = None,
         max_in_flight: int = 1000,
+        max_connections: int = 100,
         push_weight: int = 1,
         pop_weight: int = 1,
         item_bytes: int = 100,

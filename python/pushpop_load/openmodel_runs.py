@@ -5,7 +5,8 @@ One driver runs per process: alone, it makes the whole schedule; in a distribute
 per worker of every class that drives a schedule and gives each worker its share of the rate, and collects every
 worker's counts. When Locust quits, the master (or the single process) prints them and, with ``--csv PREFIX``,
 writes ``PREFIX_openmodel.json``: ``{"format": "pushpop-load-openmodel", "version": 1, "runs": [{"schedule",
-"share", "seconds", "scheduled", "started", "late", "dropped", "completed", "in_flight", "max_lag_us"[, "worker"]}]}``.
+"share", "seconds", "scheduled", "started", "late", "waited", "dropped", "completed", "in_flight", "max_lag_us"[,
+"worker"]}]}``.
 """
 
 from __future__ import annotations
@@ -99,7 +100,8 @@ class OpenModelRuns(SwarmPart):
             where = f" on {run['worker']}, {run['share']:.3g} of the rate" if "worker" in run else ""
             print(f"Open model ({run['schedule']}{where}): {run['scheduled']} requests due, {run['started']} "
                   f"started, {run['late']} late ({100 * run['late'] / scheduled:.2f}%, the latest "
-                  f"{run['max_lag_us'] / 1000:.1f} ms behind), {run['dropped']} dropped "
+                  f"{run['max_lag_us'] / 1000:.1f} ms behind; {run.get('waited', 0)} waited for a connection), "
+                  f"{run['dropped']} dropped "
                   f"({100 * run['dropped'] / scheduled:.2f}%): every latency counted from when its request was due; "
                   "'(raw)' entries from when it was sent", flush=True)
         prefix = self.csv_prefix

@@ -59,7 +59,13 @@ impl Timer {
                 }
             });
             match expired {
-                Ok(result) => return result,
+                Ok(result) => {
+                    // the expiry is read: the descriptor is not readable until the next one. Without this the
+                    // next wait finds the readiness left from this one and pays a read that finds nothing: one per
+                    // wait (strace -c of the driver at 5,000/s: 9,093 of 18,454 reads, beside 9,361 timer sets)
+                    ready.clear_ready();
+                    return result;
+                }
                 Err(_would_block) => {}
             }
         }

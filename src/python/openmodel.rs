@@ -29,7 +29,8 @@ impl OpenModel {
     /// Checks the settings and starts at once.
     #[new]
     #[pyo3(signature = (
-        base_url, schedule, *, share=1.0, duration=None, max_in_flight=1000, push_weight=1, pop_weight=1,
+        base_url, schedule, *, share=1.0, duration=None, max_in_flight=1000, max_connections=100,
+        push_weight=1, pop_weight=1,
         item_bytes=100, priorities=vec![0], pop_depth=1, queues, timeout=60.0, connect_timeout=60.0,
         late_after=0.005, insecure=true, push_name="/queue/[id]/push".to_owned(),
         pop_name="/queue/[id]/pop".to_owned(), ledger=None, producer=0
@@ -41,6 +42,7 @@ impl OpenModel {
         share: f64,
         duration: Option<f64>,
         max_in_flight: usize,
+        max_connections: usize,
         push_weight: u32,
         pop_weight: u32,
         item_bytes: usize,
@@ -62,6 +64,7 @@ impl OpenModel {
             share,
             duration: duration.map(|d| seconds(d, "duration")).transpose()?,
             max_in_flight,
+            max_connections,
             push_weight,
             pop_weight,
             item_bytes,

@@ -25,6 +25,13 @@ class Open(ArrivalRateUser):
     network_timeout = 5
 '''
 
+QUIT_AT_END = '''
+    def on_stop(self):
+        # the schedule is over and its requests answered: so is the run
+        import gevent
+        gevent.spawn(self.environment.runner.quit)
+'''
+
 CLOSED = '''
 class Closed(NativeHttpUser):
     wait_time = constant(0.02)
@@ -56,6 +63,7 @@ def test_bad_schedules_and_settings_are_clear_errors() -> None:
             _native.Schedule(schedule)
     for settings, words in (
         ({"max_in_flight": 0}, "max_in_flight must be at least 1"),
+        ({"max_connections": 0}, "max_connections must be at least 1"),
         ({"queues": []}, "at least one queue"),
         ({"duration": -1.0}, "duration must be a positive number"),
     ):
@@ -117,6 +125,62 @@ class _Stalling(BaseHTTPRequestHandler):
 
     def log_message(self, *_args: object) -> None:
         pass
+
+
+class _Slow(BaseHTTPRequestHandler):
+    """Answers every push and pop after 20 ms."""
+
+    protocol_version = "HTTP/1.1"
+
+    def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        time.sleep(0.02)
+        body = b'{"success":true,"message":"ok"}' if self.path.endswith("/push") else b'{"items":[],"count":0}'
+        self.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s"
+                         % (len(body), body))
+
+    def log_message(self, *_args: object) -> None:
+        pass
+
+
+class _Counting(ThreadingHTTPServer):
+    """Counts the connections it accepts."""
+
+    accepted = 0
+
+    def get_request(self):  # type: ignore[no-untyped-def]
+        type(self).accepted += 1
+        return super().get_request()
+
+
+def test_arrivals_wait_for_a_bounded_connection_and_count_as_late_not_dropped(tmp_path: Path) -> None:
+    _Counting.accepted = 0
+    server = _Counting(("127.0.0.1", 0), _Slow)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    locustfile = tmp_path / "one.py"
+    # 100 arrivals/s on one connection that carries 50/s: a queue grows for 2 s and drains in 2 more
+    locustfile.write_text(OPEN.format(schedule="constant:rate=100", duration=2) + QUIT_AT_END
+                          + "    max_connections = 1\n")
+    try:
+        done, _ = locust_headless(locustfile, f"http://127.0.0.1:{server.server_address[1]}", tmp_path / "one",
+                                  "-u", "1", "-r", "1", "-t", "20s", "--pp-integrity", "off", timeout=60)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert _Counting.accepted == 1
+    [run] = json.loads((tmp_path / "one_openmodel.json").read_text())["runs"]
+    # every arrival started, none dropped: the later ones waited for the connection, and count as late
+    assert abs(run["scheduled"] - 200) <= 2 and run["dropped"] == 0, run
+    assert run["started"] == run["completed"] == run["scheduled"], run
+    assert run["late"] >= 0.9 * run["scheduled"], run
+    assert run["max_lag_us"] > 1_000_000, run
+    # the wait is in the corrected latency (from the due time), not in the raw one (from the send)
+    exact = hdr_summaries(tmp_path / "one")
+    push, raw = exact["/queue/[id]/push"], exact["/queue/[id]/push (raw)"]
+    assert percentile(raw, 50.0) < 100, raw
+    assert percentile(push, 50.0) > 500, push
 
 
 def test_a_stall_shows_in_the_open_model_and_hides_in_the_closed_one(tmp_path: Path) -> None:
