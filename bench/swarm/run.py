@@ -63,29 +63,19 @@ PLAIN = os.environ.get("PLAIN") == "1"
 REPORT_INTERVAL = 3.0
 HERE = Path(__file__).resolve().parent
 
-MASTER_LOCUSTFILE = '''
+LOCUSTFILE = '''
 from locust import constant, task
-from pushpop_load import NativeHttpUser
+from {module} import {base}
 
-class Busy(NativeHttpUser):
+class Busy({base}):
     wait_time = constant(1)
 
     @task
     def pop(self):
         self.client.post("/queue/swarm/pop", name="pop")
 '''
-
-
-PLAIN_LOCUSTFILE = '''
-from locust import HttpUser, constant, task
-
-class Busy(HttpUser):
-    wait_time = constant(1)
-
-    @task
-    def pop(self):
-        self.client.post("/queue/swarm/pop", name="pop")
-'''
+MASTER_LOCUSTFILE = LOCUSTFILE.format(module="pushpop_load", base="NativeHttpUser")
+PLAIN_LOCUSTFILE = LOCUSTFILE.format(module="locust", base="HttpUser")
 
 
 def plain(files: list[Path]) -> list[Path]:

@@ -106,18 +106,17 @@ def test_an_arrival_rate_run_starts_every_request_on_time_and_counts_it(tmp_path
     assert integrity["acknowledged"] == final["/queue/[id]/push"]["num_requests"]
 
 
-class _Stalling(BaseHTTPRequestHandler):
-    """Answers pushes and pops at once, except during one second when it answers nothing."""
+class _Answering(BaseHTTPRequestHandler):
+    """Answers every push and pop, after `delay()`."""
 
     protocol_version = "HTTP/1.1"
-    stall_from = 0.0
+
+    def delay(self) -> None:
+        pass
 
     def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
-        length = int(self.headers.get("Content-Length") or 0)
-        self.rfile.read(length)
-        wait = type(self).stall_from + 1.0 - time.monotonic()
-        if type(self).stall_from <= time.monotonic() and wait > 0:
-            time.sleep(wait)
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        self.delay()
         body = b'{"success":true,"message":"ok"}' if self.path.endswith("/push") else b'{"items":[],"count":0}'
         # one write: a head and a body written apart meet Nagle and delayed ACKs (40 ms)
         self.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s"
@@ -127,20 +126,22 @@ class _Stalling(BaseHTTPRequestHandler):
         pass
 
 
-class _Slow(BaseHTTPRequestHandler):
+class _Stalling(_Answering):
+    """Answers pushes and pops at once, except during one second when it answers nothing."""
+
+    stall_from = 0.0
+
+    def delay(self) -> None:
+        wait = type(self).stall_from + 1.0 - time.monotonic()
+        if type(self).stall_from <= time.monotonic() and wait > 0:
+            time.sleep(wait)
+
+
+class _Slow(_Answering):
     """Answers every push and pop after 20 ms."""
 
-    protocol_version = "HTTP/1.1"
-
-    def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
-        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+    def delay(self) -> None:
         time.sleep(0.02)
-        body = b'{"success":true,"message":"ok"}' if self.path.endswith("/push") else b'{"items":[],"count":0}'
-        self.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s"
-                         % (len(body), body))
-
-    def log_message(self, *_args: object) -> None:
-        pass
 
 
 class _Counting(ThreadingHTTPServer):
