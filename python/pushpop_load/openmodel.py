@@ -28,8 +28,8 @@ counted as dropped (k6's "dropped iterations"); one that finds every one of its 
 waits for one (a slow service is not met with ever more connections), and one sent more than ``late_after`` behind
 its time, for either reason, is counted as late. The corrected latency counts any such wait; the raw one does not.
 Arrivals due within 50 µs of each other may start together, on one wake-up of the driver: each counts from its own
-time (from its send when that came first). Those counts are printed when Locust quits and, with ``--csv PREFIX``, written to
-``PREFIX_openmodel.json`` (``pushpop_load.openmodel_runs``). Pushes carry integrity markers and pops are checked,
+time (from its send when that came first). Those counts are printed when Locust quits and, with ``--csv PREFIX``,
+written to ``PREFIX_openmodel.json`` (``pushpop_load.openmodel_runs``). Pushes carry integrity markers and pops are checked,
 as ``PushPopUser``'s.
 
 One driver runs per process: alone, it makes the whole schedule; in a distributed run the master asks for one
@@ -102,7 +102,8 @@ class ArrivalRateUser(User):
         schedule = _native.Schedule(runs.option("pp_schedule") or self.schedule)
         driver = _native.OpenModel(
             self.host, schedule, share=runs.share, duration=self.duration,
-            max_in_flight=self.max_in_flight, max_connections=self.max_connections, push_weight=self.push_weight, pop_weight=self.pop_weight,
+            max_in_flight=self.max_in_flight, max_connections=self.max_connections,
+            push_weight=self.push_weight, pop_weight=self.pop_weight,
             item_bytes=ITEM_SIZES[self.item_size], priorities=list(self.priorities), pop_depth=self.pop_depth,
             queues=self.queue_ids, timeout=self.network_timeout, connect_timeout=self.connection_timeout,
             late_after=self.late_after, insecure=self.insecure, push_name=PUSH_NAME, pop_name=POP_NAME,
