@@ -29,8 +29,8 @@ waits for one (a slow service is not met with ever more connections), and one se
 its time, for either reason, is counted as late. The corrected latency counts any such wait; the raw one does not.
 Arrivals due within 50 µs of each other may start together, on one wake-up of the driver: each counts from its own
 time (from its send when that came first). Those counts are printed when Locust quits and, with ``--csv PREFIX``,
-written to ``PREFIX_openmodel.json`` (``pushpop_load.openmodel_runs``). Pushes carry integrity markers and pops are checked,
-as ``PushPopUser``'s.
+written to ``PREFIX_openmodel.json`` (``pushpop_load.openmodel_runs``). Pushes carry integrity markers and pops are
+checked, as ``PushPopUser``'s.
 
 One driver runs per process: alone, it makes the whole schedule; in a distributed run the master asks for one
 user per worker and gives each worker its share of the rate (give ``-u`` at least the number of workers).
