@@ -7,8 +7,10 @@ from __future__ import annotations
 import json
 import threading
 import time
+from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 
@@ -130,8 +132,14 @@ class _Stalling(_Answering):
     """Answers pushes and pops at once, except during one second when it answers nothing."""
 
     stall_from = 0.0
+    closed_answered = 0
+    open_answered = 0
 
     def delay(self) -> None:
+        if "/queue/closed/" in self.path:
+            type(self).closed_answered += 1
+        else:
+            type(self).open_answered += 1
         wait = type(self).stall_from + 1.0 - time.monotonic()
         if type(self).stall_from <= time.monotonic() and wait > 0:
             time.sleep(wait)
@@ -154,21 +162,27 @@ class _Counting(ThreadingHTTPServer):
         return super().get_request()
 
 
-def test_arrivals_wait_for_a_bounded_connection_and_count_as_late_not_dropped(tmp_path: Path) -> None:
-    _Counting.accepted = 0
-    server = _Counting(("127.0.0.1", 0), _Slow)
+@contextmanager
+def _serving(server: ThreadingHTTPServer) -> Iterator[str]:
+    """`server` answering on a thread of its own, its URL; shut down and closed after the block."""
     server.daemon_threads = True
     threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_arrivals_wait_for_a_bounded_connection_and_count_as_late_not_dropped(tmp_path: Path) -> None:
+    _Counting.accepted = 0
     locustfile = tmp_path / "one.py"
     # 100 arrivals/s on one connection that carries 50/s: a queue grows for 2 s and drains in 2 more
     locustfile.write_text(OPEN.format(schedule="constant:rate=100", duration=2) + QUIT_AT_END
                           + "    max_connections = 1\n")
-    try:
-        done, _ = locust_headless(locustfile, f"http://127.0.0.1:{server.server_address[1]}", tmp_path / "one",
+    with _serving(_Counting(("127.0.0.1", 0), _Slow)) as url:
+        done, _ = locust_headless(locustfile, url, tmp_path / "one",
                                   "-u", "1", "-r", "1", "-t", "20s", "--pp-integrity", "off", timeout=60)
-    finally:
-        server.shutdown()
-        server.server_close()
     assert done.returncode == 0, done.stderr[-3000:]
     assert _Counting.accepted == 1
     [run] = json.loads((tmp_path / "one_openmodel.json").read_text())["runs"]
@@ -185,24 +199,22 @@ def test_arrivals_wait_for_a_bounded_connection_and_count_as_late_not_dropped(tm
 
 
 def test_a_stall_shows_in_the_open_model_and_hides_in_the_closed_one(tmp_path: Path) -> None:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Stalling)
-    server.daemon_threads = True
     _Stalling.stall_from = time.monotonic() + 1e9
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    _Stalling.closed_answered = _Stalling.open_answered = 0
     locustfile = tmp_path / "both.py"
     locustfile.write_text(OPEN.format(schedule="constant:rate=100", duration=6) + CLOSED)
 
     def stall_soon() -> None:
-        time.sleep(3.0)  # Locust has started and both models are running
+        # once both models are running (a second of each answered), within the open model's 6 s
+        deadline = time.monotonic() + 30
+        while min(_Stalling.closed_answered, _Stalling.open_answered) < 100 and time.monotonic() < deadline:
+            time.sleep(0.05)
         _Stalling.stall_from = time.monotonic()
 
-    threading.Thread(target=stall_soon, daemon=True).start()
-    try:
-        done, _ = locust_headless(locustfile, f"http://127.0.0.1:{server.server_address[1]}", tmp_path / "both",
+    with _serving(ThreadingHTTPServer(("127.0.0.1", 0), _Stalling)) as url:
+        threading.Thread(target=stall_soon, daemon=True).start()
+        done, _ = locust_headless(locustfile, url, tmp_path / "both",
                                   "-u", "6", "-r", "6", "-t", "8s", "--pp-integrity", "off", timeout=60)
-    finally:
-        server.shutdown()
-        server.server_close()
     assert done.returncode == 0, done.stderr[-3000:]
     exact = hdr_summaries(tmp_path / "both")
     open_push, closed_push = exact["/queue/[id]/push"], exact["closed push"]
