@@ -29,6 +29,7 @@ __all__ = [
     "http_read",
     "http_release_pool",
     "http_request_blocking",
+    "http_start_waits",
     "http_submit",
     "json_dumps",
     "metrics_text",
@@ -138,13 +139,13 @@ class HttpResult:
         """The transport error as an exception instance (ConnectionRefusedError, TimeoutError, ...), or None."""
     @property
     def elapsed_ms(self) -> float:
-        """Milliseconds from the request's submit to its last body byte (or the failure), waits before it started included."""
+        """Milliseconds from the request's start on the engine's thread to its last body byte (or the failure)."""
     @property
     def first_byte_ms(self) -> float:
-        """Milliseconds from the request's submit to the response headers."""
+        """Milliseconds from the request's start on the engine's thread to the response headers."""
     @property
     def queued_ms(self) -> float:
-        """Milliseconds from the request's submit to its start on a runtime thread (part of ``elapsed_ms``)."""
+        """Milliseconds from the request's submit to its start on the engine's thread (not part of ``elapsed_ms``)."""
 
 @final
 class RequestOptions:
@@ -232,6 +233,11 @@ def http_close_idle() -> int:
 
 def http_release_pool(pool: int) -> int:
     """Forgets connection pool ``pool`` of a session that ended, closing its idle connections; how many."""
+
+def http_start_waits() -> tuple[int, float, float]:
+    """How long this process's requests waited between their submit and their start on the engine's thread since
+    the last call: (requests, median ms, 99th percentile ms), each percentile the power of two of µs above it.
+    A process that made no requests has none."""
 
 def http_fileno() -> int:
     """The eventfd (of this process) that turns readable when ``http_drain`` has results."""

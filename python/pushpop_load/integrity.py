@@ -129,7 +129,7 @@ def drain(ledger: Any, host: str, queues: list[str], seconds: float = _DRAIN_SEC
             if response.status_code != 200:
                 logger.warning("drain of %s stopped: %s", queue, response.error or f"status {response.status_code}")
                 return popped, False
-            end_us = start_us + int(response.elapsed_ms * 1000)
+            end_us = start_us + int((response.queued_ms + response.elapsed_ms) * 1000)
             count = ledger.check_pop(queue, response.content, start_us, end_us)
             popped += count
             if count == 0:

@@ -45,6 +45,8 @@ def install(environment: Any) -> Swarm:
     if swarm is None:
         swarm = environment.pushpop = Swarm(environment, PARTS)
         environment.events.test_start.add_listener(_warn_about_a_debug_build)
+        environment.events.test_start.add_listener(_count_start_waits_afresh)
+        environment.events.test_stop.add_listener(_warn_about_start_waits)
         environment.events.test_stop.add_listener(_close_idle_connections)
     return swarm
 
@@ -56,6 +58,25 @@ def _warn_about_a_debug_build(**_: Any) -> None:
         logger.warning("pushpop-load: this is a debug build of the native module (%s): requests cost several times "
                        "the CPU of a release build, so the load generator saturates early; run `make build-prod` "
                        "(or pip install the wheel) before measuring", _native.__file__)
+
+
+# A request's time starts when the engine's thread starts it, as an independent client's does; the wait before that
+# is this process's own, and a run whose requests waited this long at the 99th percentile says so.
+START_WAIT_WARNING_MS = 1.0
+
+
+def _count_start_waits_afresh(**_: Any) -> None:
+    _native.http_start_waits()
+
+
+def _warn_about_start_waits(**_: Any) -> None:
+    requests, p50_ms, p99_ms = _native.http_start_waits()
+    if requests and p99_ms > START_WAIT_WARNING_MS:
+        logger.warning("pushpop-load: requests waited in this load generator before they started (median under "
+                       "%.3g ms, 99th percentile under %.3g ms, %d requests). Response times leave that wait out, as "
+                       "an independent client's would, but this process's core was too busy to send on time: run "
+                       "more worker processes (--processes) or fewer users per process",
+                       p50_ms, p99_ms, requests)
 
 
 def _close_idle_connections(**_: Any) -> None:

@@ -256,7 +256,7 @@ class Response:
 
     @property
     def elapsed_ms(self) -> float:
-        """The request's submit to its last body byte, in milliseconds, as measured in Rust."""
+        """The request's start on the engine's thread to its last body byte, in milliseconds, as measured in Rust."""
         return self._result.elapsed_ms
 
     @property
@@ -265,7 +265,7 @@ class Response:
 
     @property
     def queued_ms(self) -> float:
-        """How long the request waited before it started on the engine's thread (part of ``elapsed_ms``)."""
+        """How long the request waited before it started on the engine's thread (not part of ``elapsed_ms``)."""
         return self._result.queued_ms
 
     def failure_exception(self) -> BaseException | None:

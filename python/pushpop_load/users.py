@@ -123,7 +123,9 @@ class PushPopUser(NativeHttpUser):
             if self._integrity.enabled:
                 meta = r.request_meta or {}
                 start_us = int(meta.get("start_time", 0.0) * 1e6)
-                self._integrity.ledger.check_pop(queue, r.content, start_us, start_us + int(r.elapsed_ms * 1000))
+                # the pop's whole span: the order check must not see it end before it did
+                end_us = start_us + int((r.queued_ms + r.elapsed_ms) * 1000)
+                self._integrity.ledger.check_pop(queue, r.content, start_us, end_us)
             if len(items) > depth:
                 return None
         self._exact.record_items("POST", name, len(items))

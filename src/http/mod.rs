@@ -7,6 +7,7 @@ pub mod h1;
 mod outcome;
 mod request;
 pub mod tls;
+mod waits;
 mod wakeup;
 
 pub use engine::{Engine, EngineConfig};
@@ -14,4 +15,5 @@ pub use error::HttpError;
 pub use outcome::{BodyStream, Outcome, Timings};
 pub use request::{check_proxy, header_map, RequestSpec};
 pub use tls::TlsFiles;
+pub use waits::{StartWaits, WaitSummary};
 pub use wakeup::Wakeup;

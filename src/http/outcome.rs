@@ -11,19 +11,19 @@ use super::h1::BodyReader;
 /// A streamed answer's body still on its connection, read piece by piece with `Engine::read_body`.
 pub type BodyStream = Arc<tokio::sync::Mutex<BodyReader>>;
 
-/// When the phases of one request happened, each from the caller's submit: the caller waits from then on, so time
-/// spent before the request starts on the runtime is part of what it is told, never hidden.
+/// When the phases of one request happened. A request is timed from its start on the runtime, as an independent
+/// client times one (connecting and waiting for a pooled connection included); the wait between the caller's
+/// submit and that start is the generator's own and is kept apart, never added to the response time.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Timings {
     /// From the submit to the request starting on the runtime (waiting for a batch, or for a runtime thread).
     pub queued: Duration,
-    /// From the submit to the response headers (zero when no response arrived).
+    /// From the start to the response headers (zero when no response arrived).
     pub first_byte: Duration,
-    /// From the submit to the last body byte, or to the failure: what Locust reports as `response_time`.
+    /// From the start to the last body byte, or to the failure: what Locust reports as `response_time`.
     pub total: Duration,
 }
 
-/// The result of one request: a response (any status) or an error, never both.
 #[derive(Debug, Clone, Default)]
 pub struct Outcome {
     /// 0 when there was no response.

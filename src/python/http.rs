@@ -109,19 +109,19 @@ impl HttpResult {
             || (matches!(self.0.status, 301 | 302 | 303 | 307 | 308) && headers.contains_key(LOCATION))
     }
 
-    /// Milliseconds from the request's submit to its last body byte (or the failure), waits before it started included.
+    /// Milliseconds from the request's start on the engine's thread to its last body byte (or the failure).
     #[getter]
     fn elapsed_ms(&self) -> f64 {
         self.0.timings.total.as_secs_f64() * 1000.0
     }
 
-    /// Milliseconds from the request's submit to the response headers.
+    /// Milliseconds from the request's start on the engine's thread to the response headers.
     #[getter]
     fn first_byte_ms(&self) -> f64 {
         self.0.timings.first_byte.as_secs_f64() * 1000.0
     }
 
-    /// Milliseconds from the request's submit to its start on a runtime thread (part of ``elapsed_ms``).
+    /// Milliseconds from the request's submit to its start on the engine's thread (not part of ``elapsed_ms``).
     #[getter]
     fn queued_ms(&self) -> f64 {
         self.0.timings.queued.as_secs_f64() * 1000.0
@@ -357,6 +357,25 @@ pub fn http_release_pool(pool: u64) -> usize {
     match slot.as_ref() {
         Some((made_in, engine)) if *made_in == FORK_GENERATION.load(Ordering::SeqCst) => engine.release_pool(pool),
         _ => 0,
+    }
+}
+
+/// How long this process's requests waited between their submit and their start on the engine's thread since the
+/// last call: (requests, median ms, 99th percentile ms), each percentile the power of two of µs above it.
+/// A process that made no requests has none (and gets no engine made for the question).
+#[pyfunction]
+pub fn http_start_waits() -> (u64, f64, f64) {
+    let slot = ENGINE.lock().unwrap_or_else(PoisonError::into_inner);
+    match slot.as_ref() {
+        Some((made_in, engine)) if *made_in == FORK_GENERATION.load(Ordering::SeqCst) => {
+            let summary = engine.take_start_waits();
+            (
+                summary.requests,
+                summary.p50.as_secs_f64() * 1000.0,
+                summary.p99.as_secs_f64() * 1000.0,
+            )
+        }
+        _ => (0, 0.0, 0.0),
     }
 }
 

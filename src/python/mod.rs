@@ -40,7 +40,8 @@ mod _native {
     #[pymodule_export]
     use super::http::{
         http_cancel, http_close_idle, http_drain, http_fileno, http_flush, http_in_flight, http_read,
-        http_release_pool, http_request_blocking, http_submit, HeaderList, HttpResult, RequestOptions,
+        http_release_pool, http_request_blocking, http_start_waits, http_submit, HeaderList, HttpResult,
+        RequestOptions,
     };
     #[pymodule_export]
     use super::integrity::{IntegrityLedger, Marker};

@@ -11,7 +11,7 @@ import time
 import pytest
 
 from processes import ROOT, Target, free_port, queue_id
-from pushpop_load import Client
+from pushpop_load import Client, _native
 from pushpop_load.transport import HttpStatusError
 
 
@@ -35,8 +35,14 @@ def test_blocking_push_pop_and_request(target: Target) -> None:
         assert client.push(queue, {"n": n}, priority=priority)["success"] is True
     assert [item["n"] for item in client.pop(queue, depth=10)] == [1, 3, 2, 0]
     assert client.pop(queue) == []
+    _native.http_start_waits()  # counted afresh from here
     response = client.request("GET", "/health")
     assert response.status_code == 200 and response.json()["status"] == "healthy" and response.elapsed_ms > 0
+    assert response.queued_ms >= 0
+    # the wait before the start is counted apart from the response time, per process, until taken
+    requests, p50_ms, p99_ms = _native.http_start_waits()
+    assert requests == 1 and 0 < p50_ms <= p99_ms, (requests, p50_ms, p99_ms)
+    assert _native.http_start_waits() == (0, 0.0, 0.0)
     assert client.request("GET", "/nowhere").status_code == 404
     with pytest.raises(HttpStatusError) as raised:
         client.push(queue, "not an object")
@@ -248,7 +254,7 @@ def test_a_non_cooperative_request_lets_no_other_greenlet_run(target: Target) ->
     code = f"""
 from gevent import monkey; monkey.patch_all()
 import gevent
-from pushpop_load import Client
+from pushpop_load import Client, _native
 client = Client({target.url!r})
 for cooperative in (False, True):
     ran = []

@@ -211,6 +211,7 @@ fn deferred_requests_start_at_the_flush_and_can_be_cancelled_before_it() {
     })
     .unwrap();
     let url = format!("http://{addr}/health");
+    let submitted = Instant::now();
     let (first, starts_batch) = engine.submit_deferred(spec("GET", &url, "", None), 1usize);
     assert!(starts_batch);
     let (second, starts_batch) = engine.submit_deferred(spec("GET", &url, "", None), 2usize);
@@ -222,7 +223,21 @@ fn deferred_requests_start_at_the_flush_and_can_be_cancelled_before_it() {
     assert_eq!(engine.in_flight(), 3);
     assert_eq!(engine.cancel(second), Some(2));
     engine.flush();
-    let mut done: Vec<(usize, u16)> = collect(&engine, 2)
+    let outcomes = collect(&engine, 2);
+    let wall = submitted.elapsed();
+    // the wait for the flush is the request's `queued` time, and its response time starts after it
+    for (token, outcome) in &outcomes {
+        let timings = outcome.timings;
+        assert!(timings.queued >= Duration::from_millis(300), "{token}: {timings:?}");
+        assert!(
+            timings.queued + timings.total <= wall,
+            "{token}: {timings:?} in {wall:?}"
+        );
+    }
+    let waits = engine.take_start_waits();
+    assert_eq!(waits.requests, 2, "the cancelled request never started");
+    assert!(waits.p50 >= Duration::from_millis(300), "{waits:?}");
+    let mut done: Vec<(usize, u16)> = outcomes
         .into_iter()
         .map(|(token, outcome)| (token, outcome.status))
         .collect();
