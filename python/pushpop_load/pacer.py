@@ -3,9 +3,10 @@
 Locust's own ``constant_throughput`` paces each user alone, so a scenario's rate would change with its user count.
 A scenario's rate is the whole swarm's instead: one greenlet hands out slots as they fall due, to whichever users
 are waiting (first come, first served), and a user waits for a slot before each task. Slots are never booked
-ahead, so a rate that changes (a ramp, a shape) takes effect at once, and a slot that finds every user busy is
-dropped rather than saved up for a burst. This is still Locust's closed model: when every user waits on a slow
-service the swarm falls behind its rate, and the pacer says so once.
+ahead, so a rate that changes (a ramp, a shape) takes effect at once, and slots that find every user busy are kept
+up to a millisecond's worth (the hub's resolution) and dropped beyond it rather than saved up for a burst. This is
+still Locust's closed model: when every user waits on a slow service the swarm falls behind its rate, and the pacer
+says so once.
 """
 
 from __future__ import annotations
@@ -17,6 +18,20 @@ import gevent
 from gevent.lock import Semaphore
 
 __all__ = ["SwarmPacer"]
+
+# the shortest wait gevent's hub keeps (seconds)
+_HUB_RESOLUTION = 0.001
+
+
+def slots_to_give(due: int, waiting: int, saved: int, rate: float) -> int:
+    """Of ``due`` slots, how many to hand out to ``waiting`` users when ``saved`` are already handed out and not
+    taken: as many as the waiting users take, plus a millisecond's worth (at least one) kept for users finishing
+    their tasks; the rest are dropped, not saved for a burst."""
+    # gevent's hub cannot wait less than a millisecond (libev's epoll back end: a 0.3 ms sleep lasts 1.09 ms), so
+    # slots come a millisecond at a time; keeping one only, a single user at 2,000/s sent 1,421/s, dropping the
+    # slots that came while it was busy
+    kept = 1 + int(rate * _HUB_RESOLUTION)
+    return min(due, max(0, waiting + kept - saved))
 
 
 class SwarmPacer:
@@ -57,10 +72,9 @@ class SwarmPacer:
             if due > now:
                 gevent.sleep(due - now)
                 now = time.monotonic()
-            # every slot due by now (more than one when the hub was late), but no more than the waiting users can
-            # take plus one kept for the next user to finish its task: the rest are dropped, not saved for a burst
+            # every slot due by now (more than one when the hub was late)
             count = 1 + int((now - due) * rate)
-            given = min(count, max(0, self.slots.linkcount() + 1 - self.slots.counter))
+            given = slots_to_give(count, self.slots.linkcount(), self.slots.counter, rate)
             for _ in range(given):
                 self.slots.release()
             self._note_dropped(count - given, rate)
