@@ -24,6 +24,7 @@ pub struct Timings {
     pub total: Duration,
 }
 
+/// The result of one request: a response (any status) or an error, never both.
 #[derive(Debug, Clone, Default)]
 pub struct Outcome {
     /// 0 when there was no response.

@@ -78,6 +78,11 @@ def swarm(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[str,
     base = f"http://127.0.0.1:{port}"
     try:
         wait_for_web_ui(base, proc)
+        # a master answers before its workers have connected, and starts (--autostart) only once they have
+        deadline = time.monotonic() + 60
+        while state(base) not in ("running", "spawning"):
+            assert time.monotonic() < deadline and proc.poll() is None, state(base)
+            time.sleep(0.2)
         yield base, prefix, proc, target.proc.pid
     finally:
         end_process(proc, timeout=60)
