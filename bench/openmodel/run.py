@@ -174,6 +174,7 @@ def rate_part(out: Path, rate: int) -> dict:
     finally:
         target.stop()
     [run] = json.loads((out / f"rate-{rate}_openmodel.json").read_text())["runs"]
+    verdict = json.loads((out / f"rate-{rate}_integrity.json").read_text())
     window_s = window[1] - window[0]
     # per request started: the schedule's rate when every arrival started (none dropped), else the rate achieved
     per_request = 1e6 / (min(rate, run["started"] / DURATION) * window_s)
@@ -189,6 +190,8 @@ def rate_part(out: Path, rate: int) -> dict:
         "main_us_per_request": cpu["main"] * per_request,
         "target_cores": cpu["target"] / window_s,
         "latencies": summaries(out / f"rate-{rate}"),
+        # the ledger's verdict on the run's queues: a figure is only worth its run if nothing was lost or reordered
+        "integrity": {key: verdict[key] for key in ("ok", "lost", "duplicated", "out_of_order", "producers")},
     }
 
 
@@ -277,18 +280,23 @@ def main() -> None:
             f"{TARGET_CPU}, Locust on CPU {GENERATOR_CPU}",
             "",
             "| rate/s | due | started | late (> 5 ms) | dropped | latest start | achieved/s | generator cores | "
-            "CPU µs/request | driver thread | main thread | target cores | push p50 / p99 ms corrected | raw |",
-            "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+            "CPU µs/request | driver thread | main thread | target cores | push p50 / p99 ms corrected | raw | "
+            "integrity |",
+            "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
         ]
         for rate in rates:
             push, raw = rate["latencies"]["/queue/[id]/push"], rate["latencies"]["/queue/[id]/push (raw)"]
+            verdict = rate["integrity"]
+            integrity = ("OK" if verdict["ok"] else "NOT OK") + (
+                f" (lost {verdict['lost']}, duplicated {verdict['duplicated']}, out of order "
+                f"{verdict['out_of_order']}; {verdict['producers']} producers)")
             lines.append(
                 f"| {rate['rate']:,} | {rate['scheduled']:,} | {rate['started']:,} | {rate['late']:,} "
                 f"({rate['late_pct']:.2f}%) | {rate['dropped']:,} ({rate['dropped_pct']:.2f}%) | "
                 f"{rate['max_lag_us'] / 1000:.1f} ms | {rate['achieved_per_s']:,.0f} | {rate['generator_cores']:.2f} | "
                 f"{rate['cpu_us_per_request']:.2f} | {rate['driver_us_per_request']:.2f} | "
                 f"{rate['main_us_per_request']:.2f} | {rate['target_cores']:.2f} | "
-                f"{push['p50_ms']:.3f} / {push['p99_ms']:.3f} | {raw['p50_ms']:.3f} / {raw['p99_ms']:.3f} |")
+                f"{push['p50_ms']:.3f} / {push['p99_ms']:.3f} | {raw['p50_ms']:.3f} / {raw['p99_ms']:.3f} | {integrity} |")
     if wrk:
         lines += [
             "",

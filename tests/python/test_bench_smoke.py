@@ -39,6 +39,7 @@ def test_openmodel_benchmark_smoke() -> None:
     assert rate["latencies"]["/queue/[id]/push"]["count"] == rate["latencies"]["/queue/[id]/push (raw)"]["count"]
     # the driver's thread is found (1,000 requests/s for 1.5 s take it well over a 10 ms tick)
     assert rate["driver_us_per_request"] > 0 and rate["main_us_per_request"] >= 0 and rate["cpu_us_per_request"] > 0
+    assert rate["integrity"]["ok"] is True and rate["integrity"]["out_of_order"] == 0, rate["integrity"]
     stall = results["stall"]
     assert stall["/queue/[id]/push"]["count"] > 0 and stall["closed push"]["count"] > 0
     assert "Stall" in (out / "summary.md").read_text()
