@@ -17,9 +17,9 @@ class PushPopUser(NativeHttpUser):
     """Pushes and pops with the service's checks: a push counts as a success only when the service says it stored
     the item, a pop only when its answer has one of the two pop shapes. The items each pop returned are recorded
     beside its response time (``items`` in the exact statistics), so throughput is known in items as well as
-    requests. Each user is one producer of the integrity checker (``pushpop_load.integrity``): the items it pushes
-    carry a marker, and every pop answer is checked against the environment's ledger (``--pp-integrity off`` turns
-    this off)."""
+    requests. Each user is one producer of the integrity checker (``pushpop_load.integrity``), a new one after a push
+    the service did not answer: the items it pushes carry a marker, and every pop answer is checked against the
+    environment's ledger (``--pp-integrity off`` turns this off)."""
 
     abstract = True
 
@@ -75,6 +75,7 @@ class PushPopUser(NativeHttpUser):
         except BaseException:  # Locust stopped this user mid-push: the item may be stored or not
             if ledger is not None and marker is not None:
                 ledger.indeterminate(queue, self.producer, marker.seq)
+                self.producer = ledger.new_producer()
             raise
         with answer as r:
             if r.status_code == 200:
@@ -93,6 +94,10 @@ class PushPopUser(NativeHttpUser):
                 ledger.rejected(queue, self.producer, marker.seq)
             else:  # a timeout, a reset, a 5xx: the item may be stored or not
                 ledger.indeterminate(queue, self.producer, marker.seq)
+            if r.status_code == 0:
+                # unanswered, the item may still be stored after this user's next push: the FIFO check holds a
+                # producer's items to their order, so the next pushes are another producer's
+                self.producer = ledger.new_producer()
         if stored:
             self.pushed += 1
             self._depth[queue] += 1

@@ -9,8 +9,10 @@ import os
 import random
 import signal
 import subprocess
+import sys
 import threading
 import time
+from http.server import ThreadingHTTPServer
 from typing import Any, Iterator
 
 import pytest
@@ -18,6 +20,7 @@ import pytest
 from pushpop_load import Client
 from pushpop_load._native import IntegrityLedger
 from pushpop_load.payloads import make_item
+from fifo_service import fifo_handler, serving
 from processes import PUSHPOP, Target, queue_id
 
 DEPTH = 10
@@ -295,3 +298,48 @@ def test_producer_ids_differ_after_a_fork() -> None:
     assert parent_next == parent_first + 1
     assert child >> 20 != parent_first >> 20, (child, parent_first)
     assert all(0 <= value < 2**53 for value in (child, parent_first, parent_next))
+
+
+AFTER_A_TIMEOUT = """
+import json, sys, time
+from locust import constant, task
+from locust.env import Environment
+from pushpop_load import PushPopUser
+from pushpop_load.integrity import Integrity
+
+class Pusher(PushPopUser):
+    host = sys.argv[1]
+    wait_time = constant(0)
+    network_timeout = 0.5
+
+    @task
+    def push(self):
+        self.push_item()
+
+environment = Environment(user_classes=[Pusher])
+environment.create_local_runner()
+user = Pusher(environment)
+stored = [user.push_item(), user.push_item()]  # the first is not answered in time, the second is
+popped, deadline = 0, time.monotonic() + 30
+while popped < 2 and time.monotonic() < deadline:  # the first is stored late: pop until both are out
+    popped += len(user.pop_items(depth=10) or [])
+    time.sleep(0.02)
+print(json.dumps({"stored": stored, "report": Integrity.of(environment).ledger.report(True)}))
+"""
+
+
+def test_a_push_stored_after_its_timeout_is_not_out_of_order() -> None:
+    """A user's push that timed out may be stored after the user's next: the next pushes are another producer's,
+    and the checks find nothing wrong (the first push indeterminate, both items popped once). The service stores
+    the first 1.5 s late, past the client's 0.5 s timeout."""
+    late_first = fifo_handler(lambda _item, n: 1.5 if n == 0 else 0.0)
+    with serving(ThreadingHTTPServer(("127.0.0.1", 0), late_first)) as url:
+        done = subprocess.run([sys.executable, "-c", AFTER_A_TIMEOUT, url], capture_output=True, text=True,
+                              timeout=60)
+    assert done.returncode == 0, done.stderr[-3000:]
+    result = json.loads(done.stdout.splitlines()[-1])
+    report = result["report"]
+    assert result["stored"] == [False, True], result
+    assert (report["indeterminate"], report["acknowledged"], report["popped"]) == (1, 1, 2), report
+    assert report["out_of_order"] == report["duplicated"] == report["foreign"] == 0, report
+    assert report["ok"] is True and report["producers"] == 2, report

@@ -7,13 +7,12 @@ from __future__ import annotations
 import json
 import threading
 import time
-from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 
+from fifo_service import fifo_handler, serving
 from processes import Target, free_port, locust_headless, master_flags, start_workers, stop_workers
 
 OPEN = '''
@@ -162,53 +161,13 @@ class _Counting(ThreadingHTTPServer):
         return super().get_request()
 
 
-class _Reordering(_Answering):
-    """A FIFO queue service (one priority, as the contract has it) that takes 30 ms to store a push whose integrity
-    seq is even: pushes sent together are stored out of their seqs' order, as a real service may store two
-    concurrent requests."""
-
-    lock = threading.Lock()
-    queues: dict[str, list[bytes]] = {}
-
-    def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
-        sent = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        queue = self.path.split("/")[2]
-        if self.path.endswith("/push"):
-            item = json.loads(sent)["item"]
-            if item["_pp"][1] % 2 == 0:
-                time.sleep(0.03)
-            with type(self).lock:
-                type(self).queues.setdefault(queue, []).append(json.dumps(item).encode())
-            body = b'{"success":true,"message":"ok"}'
-        else:
-            depth = int(self.path.rpartition("depth=")[2] or 1)
-            with type(self).lock:
-                stored = type(self).queues.setdefault(queue, [])
-                items, stored[:depth] = stored[:depth], []
-            body = b'{"items":[%s],"count":%d}' % (b",".join(items), len(items))
-        self.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s"
-                         % (len(body), body))
-
-
-@contextmanager
-def _serving(server: ThreadingHTTPServer) -> Iterator[str]:
-    """`server` answering on a thread of its own, its URL; shut down and closed after the block."""
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
 def test_arrivals_wait_for_a_bounded_connection_and_count_as_late_not_dropped(tmp_path: Path) -> None:
     _Counting.accepted = 0
     locustfile = tmp_path / "one.py"
     # 100 arrivals/s on one connection that carries 50/s: a queue grows for 2 s and drains in 2 more
     locustfile.write_text(OPEN.format(schedule="constant:rate=100", duration=2) + QUIT_AT_END
                           + "    max_connections = 1\n")
-    with _serving(_Counting(("127.0.0.1", 0), _Slow)) as url:
+    with serving(_Counting(("127.0.0.1", 0), _Slow)) as url:
         done, _ = locust_headless(locustfile, url, tmp_path / "one",
                                   "-u", "1", "-r", "1", "-t", "20s", "--pp-integrity", "off", timeout=60)
     assert done.returncode == 0, done.stderr[-3000:]
@@ -239,7 +198,7 @@ def test_a_stall_shows_in_the_open_model_and_hides_in_the_closed_one(tmp_path: P
             time.sleep(0.05)
         _Stalling.stall_from = time.monotonic()
 
-    with _serving(ThreadingHTTPServer(("127.0.0.1", 0), _Stalling)) as url:
+    with serving(ThreadingHTTPServer(("127.0.0.1", 0), _Stalling)) as url:
         threading.Thread(target=stall_soon, daemon=True).start()
         done, _ = locust_headless(locustfile, url, tmp_path / "both",
                                   "-u", "6", "-r", "6", "-t", "8s", "--pp-integrity", "off", timeout=60)
@@ -358,7 +317,8 @@ def test_concurrent_pushes_stored_in_either_order_are_not_out_of_order(tmp_path:
     # Only a producer's pushes that cannot overlap are held to their order, and nothing here is out of order.
     locustfile = tmp_path / "open.py"
     locustfile.write_text(OPEN.format(schedule="constant:rate=500", duration=3) + "    pop_depth = 5\n")
-    with _serving(ThreadingHTTPServer(("127.0.0.1", 0), _Reordering)) as url:
+    reordering = fifo_handler(lambda item, _: 0.03 if item["_pp"][1] % 2 == 0 else 0.0)
+    with serving(ThreadingHTTPServer(("127.0.0.1", 0), reordering)) as url:
         done, _ = locust_headless(locustfile, url, tmp_path / "run", "-u", "1", "-r", "1", "-t", "8s", timeout=60)
     assert done.returncode == 0, done.stderr[-3000:]
     integrity = json.loads((tmp_path / "run_integrity.json").read_text())
