@@ -101,7 +101,7 @@ def test_an_arrival_rate_run_starts_every_request_on_time_and_counts_it(tmp_path
         assert percentile(exact[name], 50.0) >= percentile(exact[f"{name} (raw)"], 50.0)
         assert exact[name]["mean_ms"] == pytest.approx(
             final[name]["total_response_time"] / final[name]["num_requests"], rel=0.01, abs=0.01)
-    # pops counted the items they returned, and integrity found nothing lost
+    # pops counted the items they returned, and integrity found nothing lost, twice or out of order
     integrity = json.loads((tmp_path / "run_integrity.json").read_text())
     assert integrity["lost"] == integrity["duplicated"] == integrity["out_of_order"] == 0, integrity
     assert integrity["acknowledged"] == final["/queue/[id]/push"]["num_requests"]
