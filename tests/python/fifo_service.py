@@ -1,6 +1,6 @@
-"""Servers in the test's own process: ``serving`` runs one on a thread, and ``fifo_handler`` makes a queue service
-with the contract's push and pop (one priority, FIFO) that can hold a push before storing it, for tests of what
-concurrent or timed-out pushes do to the integrity checks."""
+"""Servers in the test's own process: ``serving`` runs one on a thread, ``JsonAnswering`` is a handler's way to answer,
+and ``fifo_handler`` makes a queue service with the contract's push and pop (one priority, FIFO) that can hold a push
+before storing it, for tests of what concurrent or timed-out pushes do to the integrity checks."""
 
 from __future__ import annotations
 
@@ -24,6 +24,23 @@ def serving(server: ThreadingHTTPServer) -> Iterator[str]:
         server.server_close()
 
 
+class JsonAnswering(BaseHTTPRequestHandler):
+    """A keep-alive HTTP/1.1 handler that answers 200 with a JSON body and logs nothing."""
+
+    protocol_version = "HTTP/1.1"
+
+    def answer(self, body: bytes) -> None:
+        try:
+            # one write: a head and a body written apart meet Nagle and delayed ACKs (40 ms)
+            self.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s"
+                             % (len(body), body))
+        except OSError:  # the client gave up on this answer (its timeout)
+            pass
+
+    def log_message(self, *_args: object) -> None:
+        pass
+
+
 def fifo_handler(hold: Callable[[dict[str, Any], int], float]) -> type[BaseHTTPRequestHandler]:
     """A handler class with a queue store of its own: the n-th push (from 0) is stored ``hold(item, n)`` seconds
     after it arrived, then answered."""
@@ -31,9 +48,7 @@ def fifo_handler(hold: Callable[[dict[str, Any], int], float]) -> type[BaseHTTPR
     queues: dict[str, list[bytes]] = {}
     pushes = [0]
 
-    class Fifo(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
+    class Fifo(JsonAnswering):
         def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
             sent = self.rfile.read(int(self.headers.get("Content-Length") or 0))
             queue = self.path.split("/")[2]
@@ -51,14 +66,6 @@ def fifo_handler(hold: Callable[[dict[str, Any], int], float]) -> type[BaseHTTPR
                     stored = queues.setdefault(queue, [])
                     items, stored[:depth] = stored[:depth], []
                 body = b'{"items":[%s],"count":%d}' % (b",".join(items), len(items))
-            try:
-                # one write: a head and a body written apart meet Nagle and delayed ACKs (40 ms)
-                self.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s"
-                                 % (len(body), body))
-            except OSError:  # the client gave up on this answer (its timeout)
-                pass
-
-        def log_message(self, *_args: object) -> None:
-            pass
+            self.answer(body)
 
     return Fifo

@@ -7,12 +7,12 @@ from __future__ import annotations
 import json
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 
-from fifo_service import fifo_handler, serving
+from fifo_service import JsonAnswering, fifo_handler, serving
 from processes import Target, free_port, locust_headless, master_flags, start_workers, stop_workers
 
 OPEN = '''
@@ -107,10 +107,8 @@ def test_an_arrival_rate_run_starts_every_request_on_time_and_counts_it(tmp_path
     assert integrity["acknowledged"] == final["/queue/[id]/push"]["num_requests"]
 
 
-class _Answering(BaseHTTPRequestHandler):
+class _Answering(JsonAnswering):
     """Answers every push and pop, after `delay()`."""
-
-    protocol_version = "HTTP/1.1"
 
     def delay(self) -> None:
         pass
@@ -118,13 +116,7 @@ class _Answering(BaseHTTPRequestHandler):
     def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
         self.rfile.read(int(self.headers.get("Content-Length") or 0))
         self.delay()
-        body = b'{"success":true,"message":"ok"}' if self.path.endswith("/push") else b'{"items":[],"count":0}'
-        # one write: a head and a body written apart meet Nagle and delayed ACKs (40 ms)
-        self.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s"
-                         % (len(body), body))
-
-    def log_message(self, *_args: object) -> None:
-        pass
+        self.answer(b'{"success":true,"message":"ok"}' if self.path.endswith("/push") else b'{"items":[],"count":0}')
 
 
 class _Stalling(_Answering):
