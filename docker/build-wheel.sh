@@ -25,7 +25,7 @@ shopt -s nullglob
 wheels=("$out"/pushpop_load-*.whl)
 [ ${#wheels[@]} -eq 1 ] || { echo "error: expected one wheel in $out, found ${#wheels[@]}" >&2; exit 1; }
 
-# One wheel for every CPython >= 3.9 on any glibc Linux the tag admits: the image's Python need not match ours.
+# One wheel for every CPython >= 3.10 on any glibc Linux the tag admits: the image's Python need not match ours.
 python3 - "${wheels[0]}" <<'PY'
 import re, sys, zipfile
 
@@ -33,7 +33,7 @@ path = sys.argv[1]
 with zipfile.ZipFile(path) as wheel:
     meta = next(n for n in wheel.namelist() if n.endswith(".dist-info/WHEEL"))
     tags = [line.split(":", 1)[1].strip() for line in wheel.read(meta).decode().splitlines() if line.startswith("Tag:")]
-bad = [t for t in tags if not re.fullmatch(r"cp39-abi3-(manylinux_2_\d+|manylinux2014)_\w+", t)]
+bad = [t for t in tags if not re.fullmatch(r"cp310-abi3-(manylinux_2_\d+|manylinux2014)_\w+", t)]
 if not tags or bad:
     sys.exit(f"error: {path} is tagged {tags}; an abi3 manylinux wheel was expected")
 print(f"wheel: {path} ({', '.join(tags)})")

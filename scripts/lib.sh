@@ -12,7 +12,7 @@ fi
 
 need_toolchain() {
   command -v cargo >/dev/null 2>&1 || die "cargo not found: install Rust (https://rustup.rs) and retry"
-  command -v python3 >/dev/null 2>&1 || die "python3 not found: install Python 3.9 or newer and retry"
+  command -v python3 >/dev/null 2>&1 || die "python3 not found: install Python 3.10 or newer and retry"
   python3 -c 'import venv, ensurepip' 2>/dev/null \
     || die "python3 cannot create virtual environments: install python3-venv and retry"
 }

@@ -56,8 +56,8 @@ def test_the_prebuilt_image_holds_the_host_wheel_unchanged(pushpop_image: str, w
     version = re.search(r"^Version: (\S+)$", metadata, re.M)
     assert version, metadata
     tags = [line.split(":", 1)[1].strip() for line in wheel_meta.splitlines() if line.startswith("Tag:")]
-    assert tags and all(re.fullmatch(r"cp39-abi3-manylinux_2_\d+_x86_64", tag) for tag in tags), tags
-    assert wheel.name.startswith(f"pushpop_load-{version.group(1)}-cp39-abi3-manylinux_2_"), wheel.name
+    assert tags and all(re.fullmatch(r"cp310-abi3-manylinux_2_\d+_x86_64", tag) for tag in tags), tags
+    assert wheel.name.startswith(f"pushpop_load-{version.group(1)}-cp310-abi3-manylinux_2_"), wheel.name
 
     done = docker("run", "--rm", "--network", "none", "--workdir", "/", "--entrypoint", "python", pushpop_image,
                   "-c", PROBE, timeout=120)

@@ -116,13 +116,13 @@ def target(venv: Path, home: Path, image_env: dict[str, str]) -> Iterator[str]:
 
 def test_the_wheel_is_abi3_and_manylinux(wheel: Path) -> None:
     name_tags = wheel.name.removesuffix(".whl").split("-")[-3:]
-    assert name_tags[:2] == ["cp39", "abi3"], wheel.name
+    assert name_tags[:2] == ["cp310", "abi3"], wheel.name
     assert re.fullmatch(r"(manylinux_2_\d+|manylinux2014)_x86_64(\.manylinux\w+)*", name_tags[2]), wheel.name
     with zipfile.ZipFile(wheel) as archive:
         names = archive.namelist()
         meta = archive.read(next(n for n in names if n.endswith(".dist-info/WHEEL"))).decode()
     tags = [line.split(":", 1)[1].strip() for line in meta.splitlines() if line.startswith("Tag:")]
-    assert tags and all(re.fullmatch(r"cp39-abi3-(manylinux_2_\d+|manylinux2014)_x86_64", t) for t in tags), tags
+    assert tags and all(re.fullmatch(r"cp310-abi3-(manylinux_2_\d+|manylinux2014)_x86_64", t) for t in tags), tags
     assert "Root-Is-Purelib: false" in meta
     # one native library, the release build's, whatever `maturin develop` left in the source tree
     assert [n for n in names if n.endswith(".so")] == ["pushpop_load/_native.abi3.so"], names
