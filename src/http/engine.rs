@@ -1,6 +1,6 @@
 use std::collections::HashMap;
 use std::mem;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -57,6 +57,39 @@ impl Default for EngineConfig {
 struct Completions {
     done: Mutex<Vec<(u64, Outcome)>>,
     wakeup: Wakeup,
+    /// Requests queued in `done` since the eventfd was last written for them.
+    unsignalled: AtomicBool,
+}
+
+/// Completions queued at once past which the caller is told without waiting for the runtime thread's batch to end.
+const SIGNAL_AFTER: usize = 64;
+
+impl Completions {
+    /// Queues a finished request. The caller hears of it when the runtime thread has run out of ready work
+    /// (`signal`, before it sleeps) rather than at once: the caller's thread, woken by the eventfd, preempted the
+    /// runtime thread on the core they share after each answer it read, to take that one answer (path.py, 20
+    /// greenlets: 0.2 preemptions of the runtime thread per request, the switch 13.6% of its samples). A long
+    /// batch tells it at `SIGNAL_AFTER` completions, so a runtime thread that never runs dry cannot starve it.
+    fn push(&self, ticket: u64, outcome: Outcome) {
+        let queued = {
+            let mut done = locked(&self.done);
+            done.push((ticket, outcome));
+            done.len()
+        };
+        if queued >= SIGNAL_AFTER {
+            self.unsignalled.store(false, Ordering::Release);
+            self.wakeup.notify();
+        } else {
+            self.unsignalled.store(true, Ordering::Release);
+        }
+    }
+
+    /// A runtime thread is about to sleep: the caller is told of what it queued.
+    fn signal(&self) {
+        if self.unsignalled.swap(false, Ordering::AcqRel) {
+            self.wakeup.notify();
+        }
+    }
 }
 
 /// A runtime, a connection pool and a completion queue. Callers `submit` requests with an opaque token and never
@@ -109,16 +142,19 @@ fn locked<V>(mutex: &Mutex<V>) -> MutexGuard<'_, V> {
 
 impl<T: Send + 'static> Engine<T> {
     pub fn new(config: &EngineConfig) -> std::io::Result<Self> {
+        let completions = Arc::new(Completions {
+            done: Mutex::new(Vec::new()),
+            wakeup: Wakeup::new()?,
+            unsignalled: AtomicBool::new(false),
+        });
+        let parking = Arc::clone(&completions);
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(config.threads.max(1))
             .thread_name("pushpop-http")
             .on_thread_start(block_signals)
+            .on_thread_park(move || parking.signal())
             .enable_all()
             .build()?;
-        let completions = Arc::new(Completions {
-            done: Mutex::new(Vec::new()),
-            wakeup: Wakeup::new()?,
-        });
         Ok(Self {
             runtime,
             clients: Mutex::default(),
@@ -280,8 +316,7 @@ impl<T: Send + 'static> Engine<T> {
                                 ..Outcome::default()
                             },
                         };
-                        locked(&completions.done).push((ticket, outcome));
-                        completions.wakeup.notify();
+                        completions.push(ticket, outcome);
                     });
                     (ticket, handle.abort_handle())
                 })
@@ -351,8 +386,7 @@ impl<T: Send + 'static> Engine<T> {
                 },
                 ..Outcome::default()
             };
-            locked(&completions.done).push((ticket, outcome));
-            completions.wakeup.notify();
+            completions.push(ticket, outcome);
         });
         if let Some(entry) = locked(&self.in_flight).get_mut(&ticket) {
             entry.task = Some(task.abort_handle());
@@ -484,5 +518,43 @@ async fn send(
             timings: Timings::default(),
             rest: response.rest.map(|rest| Arc::new(tokio::sync::Mutex::new(rest))),
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Completions, Outcome, Wakeup, SIGNAL_AFTER};
+    use std::sync::atomic::AtomicBool;
+    use std::sync::Mutex;
+
+    /// What `Engine::drain` does to them.
+    fn drain(completions: &Completions) {
+        completions.wakeup.reset();
+        completions.done.lock().unwrap().clear();
+    }
+
+    #[test]
+    fn completions_are_signalled_when_the_runtime_thread_runs_dry_or_many_wait() {
+        let completions = Completions {
+            done: Mutex::new(Vec::new()),
+            wakeup: Wakeup::new().unwrap(),
+            unsignalled: AtomicBool::new(false),
+        };
+        completions.push(1, Outcome::default());
+        assert!(!completions.wakeup.readable(), "told before the batch ended");
+        completions.signal();
+        assert!(completions.wakeup.readable());
+        drain(&completions);
+        completions.signal();
+        assert!(!completions.wakeup.readable(), "told again with nothing new");
+        for waiting in 1..SIGNAL_AFTER {
+            completions.push(waiting as u64, Outcome::default());
+            assert!(!completions.wakeup.readable(), "told at {waiting} waiting");
+        }
+        completions.push(0, Outcome::default());
+        assert!(completions.wakeup.readable(), "not told at {SIGNAL_AFTER} waiting");
+        drain(&completions);
+        completions.signal();
+        assert!(!completions.wakeup.readable(), "told twice of the same completions");
     }
 }

@@ -50,29 +50,33 @@ impl Wakeup {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::Wakeup;
-
-    fn readable(wakeup: &Wakeup) -> bool {
+impl Wakeup {
+    /// Whether a wait on the descriptor would return now.
+    pub(crate) fn readable(&self) -> bool {
         let mut poll = libc::pollfd {
-            fd: wakeup.fd(),
+            fd: self.fd(),
             events: libc::POLLIN,
             revents: 0,
         };
         // SAFETY: one valid pollfd, zero timeout.
         unsafe { libc::poll(&raw mut poll, 1, 0) == 1 }
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Wakeup;
 
     #[test]
     fn notify_reset_cycle() {
         let wakeup = Wakeup::new().unwrap();
-        assert!(!readable(&wakeup));
+        assert!(!wakeup.readable());
         wakeup.notify();
         wakeup.notify();
-        assert!(readable(&wakeup));
+        assert!(wakeup.readable());
         wakeup.reset();
-        assert!(!readable(&wakeup));
+        assert!(!wakeup.readable());
         wakeup.notify();
-        assert!(readable(&wakeup));
+        assert!(wakeup.readable());
     }
 }
