@@ -41,6 +41,19 @@ def ensure(binary: str, package: str) -> str:
     return found
 
 
+def find_oha(smoke: bool) -> str | None:
+    """oha's path (``cargo install oha``: a benchmark tool, not a dependency); a full run installs it when missing, a
+    smoke run goes without (None)."""
+    found = shutil.which("oha") or shutil.which("oha", path=str(Path.home() / ".cargo" / "bin"))
+    if found or smoke:
+        return found
+    print("bench: installing oha with `cargo install oha --locked` (a few minutes, once)", flush=True)
+    done = subprocess.run(["cargo", "install", "oha", "--locked"], capture_output=True, text=True)
+    if done.returncode != 0:
+        fail(f"cargo install oha failed:\n{done.stderr[-2000:]}")
+    return shutil.which("oha", path=str(Path.home() / ".cargo" / "bin"))
+
+
 def write_results(out: Path, summary: str, results: object | None = None) -> None:
     """`summary.md` (and `results.json` when there are `results`) into `out`, the summary on the terminal."""
     (out / "summary.md").write_text(summary)

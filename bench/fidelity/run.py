@@ -34,14 +34,13 @@ from __future__ import annotations
 import datetime
 import json
 import os
-import shutil
 import statistics
 import subprocess
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from common import ROOT, fail, write_results  # noqa: E402
+from common import ROOT, fail, find_oha, write_results  # noqa: E402
 from processes import LOCUST, Target  # noqa: E402
 
 SMOKE = os.environ.get("SMOKE") == "1"
@@ -101,17 +100,6 @@ class Open(ArrivalRateUser):
     max_in_flight = 2000
     network_timeout = 10
 '''
-
-
-def find_oha() -> str | None:
-    found = shutil.which("oha") or shutil.which("oha", path=str(Path.home() / ".cargo" / "bin"))
-    if found or SMOKE:
-        return found
-    print("bench/fidelity: installing oha with `cargo install oha --locked` (a few minutes, once)", flush=True)
-    done = subprocess.run(["cargo", "install", "oha", "--locked"], capture_output=True, text=True)
-    if done.returncode != 0:
-        fail(f"cargo install oha failed:\n{done.stderr[-2000:]}")
-    return shutil.which("oha", path=str(Path.home() / ".cargo" / "bin"))
 
 
 def oha_run(oha: str, out: Path, url: str, rate: int, connections: int, round_: int) -> dict:
@@ -180,7 +168,7 @@ def main() -> None:
 
     if pushpop_load.build_profile != "release" and os.environ.get("ALLOW_DEBUG") != "1":
         fail("the extension is a debug build: run `make build-prod` first (or ALLOW_DEBUG=1 for a smoke run)")
-    oha = find_oha()
+    oha = find_oha(SMOKE)
     stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     out = ROOT / "bench" / "results" / f"fidelity-{stamp}"
     out.mkdir(parents=True)

@@ -7,7 +7,9 @@
    Goals: 20,000 requests/s on one worker core with less than 1% started late (issue 8); 60,000/s at ≤ 6 µs of CPU
    per request, < 1% late, none dropped (issue 17). Then wrk (``-t1 -c50``, pushes and pops 1:1 as fast as it
    can) against the same target on the same cores: the most the target takes on its one core, and wrk's CPU per
-   request, the floor for a generator.
+   request, the floor for a generator; and oha (``cargo install oha``) at each rate on the driver's 100 connections,
+   pushes only: an independent open-model client's CPU per request at the same rate, the fair floor (wrk's figure
+   is at the target's ceiling, where every wake-up carries more requests).
 2. **stall** — one run with both models against a server that answers nothing for one second: the open model at
    STALL_RATE requests/s and ten closed-model ``NativeHttpUser``s that send as fast as answers come. Goal: the open
    model's corrected p99 shows the stall, the closed model's p99 hides it.
@@ -16,8 +18,9 @@
     SMOKE=1 ALLOW_DEBUG=1 .venv/bin/python bench/openmodel/run.py      # short, low rate: the harness only
 
 Environment: RATES ("20000 60000"; or RATE, one rate), DURATION (10), WRK (1: run wrk after the rates; 0 in
-SMOKE), PARTS ("rate stall"), STALL_RATE (300), TARGET_CPU (0), GENERATOR_CPU (1), SMOKE,
-ALLOW_DEBUG. Results: bench/results/openmodel-<stamp>/ (summary.md, results.json, each run's Locust output).
+SMOKE), PARTS ("rate stall"), STALL_RATE (300), TARGET_CPU (0), GENERATOR_CPU (1), SMOKE, ALLOW_DEBUG. oha runs after
+the rates when it is installed; a full run installs it. Results: bench/results/openmodel-<stamp>/ (summary.md,
+results.json, each run's Locust output).
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from common import ROOT, cpu_seconds, ensure, fail, run_wrk, write_results  # noqa: E402
+from common import ROOT, cpu_seconds, ensure, fail, find_oha, run_wrk, write_results  # noqa: E402
 from processes import LOCUST, Target  # noqa: E402
 
 SMOKE = os.environ.get("SMOKE") == "1"
@@ -74,6 +77,9 @@ class Closed(NativeHttpUser):
         self.client.post("/queue/closed/push", json={"item": {"n": 1}}, name="closed push")
 '''
 
+
+# a push of the same size as the driver's (its integrity marker included), for oha, which sends one body throughout
+OHA_BODY = '{"item":{"id":"000000000001","_pp":[1,1,0,1765065600000000],"data":"' + "x" * 40 + '"},"priority":0}'
 
 WRK_SCRIPT = """
 local body = '{"item":{"id":"000000000001","_pp":[1,1,0,1765065600000000],"data":"'
@@ -195,6 +201,36 @@ def rate_part(out: Path, rate: int) -> dict:
     }
 
 
+def oha_part(out: Path, oha: str, rate: int) -> dict:
+    """oha at `rate` on as many connections as the driver may open, pushes only, against a fresh target: its CPU per
+    request over the window the driver is measured in, and its latencies."""
+    connections = 100  # ArrivalRateUser.max_connections, which OPEN leaves as it is
+    target = Target("--threads", "1", prefix=("taskset", "-c", TARGET_CPU)).start()
+    try:
+        command = ["taskset", "-c", GENERATOR_CPU, oha, "-z", f"{DURATION:g}s", "-q", str(rate), "-c",
+                   str(connections), "-m", "POST", "-T", "application/json", "-d", OHA_BODY, "--no-tui",
+                   "--output-format", "json", f"{target.url}/queue/oha/push"]
+        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        started = time.monotonic()
+        window = (1.0, DURATION - 0.5)
+        time.sleep(window[0])
+        before = cpu_seconds(process.pid)
+        time.sleep(max(0.0, window[1] - (time.monotonic() - started)))
+        after = cpu_seconds(process.pid)
+        stdout, stderr = process.communicate(timeout=DURATION + 60)
+    finally:
+        target.stop()
+    if process.returncode != 0:
+        fail(f"oha exited {process.returncode}: {stderr[-2000:]}")
+    (out / f"oha-{rate}.json").write_text(stdout)
+    report = json.loads(stdout)
+    answered = sum(report.get("statusCodeDistribution", {}).values())
+    percentiles = report["latencyPercentiles"]
+    return {"rate": rate, "connections": connections, "achieved_per_s": answered / DURATION,
+            "cpu_us_per_request": (after - before) * 1e6 / (min(rate, answered / DURATION) * (window[1] - window[0])),
+            "p50_ms": percentiles["p50"] * 1000, "p99_ms": percentiles["p99"] * 1000}
+
+
 def wrk_part(out: Path) -> dict:
     """wrk against the reference target as the rate part runs it: the target's ceiling on its core, wrk's cost."""
     wrk = ensure("wrk", "wrk")
@@ -267,6 +303,8 @@ def main() -> None:
     out = ROOT / "bench" / "results" / f"openmodel-{stamp}"
     out.mkdir(parents=True)
     rates = [rate_part(out, rate) for rate in RATES] if "rate" in PARTS else []
+    oha = find_oha(SMOKE) if rates else None
+    ohas = {rate["rate"]: oha_part(out, oha, rate["rate"]) for rate in rates} if oha else {}
     wrk = wrk_part(out) if "rate" in PARTS and RUN_WRK else None
     stall = stall_part(out) if "stall" in PARTS else None
     lines = [
@@ -297,6 +335,20 @@ def main() -> None:
                 f"{rate['cpu_us_per_request']:.2f} | {rate['driver_us_per_request']:.2f} | "
                 f"{rate['main_us_per_request']:.2f} | {rate['target_cores']:.2f} | "
                 f"{push['p50_ms']:.3f} / {push['p99_ms']:.3f} | {raw['p50_ms']:.3f} / {raw['p99_ms']:.3f} | {integrity} |")
+    if ohas:
+        lines += [
+            "",
+            "oha at the same rates on 100 connections (the driver's), pushes only, same cores, the same window:",
+            "",
+            "| rate/s | achieved/s | oha CPU µs/request | the open model's ÷ oha's | oha p50 / p99 ms |",
+            "|---:|---:|---:|---:|---:|",
+        ]
+        for rate in rates:
+            reference = ohas[rate["rate"]]
+            lines.append(
+                f"| {rate['rate']:,} | {reference['achieved_per_s']:,.0f} | {reference['cpu_us_per_request']:.2f} | "
+                f"{rate['cpu_us_per_request'] / reference['cpu_us_per_request']:.2f} | "
+                f"{reference['p50_ms']:.3f} / {reference['p99_ms']:.3f} |")
     if wrk:
         lines += [
             "",
@@ -322,7 +374,7 @@ def main() -> None:
                       f"{closed['p99_ms']:.1f} ms (its max {closed['max_ms']:.0f} ms: it met the stall, and sent "
                       "less)."]
     summary = "\n".join(lines) + "\n"
-    write_results(out, summary, {"rates": rates, "wrk": wrk, "stall": stall})
+    write_results(out, summary, {"rates": rates, "oha": list(ohas.values()), "wrk": wrk, "stall": stall})
 
 
 if __name__ == "__main__":
