@@ -657,14 +657,15 @@ class OpenModel:
         timeout: float = 60.0,
         connect_timeout: float = 60.0,
         late_after: float = 0.005,
+        batch_window: float = ...,
         insecure: bool = True,
         push_name: str = ...,
         pop_name: str = ...,
         ledger: IntegrityLedger | None = None,
         producer: int = 0,
     ) -> OpenModel:
-        """Checks the settings and starts at once (``priorities`` default ``[0]``, ``push_name``
-        ``"/queue/[id]/push"``, ``pop_name`` ``"/queue/[id]/pop"``). Raises ValueError for a bad setting, OSError
+        """Checks the settings and starts at once (``priorities`` default ``[0]``, ``batch_window`` 50 µs,
+        ``push_name`` ``"/queue/[id]/push"``, ``pop_name`` ``"/queue/[id]/pop"``). Raises ValueError for a bad setting, OSError
         when the thread cannot start."""
     def stop(self) -> None:
         """Starts no more requests; those in flight finish or time out."""

@@ -22,13 +22,14 @@ use crate::integrity::{now_us, parse_pop, Ledger};
 use crate::stats::LocustEntry;
 use crate::stats::{Delta, Intervals, Recorder};
 
-/// Arrivals due within this long of now start together, on one wake-up of the driver's thread, rather than one
-/// wake-up each. A wake-up (the timer's set and read, the poll, the switch back) costs the thread about what a
-/// request does: 25 µs of CPU each for 5,000 waits of 20-50 µs (debug build, a busy 2-vCPU guest, 2026-12-07),
-/// beside 16-23 µs per request, and at 20,000/s and above arrivals are closer together than that. 50 µs starts
-/// them in pairs at 20,000/s and in threes at 60,000/s. Each still counts from its own time (`timing`); the
-/// schedule is kept to within this window, a hundredth of the 5 ms after which a start is late.
-const BATCH_WINDOW: Duration = Duration::from_micros(50);
+/// The default `DriverConfig::batch_window`. A wake-up (the timer's set and read, the poll, the switch back) costs
+/// the thread about what a request does: 25 µs of CPU each for 5,000 waits of 20-50 µs (debug build, a busy 2-vCPU
+/// guest, 2026-12-07), beside 16-23 µs per request, and at 20,000/s and above arrivals are closer together than
+/// that. 50 µs starts them in pairs at 20,000/s and in threes at 60,000/s, and keeps the schedule to a hundredth of
+/// the 5 ms after which a start is late. A wider window buys CPU with precision: 1 ms (tokio's timer step, which
+/// oha's `-q` keeps) took the driver at 20,000/s from 29.1-29.3 to 14.6-15.0 µs per request, and the raw p50 from
+/// 0.091 to 0.141 ms as requests left in bursts of twenty (`bench/openmodel`, two interleaved pairs, 2026-12-07).
+pub const DEFAULT_BATCH_WINDOW: Duration = Duration::from_micros(50);
 
 /// What to run, and against what.
 #[derive(Debug, Clone)]
@@ -61,6 +62,9 @@ pub struct DriverConfig {
     pub connect_timeout: Duration,
     /// A request that starts more than this after its time counts as late.
     pub late_after: Duration,
+    /// Arrivals due within this long of now start together, on one wake-up of the driver's thread, rather than one
+    /// wake-up each; each still counts from its own time (`timing`). At most `late_after`.
+    pub batch_window: Duration,
     /// https without checking the certificate.
     pub insecure: bool,
     /// The names requests are recorded under (Locust's `name`).
@@ -186,6 +190,14 @@ impl Driver {
         }
         if config.max_in_flight == 0 {
             return bad("max_in_flight must be at least 1");
+        }
+        if config.batch_window > config.late_after {
+            return Err(OpenModelError::Config(format!(
+                "batch_window ({} s) cannot be wider than late_after ({} s): arrivals would start earlier than a late \
+                 one is late",
+                config.batch_window.as_secs_f64(),
+                config.late_after.as_secs_f64()
+            )));
         }
         if config.max_connections == 0 {
             return bad("max_connections must be at least 1");
@@ -324,6 +336,7 @@ struct Prepared {
 /// The schedule's loop: start every arrival when it is due, until the duration is over or `stop`.
 async fn drive(shared: &Arc<Shared>, pool: Arc<Pool>) {
     let config = &shared.config;
+    let window = config.batch_window;
     let counters = &shared.counters;
     let (push_uris, pop_uris) = uris(config);
     let mut headers = HeaderMap::new();
@@ -353,10 +366,10 @@ async fn drive(shared: &Arc<Shared>, pool: Arc<Pool>) {
         let intended = start + Duration::from_secs_f64(due);
         // the clock is read again only when the last reading says the arrival is not due yet: a driver behind its
         // schedule starts every arrival already due without one
-        if intended > now + BATCH_WINDOW {
+        if intended > now + window {
             now = Instant::now();
         }
-        if intended > now + BATCH_WINDOW {
+        if intended > now + window {
             let waited = async {
                 match &timer {
                     Some(timer) if timer.sleep_until(intended).await.is_ok() => {}
@@ -640,7 +653,7 @@ fn count_start(shared: &Shared, intended: Instant, sent: Instant) -> Instant {
 /// Where a request's corrected latency starts, and how far behind its time it was sent. Both count from the
 /// arrival's own intended time, whatever batch started it, and from the send, not the spawn: a driver that falls
 /// behind spawns many arrivals before any runs, and they leave only when it yields (or, the connections all busy,
-/// when one frees). An arrival a batch sent ahead of its time (`BATCH_WINDOW`) counts from its send: the service
+/// when one frees). An arrival a batch sent ahead of its time (`DriverConfig::batch_window`) counts from its send: the service
 /// had it from then, and a corrected time is never below the raw one.
 fn timing(intended: Instant, sent: Instant) -> (Instant, Duration) {
     (intended.min(sent), sent.saturating_duration_since(intended))

@@ -11,6 +11,6 @@ mod error;
 mod schedule;
 mod timer;
 
-pub use driver::{Counters, Drained, Driver, DriverConfig};
+pub use driver::{Counters, Drained, Driver, DriverConfig, DEFAULT_BATCH_WINDOW};
 pub use error::{OpenModelError, Result};
 pub use schedule::Schedule;

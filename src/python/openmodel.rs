@@ -11,7 +11,7 @@ use super::grammar::Schedule;
 use super::integrity::IntegrityLedger;
 use super::json::to_python;
 use super::stats::HdrStats;
-use crate::openmodel::{Driver, DriverConfig};
+use crate::openmodel::{Driver, DriverConfig, DEFAULT_BATCH_WINDOW};
 
 /// Starts requests on an arrival-rate schedule in its own thread; see `pushpop_load.openmodel`.
 #[pyclass(frozen, module = "pushpop_load._native", name = "OpenModel")]
@@ -32,7 +32,7 @@ impl OpenModel {
         base_url, schedule, *, share=1.0, duration=None, max_in_flight=1000, max_connections=100,
         push_weight=1, pop_weight=1,
         item_bytes=100, priorities=vec![0], pop_depth=1, queues, timeout=60.0, connect_timeout=60.0,
-        late_after=0.005, insecure=true, push_name="/queue/[id]/push".to_owned(),
+        late_after=0.005, batch_window=DEFAULT_BATCH_WINDOW.as_secs_f64(), insecure=true, push_name="/queue/[id]/push".to_owned(),
         pop_name="/queue/[id]/pop".to_owned(), ledger=None, producer=0
     ))]
     #[allow(clippy::too_many_arguments, clippy::needless_pass_by_value)] // keywords, each with its default; pyo3 owns the refs
@@ -52,6 +52,7 @@ impl OpenModel {
         timeout: f64,
         connect_timeout: f64,
         late_after: f64,
+        batch_window: f64,
         insecure: bool,
         push_name: String,
         pop_name: String,
@@ -74,6 +75,9 @@ impl OpenModel {
             timeout: seconds(timeout, "timeout")?,
             connect_timeout: seconds(connect_timeout, "connect_timeout")?,
             late_after: seconds(late_after, "late_after")?,
+            batch_window: Duration::try_from_secs_f64(batch_window).map_err(|_| {
+                pyo3::exceptions::PyValueError::new_err("batch_window must be 0 or a positive number of seconds")
+            })?,
             insecure,
             push_name,
             pop_name,

@@ -67,6 +67,8 @@ def test_bad_schedules_and_settings_are_clear_errors() -> None:
         ({"max_connections": 0}, "max_connections must be at least 1"),
         ({"queues": []}, "at least one queue"),
         ({"duration": -1.0}, "duration must be a positive number"),
+        ({"batch_window": -0.001}, "batch_window must be 0 or a positive number of seconds"),
+        ({"batch_window": 0.01}, r"batch_window \(0.01 s\) cannot be wider than late_after \(0.005 s\)"),
     ):
         with pytest.raises(ValueError, match=words):
             _native.OpenModel("http://127.0.0.1:9", _native.Schedule("constant:rate=1"), **{"queues": ["q"], **settings})
@@ -319,3 +321,29 @@ def test_concurrent_pushes_stored_in_either_order_are_not_out_of_order(tmp_path:
     assert integrity["ok"] is True, integrity
     # as many producers as pushes were in flight at once: more than one (pushes overlapped), far fewer than pushes
     assert 1 < integrity["producers"] < 100, integrity
+
+
+def test_arrivals_due_within_the_batch_window_start_together(tmp_path: Path) -> None:
+    # 100 pushes/s (one due every 10 ms) with a 40 ms window: the driver wakes at an arrival's time and starts it with
+    # the four due within 40 ms after it, so pushes reach the service in bursts of five, 50 ms apart
+    arrived: list[float] = []
+
+    class Recording(JsonAnswering):
+        def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+            arrived.append(time.monotonic())
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            self.answer(b'{"success":true,"message":"ok"}')
+
+    locustfile = tmp_path / "open.py"
+    locustfile.write_text(OPEN.format(schedule="constant:rate=100", duration=3) + QUIT_AT_END
+                          + "    push_weight, pop_weight = 1, 0\n    batch_window = 0.04\n    late_after = 0.05\n")
+    with serving(ThreadingHTTPServer(("127.0.0.1", 0), Recording)) as url:
+        done, _ = locust_headless(locustfile, url, tmp_path / "run", "-u", "1", "-r", "1", "-t", "20s",
+                                  "--pp-integrity", "off", timeout=60)
+    assert done.returncode == 0, done.stderr[-3000:]
+    [run] = json.loads((tmp_path / "run_openmodel.json").read_text())["runs"]
+    assert run["started"] == len(arrived) >= 300, (run, len(arrived))
+    gaps = [later - earlier for earlier, later in zip(sorted(arrived), sorted(arrived)[1:])]
+    # four in five gaps are within a burst, one in five between bursts (each spaced by ten, none would be either)
+    within, between = sum(gap < 0.005 for gap in gaps), sum(gap > 0.025 for gap in gaps)
+    assert within > len(gaps) / 2 and between > len(gaps) / 10, (within, between, len(gaps))
