@@ -665,8 +665,8 @@ class OpenModel:
         producer: int = 0,
     ) -> OpenModel:
         """Checks the settings and starts at once (``priorities`` default ``[0]``, ``batch_window`` 50 µs,
-        ``push_name`` ``"/queue/[id]/push"``, ``pop_name`` ``"/queue/[id]/pop"``). Raises ValueError for a bad setting, OSError
-        when the thread cannot start."""
+        ``push_name`` ``"/queue/[id]/push"``, ``pop_name`` ``"/queue/[id]/pop"``). Raises ValueError for a bad
+        setting, OSError when the thread cannot start."""
     def stop(self) -> None:
         """Starts no more requests; those in flight finish or time out."""
     def running(self) -> bool:
