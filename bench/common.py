@@ -54,6 +54,22 @@ def find_oha(smoke: bool) -> str | None:
     return shutil.which("oha", path=str(Path.home() / ".cargo" / "bin"))
 
 
+def oha_command(oha: str, cpu: str, seconds: float, rate: int, connections: int, body: str, url: str) -> list[str]:
+    """oha on `cpu` for `seconds`, POSTing the JSON `body` to `url` at `rate` per second over `connections`; its
+    report as JSON on stdout (`oha_figures` reads it)."""
+    return ["taskset", "-c", cpu, oha, "-z", f"{seconds:g}s", "-q", str(rate), "-c", str(connections), "-m", "POST",
+            "-T", "application/json", "-d", body, "--no-tui", "--output-format", "json", url]
+
+
+def oha_figures(report_text: str) -> dict:
+    """From oha's JSON report: the requests answered, the transport errors, and the p50 and p99 in ms."""
+    report = json.loads(report_text)
+    percentiles = report["latencyPercentiles"]
+    return {"answered": sum(report.get("statusCodeDistribution", {}).values()),
+            "errors": sum(report.get("errorDistribution", {}).values()),
+            "p50_ms": percentiles["p50"] * 1000, "p99_ms": percentiles["p99"] * 1000}
+
+
 def write_results(out: Path, summary: str, results: object | None = None) -> None:
     """`summary.md` (and `results.json` when there are `results`) into `out`, the summary on the terminal."""
     (out / "summary.md").write_text(summary)

@@ -40,7 +40,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from common import ROOT, fail, find_oha, write_results  # noqa: E402
+from common import ROOT, fail, find_oha, oha_command, oha_figures, write_results  # noqa: E402
 from processes import LOCUST, Target  # noqa: E402
 
 SMOKE = os.environ.get("SMOKE") == "1"
@@ -103,18 +103,15 @@ class Open(ArrivalRateUser):
 
 
 def oha_run(oha: str, out: Path, url: str, rate: int, connections: int, round_: int) -> dict:
-    command = ["taskset", "-c", GENERATOR_CPU, oha, "-z", f"{DURATION:g}s", "-q", str(rate), "-c", str(connections),
-               "-m", "POST", "-T", "application/json", "-d", BODY, "--no-tui", "--output-format", "json", url + PATH]
+    command = oha_command(oha, GENERATOR_CPU, DURATION, rate, connections, BODY, url + PATH)
     done = subprocess.run(command, capture_output=True, text=True, timeout=DURATION + 60)
     if done.returncode != 0:
         fail(f"oha exited {done.returncode}: {done.stderr[-2000:]}")
     (out / f"oha-{rate}-{connections}-{round_}.json").write_text(done.stdout)
-    report = json.loads(done.stdout)
-    percentiles = report["latencyPercentiles"]
-    statuses = report.get("statusCodeDistribution", {})
-    count = sum(statuses.values())
-    return {"requests": count, "per_s": count / DURATION, "errors": sum(report.get("errorDistribution", {}).values()),
-            "p50_ms": percentiles["p50"] * 1000, "p99_ms": percentiles["p99"] * 1000}
+    figures = oha_figures(done.stdout)
+    count = figures["answered"]
+    return {"requests": count, "per_s": count / DURATION, "errors": figures["errors"], "p50_ms": figures["p50_ms"],
+            "p99_ms": figures["p99_ms"]}
 
 
 def locust_run(out: Path, url: str, user: str, rate: int, users: int, round_: int) -> dict:

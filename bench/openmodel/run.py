@@ -36,7 +36,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from common import ROOT, cpu_seconds, ensure, fail, find_oha, run_wrk, write_results  # noqa: E402
+from common import (ROOT, cpu_seconds, ensure, fail, find_oha, oha_command, oha_figures, run_wrk,  # noqa: E402
+                    write_results)
 from processes import LOCUST, Target  # noqa: E402
 
 SMOKE = os.environ.get("SMOKE") == "1"
@@ -78,13 +79,12 @@ class Closed(NativeHttpUser):
 '''
 
 
-# a push of the same size as the driver's (its integrity marker included), for oha, which sends one body throughout
-OHA_BODY = '{"item":{"id":"000000000001","_pp":[1,1,0,1765065600000000],"data":"' + "x" * 40 + '"},"priority":0}'
+# a push of the same size as the driver's (its integrity marker included), for wrk and oha, which send one body
+PUSH_BODY = '{"item":{"id":"000000000001","_pp":[1,1,0,1765065600000000],"data":"' + "x" * 40 + '"},"priority":0}'
 
-WRK_SCRIPT = """
-local body = '{"item":{"id":"000000000001","_pp":[1,1,0,1765065600000000],"data":"'
-  .. string.rep("x", 40) .. '"},"priority":0}'
-local n = 0
+WRK_SCRIPT = f"""
+local body = '{PUSH_BODY}'
+""" + """local n = 0
 request = function()
   n = n + 1
   if n % 2 == 1 then
@@ -207,9 +207,8 @@ def oha_part(out: Path, oha: str, rate: int) -> dict:
     connections = 100  # ArrivalRateUser.max_connections, which OPEN leaves as it is
     target = Target("--threads", "1", prefix=("taskset", "-c", TARGET_CPU)).start()
     try:
-        command = ["taskset", "-c", GENERATOR_CPU, oha, "-z", f"{DURATION:g}s", "-q", str(rate), "-c",
-                   str(connections), "-m", "POST", "-T", "application/json", "-d", OHA_BODY, "--no-tui",
-                   "--output-format", "json", f"{target.url}/queue/oha/push"]
+        command = oha_command(oha, GENERATOR_CPU, DURATION, rate, connections, PUSH_BODY,
+                              f"{target.url}/queue/oha/push")
         process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         started = time.monotonic()
         window = (1.0, DURATION - 0.5)
@@ -223,12 +222,11 @@ def oha_part(out: Path, oha: str, rate: int) -> dict:
     if process.returncode != 0:
         fail(f"oha exited {process.returncode}: {stderr[-2000:]}")
     (out / f"oha-{rate}.json").write_text(stdout)
-    report = json.loads(stdout)
-    answered = sum(report.get("statusCodeDistribution", {}).values())
-    percentiles = report["latencyPercentiles"]
+    figures = oha_figures(stdout)
+    answered = figures["answered"]
     return {"rate": rate, "connections": connections, "achieved_per_s": answered / DURATION,
             "cpu_us_per_request": (after - before) * 1e6 / (min(rate, answered / DURATION) * (window[1] - window[0])),
-            "p50_ms": percentiles["p50"] * 1000, "p99_ms": percentiles["p99"] * 1000}
+            "p50_ms": figures["p50_ms"], "p99_ms": figures["p99_ms"]}
 
 
 def wrk_part(out: Path) -> dict:

@@ -1,6 +1,6 @@
 use std::collections::HashMap;
 use std::mem;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -57,8 +57,6 @@ impl Default for EngineConfig {
 struct Completions {
     done: Mutex<Vec<(u64, Outcome)>>,
     wakeup: Wakeup,
-    /// Requests queued in `done` since the eventfd was last written for them.
-    unsignalled: AtomicBool,
 }
 
 /// Completions queued at once past which the caller is told without waiting for the runtime thread's batch to end.
@@ -77,16 +75,13 @@ impl Completions {
             done.len()
         };
         if queued >= SIGNAL_AFTER {
-            self.unsignalled.store(false, Ordering::Release);
             self.wakeup.notify();
-        } else {
-            self.unsignalled.store(true, Ordering::Release);
         }
     }
 
-    /// A runtime thread is about to sleep: the caller is told of what it queued.
+    /// A runtime thread is about to sleep: the caller is told of what waits (`notify` writes once per drain).
     fn signal(&self) {
-        if self.unsignalled.swap(false, Ordering::AcqRel) {
+        if !locked(&self.done).is_empty() {
             self.wakeup.notify();
         }
     }
@@ -145,7 +140,6 @@ impl<T: Send + 'static> Engine<T> {
         let completions = Arc::new(Completions {
             done: Mutex::new(Vec::new()),
             wakeup: Wakeup::new()?,
-            unsignalled: AtomicBool::new(false),
         });
         let parking = Arc::clone(&completions);
         let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -524,7 +518,6 @@ async fn send(
 #[cfg(test)]
 mod tests {
     use super::{Completions, Outcome, Wakeup, SIGNAL_AFTER};
-    use std::sync::atomic::AtomicBool;
     use std::sync::Mutex;
 
     /// What `Engine::drain` does to them.
@@ -538,7 +531,6 @@ mod tests {
         let completions = Completions {
             done: Mutex::new(Vec::new()),
             wakeup: Wakeup::new().unwrap(),
-            unsignalled: AtomicBool::new(false),
         };
         completions.push(1, Outcome::default());
         assert!(!completions.wakeup.readable(), "told before the batch ended");

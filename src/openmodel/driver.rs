@@ -192,12 +192,12 @@ impl Driver {
             return bad("max_in_flight must be at least 1");
         }
         if config.batch_window > config.late_after {
-            return Err(OpenModelError::Config(format!(
+            return bad(&format!(
                 "batch_window ({} s) cannot be wider than late_after ({} s): arrivals would start earlier than a late \
                  one is late",
                 config.batch_window.as_secs_f64(),
                 config.late_after.as_secs_f64()
-            )));
+            ));
         }
         if config.max_connections == 0 {
             return bad("max_connections must be at least 1");
@@ -653,8 +653,8 @@ fn count_start(shared: &Shared, intended: Instant, sent: Instant) -> Instant {
 /// Where a request's corrected latency starts, and how far behind its time it was sent. Both count from the
 /// arrival's own intended time, whatever batch started it, and from the send, not the spawn: a driver that falls
 /// behind spawns many arrivals before any runs, and they leave only when it yields (or, the connections all busy,
-/// when one frees). An arrival a batch sent ahead of its time (`DriverConfig::batch_window`) counts from its send: the service
-/// had it from then, and a corrected time is never below the raw one.
+/// when one frees). An arrival a batch sent ahead of its time (`DriverConfig::batch_window`) counts from its send:
+/// the service had it from then, and a corrected time is never below the raw one.
 fn timing(intended: Instant, sent: Instant) -> (Instant, Duration) {
     (intended.min(sent), sent.saturating_duration_since(intended))
 }

@@ -18,10 +18,16 @@ use crate::openmodel::{Driver, DriverConfig, DEFAULT_BATCH_WINDOW};
 pub struct OpenModel(Mutex<Option<Driver>>);
 
 fn seconds(value: f64, what: &str) -> PyResult<Duration> {
-    Duration::try_from_secs_f64(value)
+    seconds_or_zero(value, what)
         .ok()
         .filter(|duration| !duration.is_zero())
         .ok_or_else(|| pyo3::exceptions::PyValueError::new_err(format!("{what} must be a positive number of seconds")))
+}
+
+fn seconds_or_zero(value: f64, what: &str) -> PyResult<Duration> {
+    Duration::try_from_secs_f64(value).map_err(|_| {
+        pyo3::exceptions::PyValueError::new_err(format!("{what} must be 0 or a positive number of seconds"))
+    })
 }
 
 #[pymethods]
@@ -32,8 +38,8 @@ impl OpenModel {
         base_url, schedule, *, share=1.0, duration=None, max_in_flight=1000, max_connections=100,
         push_weight=1, pop_weight=1,
         item_bytes=100, priorities=vec![0], pop_depth=1, queues, timeout=60.0, connect_timeout=60.0,
-        late_after=0.005, batch_window=DEFAULT_BATCH_WINDOW.as_secs_f64(), insecure=true, push_name="/queue/[id]/push".to_owned(),
-        pop_name="/queue/[id]/pop".to_owned(), ledger=None, producer=0
+        late_after=0.005, batch_window=DEFAULT_BATCH_WINDOW.as_secs_f64(), insecure=true,
+        push_name="/queue/[id]/push".to_owned(), pop_name="/queue/[id]/pop".to_owned(), ledger=None, producer=0
     ))]
     #[allow(clippy::too_many_arguments, clippy::needless_pass_by_value)] // keywords, each with its default; pyo3 owns the refs
     fn new(
@@ -75,9 +81,7 @@ impl OpenModel {
             timeout: seconds(timeout, "timeout")?,
             connect_timeout: seconds(connect_timeout, "connect_timeout")?,
             late_after: seconds(late_after, "late_after")?,
-            batch_window: Duration::try_from_secs_f64(batch_window).map_err(|_| {
-                pyo3::exceptions::PyValueError::new_err("batch_window must be 0 or a positive number of seconds")
-            })?,
+            batch_window: seconds_or_zero(batch_window, "batch_window")?,
             insecure,
             push_name,
             pop_name,
