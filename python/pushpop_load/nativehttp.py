@@ -29,8 +29,6 @@ from urllib.parse import urljoin as _urljoin
 from urllib.parse import urlsplit as _urlsplit
 from urllib.parse import urlunsplit as _urlunsplit
 
-from gevent.hub import Waiter as _Waiter
-from gevent.hub import get_hub as _get_hub
 from locust import User
 from locust.event import EventHook
 from locust.exception import CatchResponseError, LocustError, ResponseError, StopTest
@@ -43,6 +41,7 @@ from pushpop_load import plugin as _plugin
 from pushpop_load.cookies import add_cookies, store_cookies
 from pushpop_load.fdlimit import FdLimit
 from pushpop_load.locust_feed import LocustFeed
+from pushpop_load.slots import Slots
 from pushpop_load.stats import ExactStats
 from pushpop_load.transport import (
     UNSET,
@@ -333,9 +332,7 @@ class NativeHttpSession:
                 proxy_authorization = "Basic " + _b64encode(credentials).decode("ascii")
         if client_pool is not None and not isinstance(client_pool, ConnectionPool):
             client_pool = _pool_for(client_pool)
-        # this user's free request slots, and the greenlets waiting for one (see _take_slot)
-        self._free_slots = concurrency
-        self._slot_waiters: list[Any] = []  # a deque would hold 760 bytes a user for a rare wait
+        self._slots = Slots(concurrency)  # this user's requests at once
         # Keeps the pool alive as long as this session; the engine forgets its connections after both are gone.
         self.client_pool = client_pool or ConnectionPool()
         # Redirects are followed here, not by the engine: a redirect's Set-Cookie must reach the jar first.
@@ -487,10 +484,8 @@ class NativeHttpSession:
     def _wait(self, request: PreparedRequest) -> Any:
         """Runs ``request`` with one of this user's slots; a timeout of an idempotent request is tried again up to
         ``max_retries`` times, as geventhttpclient does."""
-        if self._free_slots:
-            self._free_slots -= 1
-        else:
-            self._take_slot()
+        slots = self._slots
+        slots.take()
         try:
             result = wait_gevent(request)
             if result.error is not None and self.max_retries and request.method in _failures.IDEMPOTENT_METHODS:
@@ -499,33 +494,8 @@ class NativeHttpSession:
                         break
                     result = wait_gevent(request)
         finally:
-            if self._slot_waiters:
-                self._hand_slot_over()
-            else:
-                self._free_slots += 1
+            slots.give()
         return result
-
-    # The slots are a counter, not a gevent semaphore: a user's one request at a time (the usual user) then costs two
-    # integer updates instead of a semaphore's acquire and release (~0.3 µs per request, measured with timeit). A
-    # freed slot goes straight to the longest-waiting greenlet, so a free slot never coexists with a waiter.
-    def _take_slot(self) -> None:
-        waiter = _Waiter()
-        self._slot_waiters.append(waiter)
-        try:
-            waiter.get()
-        except BaseException:
-            try:
-                self._slot_waiters.remove(waiter)
-            except ValueError:  # handed a slot meanwhile: it passes on
-                if self._slot_waiters:
-                    self._hand_slot_over()
-                else:
-                    self._free_slots += 1
-            raise
-
-    def _hand_slot_over(self) -> None:
-        # Waiter.switch runs from the hub only: the waiter wakes on the hub's next turn, holding the slot
-        _get_hub().loop.run_callback(self._slot_waiters.pop(0).switch, None)
 
     def _send(self, request: PreparedRequest, allow_redirects: bool) -> tuple[Any, PreparedRequest, float]:
         """Runs ``request`` and the redirects it leads to; the last result, the request that got it, and the time

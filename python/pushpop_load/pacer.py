@@ -15,7 +15,8 @@ import time
 from typing import Callable
 
 import gevent
-from gevent.lock import Semaphore
+
+from pushpop_load.slots import Slots
 
 __all__ = ["SwarmPacer"]
 
@@ -41,7 +42,7 @@ class SwarmPacer:
     def __init__(self, rate: Callable[[], float], behind: Callable[[], None]) -> None:
         self.rate = rate
         self.behind = behind
-        self.slots = Semaphore(0)
+        self.slots = Slots()  # handed out and not yet taken: free; users waiting for one: waiters
         self.greenlet: gevent.Greenlet | None = None
         self.dropped = 0.0
         self.warned = False
@@ -50,7 +51,7 @@ class SwarmPacer:
         if self.greenlet is not None:
             self.greenlet.kill(block=False)
         self.greenlet = None
-        self.slots = Semaphore(0)
+        self.slots = Slots()
         self.dropped = 0.0
         self.warned = False
 
@@ -58,7 +59,7 @@ class SwarmPacer:
         """Waits for this user's next slot."""
         if self.greenlet is None:
             self.greenlet = gevent.spawn(self._hand_out)
-        self.slots.acquire()
+        self.slots.take()
 
     def _hand_out(self) -> None:
         due = time.monotonic()
@@ -74,9 +75,8 @@ class SwarmPacer:
                 now = time.monotonic()
             # every slot due by now (more than one when the hub was late)
             count = 1 + int((now - due) * rate)
-            given = slots_to_give(count, self.slots.linkcount(), self.slots.counter, rate)
-            for _ in range(given):
-                self.slots.release()
+            given = slots_to_give(count, len(self.slots.waiters), self.slots.free, rate)
+            self.slots.give(given)
             self._note_dropped(count - given, rate)
             due += count / rate
 

@@ -3,7 +3,11 @@ asserted here."""
 
 from __future__ import annotations
 
-from processes import run_bench
+import json
+import subprocess
+import sys
+
+from processes import ROOT, Target, run_bench
 
 
 def test_target_benchmark_smoke() -> None:
@@ -18,6 +22,25 @@ def test_client_benchmark_smoke() -> None:
     cost = results["cost"]
     assert set(cost) == {"HttpPushUser", "FastHttpPushUser", "NativePushUser", "wrk"}
     assert all(result["requests_per_s"] > 0 and result["cpu_us_per_request"] > 0 for result in cost.values())
+
+
+def test_client_path_and_pacer_benchmarks_smoke() -> None:
+    """The request path's and the pacer's component benches, each a second long: they print one JSON line."""
+
+    def figures(script: str, *args: str) -> dict:
+        done = subprocess.run([sys.executable, str(ROOT / "bench" / "client" / script), *args], capture_output=True,
+                              text=True, timeout=120)
+        assert done.returncode == 0, done.stderr[-3000:]
+        return json.loads(done.stdout)
+
+    target = Target().start()
+    try:
+        path = figures("path.py", target.url, "1")
+    finally:
+        assert target.stop() == 0, "".join(target.stderr_lines)
+    assert path["requests"] > 0 and path["main_thread_us_per_request"] > 0 and path["process_us_per_request"] > 0
+    pacer = figures("pacer.py", "2000", "10", "1")
+    assert pacer["slots_per_s"] > 0 and pacer["main_thread_us_per_slot"] > 0
 
 
 def test_prepopulate_benchmark_smoke() -> None:

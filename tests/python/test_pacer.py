@@ -1,8 +1,11 @@
-"""The swarm pacer's rule for slots that find users busy (``pushpop_load.pacer.slots_to_give``)."""
+"""The swarm pacer: its rule for slots that find users busy (``slots_to_give``), and the order its slots reach the
+users waiting for them (real greenlets in gevent's hub)."""
 
 from __future__ import annotations
 
-from pushpop_load.pacer import slots_to_give
+import gevent
+
+from pushpop_load.pacer import SwarmPacer, slots_to_give
 
 
 def test_a_millisecond_of_slots_is_kept_for_busy_users() -> None:
@@ -23,3 +26,17 @@ def test_waiting_users_take_what_is_due_and_no_burst_is_saved() -> None:
     # at a low rate one slot is kept, as before
     assert slots_to_give(due=3, waiting=0, saved=0, rate=10) == 1
     assert slots_to_give(due=1, waiting=0, saved=1, rate=10) == 0
+
+
+def test_slots_go_to_the_users_in_the_order_they_began_to_wait() -> None:
+    # a slot every 20 ms: the hub's lateness can only bunch them, never reorder them
+    pacer, order = SwarmPacer(lambda: 50, lambda: None), []
+
+    def user(name: str) -> None:
+        pacer.acquire()
+        order.append(name)
+
+    users = [gevent.spawn(user, name) for name in "abcde"]
+    assert gevent.joinall(users, timeout=30) == users
+    pacer.reset()
+    assert order == list("abcde")
