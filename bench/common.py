@@ -9,6 +9,7 @@ import re
 import shutil
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import NoReturn
@@ -83,6 +84,52 @@ def cpu_seconds(pid: int) -> float:
     """CPU seconds (user and system, every thread) of process `pid` so far."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def run_measured(command: list[str], window: tuple[float, float], timeout: float, env: dict[str, str] | None = None,
+                 start_on: str | None = None) -> tuple[subprocess.CompletedProcess[str], float, float]:
+    """Runs `command` to its end (within `timeout` seconds); its CPU seconds (every thread) over `window`, seconds
+    after its start or, with `start_on`, after it first writes a line holding that text to stderr; and the window's
+    length as measured. Both are 0.0 when the process never wrote `start_on` or ended before the window did."""
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    output: dict[str, list[str]] = {"stdout": [], "stderr": []}
+    started = threading.Event()
+    if start_on is None:
+        started.set()
+
+    def read(name: str) -> None:
+        for line in getattr(process, name):
+            output[name].append(line)
+            if start_on is not None and name == "stderr" and start_on in line:
+                started.set()
+
+    readers = [threading.Thread(target=read, args=(name,), daemon=True) for name in output]
+    for reader in readers:
+        reader.start()
+    cpu = length = 0.0
+    deadline = time.monotonic() + timeout
+    if started.wait(timeout):
+        begin = time.monotonic()
+        time.sleep(window[0])
+        try:
+            before, measured_from = cpu_seconds(process.pid), time.monotonic()
+            time.sleep(max(0.0, window[1] - (time.monotonic() - begin)))
+            after, measured_to = cpu_seconds(process.pid), time.monotonic()
+        except (OSError, IndexError, ValueError):
+            pass  # ended early: no figure
+        else:
+            if process.poll() is None:
+                cpu, length = after - before, measured_to - measured_from
+    try:
+        process.wait(timeout=max(1.0, deadline - time.monotonic()))
+    except subprocess.TimeoutExpired:
+        process.kill()  # ours: it does not outlive the bench
+        process.wait()
+        raise
+    for reader in readers:
+        reader.join(timeout=10)
+    return (subprocess.CompletedProcess(command, process.returncode, "".join(output["stdout"]),
+                                        "".join(output["stderr"])), cpu, length)
 
 
 def run_wrk(command: list[str], out: Path) -> dict:

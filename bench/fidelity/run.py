@@ -15,8 +15,11 @@ runs alone on CPU GENERATOR_CPU. Every request is a ~100-byte push. Cells, for e
 - **ArrivalRateUser** at RATE (one per rate: the open model opens the connections it needs), raw (from the send) and
   corrected (from the due time).
 Locust's latencies are the exact histograms (``_hdr.json``) after ``--reset-stats``, so the spawn is left out; each
-user takes a slot before its first task too. Goal (issue 17): NativeHttpUser's and ArrivalRateUser's p50 and p99
-within 10% or 20 µs (whichever is larger) of oha's in every cell, with no growth with the number of users.
+user takes a slot before its first task too. Each run's CPU per request (the generator's process, every thread) is
+read from /proc over the run's middle: oha's from 1 s after its start, Locust's from 0.5 s after the reset, to 0.5 s
+before the end; at a fixed rate it is what the generator spends to keep that rate, beside what oha spends. Goal
+(issue 17): NativeHttpUser's and ArrivalRateUser's p50 and p99 within 10% or 20 µs (whichever is larger) of oha's in
+every cell, with no growth with the number of users.
 
 With REPEAT > 1 every cell runs that many times, in rounds (each round runs every client once, in the order
 above), and the summary gives each client's median with the range of its runs: on a virtual machine oha's own
@@ -35,12 +38,11 @@ import datetime
 import json
 import os
 import statistics
-import subprocess
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from common import ROOT, fail, find_oha, oha_command, oha_figures, write_results  # noqa: E402
+from common import ROOT, fail, find_oha, oha_command, oha_figures, run_measured, write_results  # noqa: E402
 from processes import LOCUST, Target  # noqa: E402
 
 SMOKE = os.environ.get("SMOKE") == "1"
@@ -104,14 +106,20 @@ class Open(ArrivalRateUser):
 
 def oha_run(oha: str, out: Path, url: str, rate: int, connections: int, round_: int) -> dict:
     command = oha_command(oha, GENERATOR_CPU, DURATION, rate, connections, BODY, url + PATH)
-    done = subprocess.run(command, capture_output=True, text=True, timeout=DURATION + 60)
+    # its CPU from its second second (connections open) to half a second before its end
+    done, cpu, window_s = run_measured(command, (1.0, DURATION - 0.5), DURATION + 60)
     if done.returncode != 0:
         fail(f"oha exited {done.returncode}: {done.stderr[-2000:]}")
     (out / f"oha-{rate}-{connections}-{round_}.json").write_text(done.stdout)
     figures = oha_figures(done.stdout)
     count = figures["answered"]
     return {"requests": count, "per_s": count / DURATION, "errors": figures["errors"], "p50_ms": figures["p50_ms"],
-            "p99_ms": figures["p99_ms"]}
+            "p99_ms": figures["p99_ms"], "cpu_us_per_request": per_request(cpu, window_s, count / DURATION)}
+
+
+def per_request(cpu: float, window_s: float, per_s: float) -> float | None:
+    """CPU µs per request of a run that sent `per_s` over a window of `window_s` in which it used `cpu` seconds."""
+    return cpu * 1e6 / (per_s * window_s) if window_s and per_s else None
 
 
 def locust_run(out: Path, url: str, user: str, rate: int, users: int, round_: int) -> dict:
@@ -124,8 +132,9 @@ def locust_run(out: Path, url: str, user: str, rate: int, users: int, round_: in
     command = ["taskset", "-c", GENERATOR_CPU, LOCUST, "-f", str(locustfile), user, "--headless", "--host", url,
                "-u", str(users), "-r", str(users), "-t", f"{DURATION + 1:g}s", "--reset-stats", "--csv", str(prefix),
                "--only-summary", "--stop-timeout", "2"]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=DURATION + 90,
-                          env={**os.environ, "PUSHPOP_ALLOW_DEBUG": "1"})
+    # its CPU from half a second after the reset to half a second before its end
+    done, cpu, window_s = run_measured(command, (0.5, DURATION - 0.5), DURATION + 90,
+                                       env={**os.environ, "PUSHPOP_ALLOW_DEBUG": "1"}, start_on="Resetting stats")
     (out / f"{label}.log").write_text(done.stdout + done.stderr)
     if done.returncode not in (0, 1):
         fail(f"locust exited {done.returncode} ({label}): {done.stderr[-2000:]}")
@@ -134,9 +143,11 @@ def locust_run(out: Path, url: str, user: str, rate: int, users: int, round_: in
     for summary in document["summaries"]:
         percentiles = dict((p, v) for p, v in summary["percentiles"])
         key = "raw" if summary["name"].endswith("(raw)") else "main"
-        result[key] = {"requests": summary["count"], "failures": summary["failures"],
-                       "per_s": summary["count"] / max(1e-9, document["duration_s"]),
-                       "p50_ms": percentiles[50.0], "p99_ms": percentiles[99.0]}
+        per_s = summary["count"] / max(1e-9, document["duration_s"])
+        result[key] = {"requests": summary["count"], "failures": summary["failures"], "per_s": per_s,
+                       "p50_ms": percentiles[50.0], "p99_ms": percentiles[99.0],
+                       # the open model's raw and corrected figures are the same requests: one CPU figure
+                       "cpu_us_per_request": per_request(cpu, window_s, per_s) if key == "main" else None}
     return result
 
 
@@ -152,6 +163,8 @@ def medians(rows: list[dict]) -> list[dict]:
         for key in ("p50_ms", "p99_ms"):
             values = [run[key] for run in runs]
             merged.update({key: statistics.median(values), f"{key}_min": min(values), f"{key}_max": max(values)})
+        cpus = [run["cpu_us_per_request"] for run in runs if run.get("cpu_us_per_request")]
+        merged["cpu_us_per_request"] = statistics.median(cpus) if cpus else None
         summary.append(merged)
     return summary
 
@@ -207,7 +220,8 @@ def main() -> None:
              f"Pushes to the reference target (memory, 1 thread, CPU {TARGET_CPU}); each generator alone on CPU "
              f"{GENERATOR_CPU}, {DURATION:g} s per cell, {REPEAT} run(s) per cell{ranges}. ✓: within 10% or 20 µs "
              "of oha's figure in the same cell.", "",
-             "| rate/s | connections | client | achieved/s | p50 ms | p99 ms |", "|---:|---:|---|---:|---:|---:|"]
+             "| rate/s | connections | client | achieved/s | p50 ms | p99 ms | CPU µs/request |",
+             "|---:|---:|---|---:|---:|---:|---:|"]
     for row in summary:
         # the open model opens the connections it needs: its reference is oha's cell with the fewest connections
         # that kept the rate
@@ -218,8 +232,9 @@ def main() -> None:
         if reference is not None and row["client"] != "oha":
             marks = [" ✓" if within(row[k], reference[k]) else " ✗" for k in ("p50_ms", "p99_ms")]
         spread = [f" [{row[k + '_min']:.3f}–{row[k + '_max']:.3f}]" if REPEAT > 1 else "" for k in ("p50_ms", "p99_ms")]
+        cpu = "–" if row["cpu_us_per_request"] is None else f"{row['cpu_us_per_request']:.1f}"
         lines.append(f"| {row['rate']:,} | {row['connections'] or '–'} | {row['client']} | {row['per_s']:,.0f} | "
-                     f"{row['p50_ms']:.3f}{marks[0]}{spread[0]} | {row['p99_ms']:.3f}{marks[1]}{spread[1]} |")
+                     f"{row['p50_ms']:.3f}{marks[0]}{spread[0]} | {row['p99_ms']:.3f}{marks[1]}{spread[1]} | {cpu} |")
     write_results(out, "\n".join(lines) + "\n", rows)
 
 

@@ -36,8 +36,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from common import (ROOT, cpu_seconds, ensure, fail, find_oha, oha_command, oha_figures, run_wrk,  # noqa: E402
-                    write_results)
+from common import (ROOT, cpu_seconds, ensure, fail, find_oha, oha_command, oha_figures,  # noqa: E402
+                    run_measured, run_wrk, write_results)
 from processes import LOCUST, Target  # noqa: E402
 
 SMOKE = os.environ.get("SMOKE") == "1"
@@ -209,23 +209,18 @@ def oha_part(out: Path, oha: str, rate: int) -> dict:
     try:
         command = oha_command(oha, GENERATOR_CPU, DURATION, rate, connections, PUSH_BODY,
                               f"{target.url}/queue/oha/push")
-        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        started = time.monotonic()
-        window = (1.0, DURATION - 0.5)
-        time.sleep(window[0])
-        before = cpu_seconds(process.pid)
-        time.sleep(max(0.0, window[1] - (time.monotonic() - started)))
-        after = cpu_seconds(process.pid)
-        stdout, stderr = process.communicate(timeout=DURATION + 60)
+        done, cpu, window_s = run_measured(command, (1.0, DURATION - 0.5), DURATION + 60)
     finally:
         target.stop()
-    if process.returncode != 0:
-        fail(f"oha exited {process.returncode}: {stderr[-2000:]}")
-    (out / f"oha-{rate}.json").write_text(stdout)
-    figures = oha_figures(stdout)
+    if done.returncode != 0:
+        fail(f"oha exited {done.returncode}: {done.stderr[-2000:]}")
+    if not window_s:
+        fail("oha ended before the window its CPU is measured in")
+    (out / f"oha-{rate}.json").write_text(done.stdout)
+    figures = oha_figures(done.stdout)
     answered = figures["answered"]
     return {"rate": rate, "connections": connections, "achieved_per_s": answered / DURATION,
-            "cpu_us_per_request": (after - before) * 1e6 / (min(rate, answered / DURATION) * (window[1] - window[0])),
+            "cpu_us_per_request": cpu * 1e6 / (min(rate, answered / DURATION) * window_s),
             "p50_ms": figures["p50_ms"], "p99_ms": figures["p99_ms"]}
 
 

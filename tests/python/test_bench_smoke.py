@@ -104,6 +104,11 @@ def test_fidelity_benchmark_smoke_and_paced_users_report_what_one_user_reports()
     assert {"NativeHttpUser swarm_throughput", "NativeHttpUser constant_throughput", "FastHttpUser swarm_throughput",
             "ArrivalRateUser", "ArrivalRateUser (raw)"} == {client for client, _ in by_client} - {"oha"}
     assert all(row["requests"] > 0 and row["p50_ms"] <= row["p99_ms"] for row in rows)
+    # each run's CPU per request over its middle (the open model's raw rows are the same requests as its own)
+    assert all((row["cpu_us_per_request"] is None) == row["client"].endswith("(raw)") for row in rows), rows
+    # (a run of a second at 200/s may use under one clock tick of CPU on a fast machine, but not all of them)
+    cpus = [row["cpu_us_per_request"] for row in rows if row["cpu_us_per_request"] is not None]
+    assert min(cpus) >= 0 and sum(cpus) > 0, cpus
     one, hundred = by_client[("NativeHttpUser swarm_throughput", 1)], by_client[("NativeHttpUser swarm_throughput", 100)]
     assert hundred["p50_ms"] <= 3 * one["p50_ms"] + 0.25, (one, hundred)
 
