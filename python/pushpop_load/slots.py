@@ -5,7 +5,8 @@ not a gevent ``Semaphore``: taking a free slot is an integer update (a ``Bounded
 ~0.3 µs per request in ``timeit``), a slot given back goes straight to the longest waiter (a free slot never
 coexists with a waiter), and waking that waiter costs one ``Waiter`` and one hub callback (a ``Semaphore``'s release
 waking its acquirer: bench/client/pacer.py, 100 users at 20,000 slots/s, 10.5 → 8.6 µs of the main thread per slot
-in seven pairs of runs).
+in seven pairs of runs). A user's take and give of a free slot cost 123 ns together in ``timeit``, against 77 for the
+same integer updates written inline in the session.
 """
 
 from __future__ import annotations
@@ -44,9 +45,13 @@ class Slots:
     def give(self, count: int = 1) -> None:
         """Gives ``count`` slots back: to the longest waiters first, the rest free."""
         waiters = self.waiters
-        for _ in range(count):
+        if not waiters:  # the usual case: a user's one request at a time
+            self.free += count
+            return
+        run_callback = get_hub().loop.run_callback
+        for given in range(count):
             if not waiters:
-                self.free += 1
-            else:
-                # Waiter.switch runs from the hub only: the waiter wakes on the hub's next turn, holding the slot
-                get_hub().loop.run_callback(waiters.pop(0).switch, None)
+                self.free += count - given
+                return
+            # Waiter.switch runs from the hub only: the waiter wakes on the hub's next turn, holding the slot
+            run_callback(waiters.pop(0).switch, None)
