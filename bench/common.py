@@ -132,6 +132,12 @@ def run_measured(command: list[str], window: tuple[float, float], timeout: float
                                         "".join(output["stderr"])), cpu, length)
 
 
+def cpu_us_per_request(cpu: float, window_s: float, per_s: float) -> float | None:
+    """CPU µs per request of a run that sent `per_s` over a window of `window_s` in which it used `cpu` seconds;
+    None without a window (`run_measured`'s 0.0) or requests."""
+    return cpu * 1e6 / (per_s * window_s) if window_s and per_s else None
+
+
 def run_wrk(command: list[str], out: Path) -> dict:
     """Runs wrk (`command`, with --latency), its output into `out`/wrk.txt: requests/s, requests, answers not 2xx
     or 3xx, and wrk's CPU µs per request, read from /proc just before it exits."""

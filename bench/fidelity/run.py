@@ -42,7 +42,8 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from common import ROOT, fail, find_oha, oha_command, oha_figures, run_measured, write_results  # noqa: E402
+from common import (ROOT, cpu_us_per_request, fail, find_oha, oha_command, oha_figures, run_measured,  # noqa: E402
+                    write_results)
 from processes import LOCUST, Target  # noqa: E402
 
 SMOKE = os.environ.get("SMOKE") == "1"
@@ -114,12 +115,7 @@ def oha_run(oha: str, out: Path, url: str, rate: int, connections: int, round_: 
     figures = oha_figures(done.stdout)
     count = figures["answered"]
     return {"requests": count, "per_s": count / DURATION, "errors": figures["errors"], "p50_ms": figures["p50_ms"],
-            "p99_ms": figures["p99_ms"], "cpu_us_per_request": per_request(cpu, window_s, count / DURATION)}
-
-
-def per_request(cpu: float, window_s: float, per_s: float) -> float | None:
-    """CPU µs per request of a run that sent `per_s` over a window of `window_s` in which it used `cpu` seconds."""
-    return cpu * 1e6 / (per_s * window_s) if window_s and per_s else None
+            "p99_ms": figures["p99_ms"], "cpu_us_per_request": cpu_us_per_request(cpu, window_s, count / DURATION)}
 
 
 def locust_run(out: Path, url: str, user: str, rate: int, users: int, round_: int) -> dict:
@@ -147,7 +143,7 @@ def locust_run(out: Path, url: str, user: str, rate: int, users: int, round_: in
         result[key] = {"requests": summary["count"], "failures": summary["failures"], "per_s": per_s,
                        "p50_ms": percentiles[50.0], "p99_ms": percentiles[99.0],
                        # the open model's raw and corrected figures are the same requests: one CPU figure
-                       "cpu_us_per_request": per_request(cpu, window_s, per_s) if key == "main" else None}
+                       "cpu_us_per_request": cpu_us_per_request(cpu, window_s, per_s) if key == "main" else None}
     return result
 
 
@@ -163,7 +159,7 @@ def medians(rows: list[dict]) -> list[dict]:
         for key in ("p50_ms", "p99_ms"):
             values = [run[key] for run in runs]
             merged.update({key: statistics.median(values), f"{key}_min": min(values), f"{key}_max": max(values)})
-        cpus = [run["cpu_us_per_request"] for run in runs if run.get("cpu_us_per_request")]
+        cpus = [run["cpu_us_per_request"] for run in runs if run["cpu_us_per_request"] is not None]
         merged["cpu_us_per_request"] = statistics.median(cpus) if cpus else None
         summary.append(merged)
     return summary

@@ -36,8 +36,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from common import (ROOT, cpu_seconds, ensure, fail, find_oha, oha_command, oha_figures,  # noqa: E402
-                    run_measured, run_wrk, write_results)
+from common import (ROOT, cpu_seconds, cpu_us_per_request, ensure, fail, find_oha, oha_command,  # noqa: E402
+                    oha_figures, run_measured, run_wrk, write_results)
 from processes import LOCUST, Target  # noqa: E402
 
 SMOKE = os.environ.get("SMOKE") == "1"
@@ -220,7 +220,7 @@ def oha_part(out: Path, oha: str, rate: int) -> dict:
     figures = oha_figures(done.stdout)
     answered = figures["answered"]
     return {"rate": rate, "connections": connections, "achieved_per_s": answered / DURATION,
-            "cpu_us_per_request": cpu * 1e6 / (min(rate, answered / DURATION) * window_s),
+            "cpu_us_per_request": cpu_us_per_request(cpu, window_s, min(rate, answered / DURATION)),
             "p50_ms": figures["p50_ms"], "p99_ms": figures["p99_ms"]}
 
 
