@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import sys
 import time
+from pathlib import Path
 
 from gevent import monkey
 
@@ -19,11 +20,19 @@ import gevent  # noqa: E402
 
 from pushpop_load.pacer import SwarmPacer  # noqa: E402
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from common import fail  # noqa: E402
+
 
 def main() -> None:
-    rate = float(sys.argv[1]) if len(sys.argv) > 1 else 20000.0
-    users = int(sys.argv[2]) if len(sys.argv) > 2 else 100
-    seconds = float(sys.argv[3]) if len(sys.argv) > 3 else 3.0
+    try:
+        rate = float(sys.argv[1]) if len(sys.argv) > 1 else 20000.0
+        users = int(sys.argv[2]) if len(sys.argv) > 2 else 100
+        seconds = float(sys.argv[3]) if len(sys.argv) > 3 else 3.0
+    except ValueError:
+        fail(f"usage: pacer.py [RATE] [USERS] [SECONDS], not {' '.join(sys.argv[1:])!r}")
+    if not (rate > 0 and users > 0 and seconds > 0):
+        fail(f"RATE, USERS and SECONDS must be above 0 (got {rate:g}, {users}, {seconds:g})")
     pacer = SwarmPacer(lambda: rate, lambda: None)
     taken = [0]
     running = [True]

@@ -15,6 +15,7 @@ import json
 import os
 import sys
 import time
+from pathlib import Path
 
 import gevent
 from locust import constant
@@ -22,11 +23,17 @@ from locust.env import Environment
 
 from pushpop_load import NativeHttpUser
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from common import fail  # noqa: E402
+
 PAYLOAD = "x" * 50
 
 
 def main() -> None:
-    url, seconds = sys.argv[1], float(sys.argv[2]) if len(sys.argv) > 2 else 4.0
+    try:
+        url, seconds = sys.argv[1], float(sys.argv[2]) if len(sys.argv) > 2 else 4.0
+    except (IndexError, ValueError):
+        fail(f"usage: path.py URL [SECONDS], not {' '.join(sys.argv[1:])!r}")
 
     class Pusher(NativeHttpUser):
         host = url

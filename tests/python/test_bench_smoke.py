@@ -41,6 +41,12 @@ def test_client_path_and_pacer_benchmarks_smoke() -> None:
     assert path["requests"] > 0 and path["main_thread_us_per_request"] > 0 and path["process_us_per_request"] > 0
     pacer = figures("pacer.py", "2000", "10", "1")
     assert pacer["slots_per_s"] > 0 and pacer["main_thread_us_per_slot"] > 0
+    # bad arguments: the usage, exit 2, no traceback
+    for script, args, said in (("path.py", [], "usage: path.py URL"), ("pacer.py", ["fast"], "usage: pacer.py"),
+                               ("pacer.py", ["2000", "0"], "must be above 0")):
+        done = subprocess.run([sys.executable, str(ROOT / "bench" / "client" / script), *args], capture_output=True,
+                              text=True, timeout=60)
+        assert done.returncode == 2 and said in done.stderr and "Traceback" not in done.stderr, done.stderr
 
 
 def test_prepopulate_benchmark_smoke() -> None:
