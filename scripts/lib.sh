@@ -54,6 +54,19 @@ ensure_tinyproxy() {
   install it (Debian: apt-get install tinyproxy) for tests/python/test_nativehttp_proxy.py"
 }
 
+# The fidelity bench's reference is a capture of the loopback (bench/wire.py): tests/python/test_bench_smoke.py
+# checks it with a real tcpdump, which needs root; without root the test skips, and so does this.
+ensure_tcpdump() {
+  if command -v tcpdump >/dev/null 2>&1 || [ -x /usr/bin/tcpdump ] || [ "$(id -u)" != 0 ]; then return 0; fi
+  if command -v apt-get >/dev/null 2>&1; then
+    say "installing tcpdump (Debian package tcpdump) for the fidelity bench's wire reference"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq tcpdump >/dev/null \
+      || die "apt-get could not install tcpdump"
+  fi
+  command -v tcpdump >/dev/null 2>&1 || [ -x /usr/bin/tcpdump ] || die "tcpdump not found and cannot be installed here:
+  install it (Debian: apt-get install tcpdump) for tests/python/test_bench_smoke.py"
+}
+
 # The metrics test starts a real Prometheus server: install Debian's prometheus when we can (its service is not
 # needed: the test starts its own, with its own configuration and storage, on a free port).
 ensure_chromium() {

@@ -9,6 +9,7 @@ cd "$ROOT"
 need_toolchain
 ensure_postgres
 ensure_tinyproxy
+ensure_tcpdump
 ensure_prometheus
 ensure_chromium
 ensure_debootstrap

@@ -21,13 +21,17 @@ before the end; at a fixed rate it is what the generator spends to keep that rat
 (issue 17): NativeHttpUser's and ArrivalRateUser's p50 and p99 within 10% or 20 µs (whichever is larger) of oha's in
 every cell, with no growth with the number of users.
 
+Every run is also captured on the loopback (``bench/wire.py``, tcpdump, when it is installed and this is root): the
+wire's p50 and p99 in the same run are the reference that no client's clock is part of, and the summary gives how far
+each client's figures are above them (oha's include its own wake-up for each answer).
+
 With REPEAT > 1 every cell runs that many times, in rounds (each round runs every client once, in the order
 above), and the summary gives each client's median with the range of its runs: on a virtual machine oha's own
 figures move by more than the goal's tolerance from one run to the next, and its range is what a difference has to
 be judged against.
 
 Environment: RATES ("200 2000 20000"), CONNECTIONS ("1 10 100 500"), DURATION (s, 6), REPEAT (1), TARGET_CPU (0),
-GENERATOR_CPU (1), SMOKE, ALLOW_DEBUG. Without oha on the PATH (or in ~/.cargo/bin) a full run installs it with
+GENERATOR_CPU (1), WIRE (1; 0 leaves the capture out), SMOKE, ALLOW_DEBUG. Without oha on the PATH (or in ~/.cargo/bin) a full run installs it with
 cargo; a smoke run leaves its rows out. Results: bench/results/fidelity-<stamp>/ (summary.md, results.json, every
 run's output).
 """
@@ -45,6 +49,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from common import (ROOT, cpu_us_per_request, fail, find_oha, oha_command, oha_figures, run_measured,  # noqa: E402
                     write_results)
 from processes import LOCUST, Target  # noqa: E402
+from wire import WireCapture  # noqa: E402
 
 SMOKE = os.environ.get("SMOKE") == "1"
 RATES = [int(r) for r in os.environ.get("RATES", "200" if SMOKE else "200 2000 20000").split()]
@@ -53,6 +58,11 @@ DURATION = float(os.environ.get("DURATION", "2" if SMOKE else "6"))
 REPEAT = int(os.environ.get("REPEAT", "1"))
 TARGET_CPU = os.environ.get("TARGET_CPU", "0")
 GENERATOR_CPU = os.environ.get("GENERATOR_CPU", "1")
+WIRE = os.environ.get("WIRE", "1") == "1" and WireCapture.available()
+WIRE_NOTE = ("p50/p99 − wire: the client's figure less the wire's in the same run (`bench/wire.py`: tcpdump on the "
+             "loopback, on the target's CPU; requests from 1 s after the first to 0.5 s before the last), the median "
+             "over the runs; the wire's time holds the server's and the loopback's, and no client's wake-ups."
+             if WIRE else "No wire reference: tcpdump is not installed or this is not root (or WIRE=0).")
 BODY = '{"item": {"data": "' + "x" * 50 + '", "timestamp": 1764204000.123456}, "priority": 0}'
 PATH = "/queue/fidelity/push"
 
@@ -161,6 +171,10 @@ def medians(rows: list[dict]) -> list[dict]:
             merged.update({key: statistics.median(values), f"{key}_min": min(values), f"{key}_max": max(values)})
         cpus = [run["cpu_us_per_request"] for run in runs if run["cpu_us_per_request"] is not None]
         merged["cpu_us_per_request"] = statistics.median(cpus) if cpus else None
+        # how far the client's figure is from the wire's in the same run, in µs
+        for key in ("p50_ms", "p99_ms"):
+            over = [(run[key] - run[f"wire_{key}"]) * 1e3 for run in runs if run.get(f"wire_{key}") is not None]
+            merged[f"over_wire_{key}"] = statistics.median(over) if over else None
         summary.append(merged)
     return summary
 
@@ -183,15 +197,27 @@ def main() -> None:
 
     def cell(rate: int, connections: int | None, client: str, run: object) -> None:
         target = Target("--threads", "1", prefix=("taskset", "-c", TARGET_CPU)).start()
+        wire: dict = {}
         try:
-            result = run(target.url)  # type: ignore[operator]
+            if WIRE:
+                port = int(target.url.rsplit(":", 1)[1])
+                label = f"{client.split()[0]}-{rate}-{connections or 0}-{round_}"
+                with WireCapture(port, out / f"{label}.pcap", TARGET_CPU) as capture:
+                    result = run(target.url)  # type: ignore[operator]
+                wire = capture.figures(skip_s=1.0, tail_s=0.5)
+                (out / f"{label}.pcap").unlink()
+            else:
+                result = run(target.url)  # type: ignore[operator]
         finally:
             target.stop()
         for key, figures in (result.items() if "main" in result else [("main", result)]):
             name = client if key == "main" else f"{client} (raw)"
-            rows.append({"rate": rate, "connections": connections, "client": name, "round": round_, **figures})
+            rows.append({"rate": rate, "connections": connections, "client": name, "round": round_, **figures,
+                         **wire})
+            on_wire = f", wire p50 {wire['wire_p50_ms']:.3f} p99 {wire['wire_p99_ms']:.3f}" \
+                if wire.get("wire_p50_ms") is not None else ""
             print(f"{rate:>6}/s {connections or '-':>4} {name:<32} p50 {figures['p50_ms']:.3f} "
-                  f"p99 {figures['p99_ms']:.3f} ms ({figures['per_s']:,.0f}/s)", flush=True)
+                  f"p99 {figures['p99_ms']:.3f} ms ({figures['per_s']:,.0f}/s{on_wire})", flush=True)
 
     for round_ in range(REPEAT):
         for rate in RATES:
@@ -216,8 +242,10 @@ def main() -> None:
              f"Pushes to the reference target (memory, 1 thread, CPU {TARGET_CPU}); each generator alone on CPU "
              f"{GENERATOR_CPU}, {DURATION:g} s per cell, {REPEAT} run(s) per cell{ranges}. ✓: within 10% or 20 µs "
              "of oha's figure in the same cell.", "",
-             "| rate/s | connections | client | achieved/s | p50 ms | p99 ms | CPU µs/request |",
-             "|---:|---:|---|---:|---:|---:|---:|"]
+             f"{WIRE_NOTE}", "",
+             "| rate/s | connections | client | achieved/s | p50 ms | p99 ms | CPU µs/request "
+             "| p50 − wire µs | p99 − wire µs |",
+             "|---:|---:|---|---:|---:|---:|---:|---:|---:|"]
     for row in summary:
         # the open model opens the connections it needs: its reference is oha's cell with the fewest connections
         # that kept the rate
@@ -229,8 +257,10 @@ def main() -> None:
             marks = [" ✓" if within(row[k], reference[k]) else " ✗" for k in ("p50_ms", "p99_ms")]
         spread = [f" [{row[k + '_min']:.3f}–{row[k + '_max']:.3f}]" if REPEAT > 1 else "" for k in ("p50_ms", "p99_ms")]
         cpu = "–" if row["cpu_us_per_request"] is None else f"{row['cpu_us_per_request']:.1f}"
+        over = ["–" if row[f"over_wire_{k}"] is None else f"{row[f'over_wire_{k}']:+.0f}" for k in ("p50_ms", "p99_ms")]
         lines.append(f"| {row['rate']:,} | {row['connections'] or '–'} | {row['client']} | {row['per_s']:,.0f} | "
-                     f"{row['p50_ms']:.3f}{marks[0]}{spread[0]} | {row['p99_ms']:.3f}{marks[1]}{spread[1]} | {cpu} |")
+                     f"{row['p50_ms']:.3f}{marks[0]}{spread[0]} | {row['p99_ms']:.3f}{marks[1]}{spread[1]} | {cpu} | "
+                     f"{over[0]} | {over[1]} |")
     write_results(out, "\n".join(lines) + "\n", rows)
 
 

@@ -139,10 +139,11 @@ class HttpResult:
         """The transport error as an exception instance (ConnectionRefusedError, TimeoutError, ...), or None."""
     @property
     def elapsed_ms(self) -> float:
-        """Milliseconds from the request's start on the engine's thread to its last body byte (or the failure)."""
+        """Milliseconds from the request's start on the engine's thread to its last body byte's arrival (or the
+        failure)."""
     @property
     def first_byte_ms(self) -> float:
-        """Milliseconds from the request's start on the engine's thread to the response headers."""
+        """Milliseconds from the request's start on the engine's thread to the response headers' arrival."""
     @property
     def queued_ms(self) -> float:
         """Milliseconds from the request's submit to its start on the engine's thread (not part of ``elapsed_ms``)."""

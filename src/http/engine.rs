@@ -442,18 +442,20 @@ async fn execute(client: &HttpClient, spec: RequestSpec, submitted: Instant, sta
             .unwrap_or(Err(HttpError::Timeout(limit))),
         None => send(client, spec, started, &mut timings).await,
     };
-    timings.total = started.elapsed();
     match result {
         Ok(mut outcome) => {
             outcome.timings = timings;
             outcome
         }
-        Err(error) => Outcome {
-            url,
-            error: Some(error),
-            timings,
-            ..Outcome::default()
-        },
+        Err(error) => {
+            timings.total = started.elapsed();
+            Outcome {
+                url,
+                error: Some(error),
+                timings,
+                ..Outcome::default()
+            }
+        }
     }
 }
 
@@ -473,7 +475,9 @@ async fn send(
         } else {
             client.send(&spec.method, &spec.uri, &spec.headers, &spec.body).await?
         };
-        timings.first_byte = response.head_at - started;
+        // from the answer's arrival, not from this thread's read of it (`h1::arrival`)
+        timings.first_byte = response.head_at.saturating_duration_since(started);
+        timings.total = response.done_at.saturating_duration_since(started);
         let status = StatusCode::from_u16(response.status).unwrap_or(StatusCode::OK);
         let location = status
             .is_redirection()

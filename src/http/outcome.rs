@@ -18,9 +18,10 @@ pub type BodyStream = Arc<tokio::sync::Mutex<BodyReader>>;
 pub struct Timings {
     /// From the submit to the request starting on the runtime (waiting for a batch, or for a runtime thread).
     pub queued: Duration,
-    /// From the start to the response headers (zero when no response arrived).
+    /// From the start to the response headers' arrival (zero when no response arrived).
     pub first_byte: Duration,
-    /// From the start to the last body byte, or to the failure: what Locust reports as `response_time`.
+    /// From the start to the last body byte's arrival, or to the failure: what Locust reports as `response_time`.
+    /// Arrivals are the kernel's receive timestamps on plain http (`h1::arrival`), the reads' times over TLS.
     pub total: Duration,
 }
 

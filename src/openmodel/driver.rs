@@ -528,7 +528,10 @@ async fn request(
         Ok(answer) => answer,
         Err(_) => Err(HttpError::Timeout(config.timeout)),
     };
-    let done = Instant::now();
+    // the answer's arrival (`h1::arrival`): a driver busy with other connections does not lengthen this one's time
+    let done = answer
+        .as_ref()
+        .map_or_else(|_| Instant::now(), |response| response.done_at);
     let end_us = now_us();
     let queue = &config.queues[prepared.queue];
     let mut items = None;

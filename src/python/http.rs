@@ -109,13 +109,13 @@ impl HttpResult {
             || (matches!(self.0.status, 301 | 302 | 303 | 307 | 308) && headers.contains_key(LOCATION))
     }
 
-    /// Milliseconds from the request's start on the engine's thread to its last body byte (or the failure).
+    /// Milliseconds from the request's start on the engine's thread to its last body byte's arrival (or the failure).
     #[getter]
     fn elapsed_ms(&self) -> f64 {
         self.0.timings.total.as_secs_f64() * 1000.0
     }
 
-    /// Milliseconds from the request's start on the engine's thread to the response headers.
+    /// Milliseconds from the request's start on the engine's thread to the response headers' arrival.
     #[getter]
     fn first_byte_ms(&self) -> f64 {
         self.0.timings.first_byte.as_secs_f64() * 1000.0

@@ -175,3 +175,57 @@ def test_swarm_benchmark_control_smoke() -> None:
     assert 0 < run["requests_merged"] <= run["requests_sent"], run
     assert run["quit"]["final_request"] is None and run["quit"]["quit"][2] == 3, run["quit"]
     assert "Locust without pushpop-load" in (out / "summary.md").read_text()
+
+
+def test_the_wire_capture_times_each_request_as_the_loopback_saw_it(tmp_path) -> None:  # noqa: ANN001
+    """bench/wire.py, the fidelity bench's reference: a real tcpdump on the loopback, a server that answers each
+    request 20 ms after it has read it, three requests on one keep-alive connection and one on another; each wire
+    time holds the server's 20 ms and not the 300 ms the client waits before it reads each answer."""
+    import http.client
+    import http.server
+    import threading
+    import time
+
+    sys.path.insert(0, str(ROOT / "bench"))
+    from wire import WireCapture, request_latencies
+
+    if not WireCapture.available():
+        import pytest
+
+        pytest.skip("tcpdump is not installed, or this is not root (scripts/test.sh installs it as root)")
+
+    class Slow(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_GET(self) -> None:  # noqa: N802
+            time.sleep(0.02)
+            self.send_response(200)
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"ok")
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Slow)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    port = server.server_address[1]
+    try:
+        with WireCapture(port, tmp_path / "run.pcap", "0") as capture:
+            for requests in (3, 1):
+                connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+                for _ in range(requests):
+                    connection.request("GET", "/")
+                    time.sleep(0.3)  # the answer waits in the socket
+                    assert connection.getresponse().read() == b"ok"
+                connection.close()
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert capture.dropped == 0
+    times = request_latencies(tmp_path / "run.pcap", port)
+    assert len(times) == 4, times
+    assert all(0.02 <= latency < 0.25 for _, latency in times), times
+    assert [sent for sent, _ in times] == sorted(sent for sent, _ in times)
+    figures = capture.figures(skip_s=0, tail_s=0)
+    assert figures["wire_requests"] == 4 and 20 <= figures["wire_p50_ms"] <= figures["wire_p99_ms"] < 250, figures

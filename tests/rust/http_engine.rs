@@ -601,3 +601,51 @@ fn a_proxy_that_refuses_connect_is_an_error_naming_it() {
     );
     assert_eq!(connections.load(Ordering::SeqCst), 1);
 }
+
+/// Answers a moment after the request, as a service that takes its time.
+fn answer_after_20_ms(line: &str) -> (Vec<u8>, bool) {
+    std::thread::sleep(Duration::from_millis(20));
+    echo_request_line(line)
+}
+
+#[test]
+fn an_answer_is_timed_to_its_arrival_not_to_the_read_of_it() {
+    use std::future::Future as _;
+    use std::task::Poll;
+
+    let (addr, _, _) = scripted_server(answer_after_20_ms);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let pool = _native::http::h1::Pool::new(
+            _native::http::tls::unverified(),
+            Duration::from_secs(5),
+            Duration::from_secs(90),
+        );
+        let uri: hyper::Uri = format!("http://{addr}/late").parse().unwrap();
+        let (headers, body) = (hyper::HeaderMap::new(), Bytes::new());
+        // a first request opens the connection, so that the second one is written in its first poll
+        let warm = pool.send(&hyper::Method::GET, &uri, &headers, &body).await.unwrap();
+        assert_eq!(warm.status, 200);
+        let sent = Instant::now();
+        let mut send = std::pin::pin!(pool.send(&hyper::Method::GET, &uri, &headers, &body));
+        let first = std::future::poll_fn(|cx| Poll::Ready(send.as_mut().poll(cx).is_pending())).await;
+        assert!(first, "answered in the first poll, before the server's 20 ms");
+        // this thread (the runtime's only one) is busy while the answer arrives
+        std::thread::sleep(Duration::from_secs(1));
+        let response = send.await.unwrap();
+        assert_eq!(response.body, "GET /late HTTP/1.1");
+        let (head, done) = (response.head_at - sent, response.done_at - sent);
+        assert!(
+            done >= Duration::from_millis(20),
+            "done {done:?} before the server answered"
+        );
+        assert!(
+            done < Duration::from_millis(800),
+            "timed to the read ({done:?}), not to the arrival"
+        );
+        assert!(head <= done, "head {head:?} after the last byte {done:?}");
+    });
+}

@@ -6,6 +6,7 @@
 //! The messages' bytes (request written, head parsed, body framed, chunks decoded) are `wire`'s; this file holds
 //! the connections: the pool, writing and reading on a connection, and what their I/O errors mean.
 
+mod arrival;
 mod wire;
 
 use std::collections::HashMap;
@@ -71,8 +72,10 @@ pub struct Response {
     pub status: u16,
     pub headers: HeaderMap,
     pub body: Bytes,
-    /// When its head had arrived.
+    /// When its head had arrived, and its last byte (its head, for a streamed answer): the kernel's receive
+    /// timestamps on a plain connection (`arrival`), else when this thread read them.
     pub head_at: Instant,
+    pub done_at: Instant,
     /// The body not read yet, of a streamed answer that has one.
     pub rest: Option<BodyReader>,
 }
@@ -185,6 +188,8 @@ struct Connection {
     stream: Stream,
     /// Bytes read and not yet consumed.
     buf: Vec<u8>,
+    /// When the bytes of the last read arrived.
+    arrived: Instant,
 }
 
 /// A pooled connection and when it went idle.
@@ -355,6 +360,10 @@ impl Pool {
             }
             .map_err(|err| connect_error(&err))?;
             tcp.set_nodelay(true).map_err(|err| connect_error(&err))?;
+            if !https {
+                // without stamps (a kernel that refuses them) answers are timed when read, as over TLS
+                let _ = arrival::stamp_arrivals(&tcp);
+            }
             let mut tcp = tcp;
             if let (true, Some(proxy)) = (https, &self.proxy) {
                 tunnel(
@@ -378,6 +387,7 @@ impl Pool {
             Ok(Connection {
                 stream,
                 buf: Vec::new(),
+                arrived: Instant::now(),
             })
         };
         tokio::time::timeout(self.connect_timeout, connecting)
@@ -398,6 +408,7 @@ impl Pool {
         streamed: Option<&Arc<Self>>,
     ) -> Result<Response, Failed> {
         let head_request = *method == Method::HEAD;
+        connection.arrived = Instant::now();
         let sent = send_request(&mut connection, request).await;
         if let Err(err) = &sent {
             // a server may answer (a 413, a 401) and close before the request's body is through: that answer, if it
@@ -420,7 +431,7 @@ impl Pool {
                     error,
                     stale: reused && nothing_read,
                 })?;
-            let head_at = Instant::now();
+            let head_at = connection.arrived;
             connection.buf.drain(..head.length);
             let keep = !head.close && !answered_early && head.framing != Framing::UntilClose;
             let remaining = match head.framing {
@@ -446,6 +457,7 @@ impl Pool {
                 headers: head.headers,
                 body: Bytes::new(),
                 head_at,
+                done_at: head_at,
                 rest,
             });
         }
@@ -560,6 +572,7 @@ async fn send_request(connection: &mut Connection, request: &[u8]) -> io::Result
                 let filled = read.filled().len();
                 // SAFETY: poll_read initialised and filled `filled` bytes of the spare capacity
                 unsafe { connection.buf.set_len(connection.buf.len() + filled) };
+                connection.arrived = Instant::now();
                 Poll::Ready(Ok(true))
             }
             Poll::Ready(Err(err)) => Poll::Ready(Err(err)),
@@ -613,7 +626,7 @@ async fn read_response(connection: &mut Connection, head_request: bool) -> Resul
             framing,
             close,
         } = read_head(connection, head_request).await?;
-        let head_at = Instant::now();
+        let head_at = connection.arrived;
         let fail = |err: HttpError| (err, false);
         let (used, body, reusable) = match framing {
             Framing::Length(length) => {
@@ -656,6 +669,7 @@ async fn read_response(connection: &mut Connection, head_request: bool) -> Resul
                 headers,
                 body,
                 head_at,
+                done_at: connection.arrived,
                 rest: None,
             },
             keep,
@@ -672,8 +686,19 @@ async fn fill(connection: &mut Connection) -> Result<bool, HttpError> {
     if connection.buf.capacity() - connection.buf.len() < 4096 {
         connection.buf.reserve(16384);
     }
-    match connection.stream.read_buf(&mut connection.buf).await {
-        Ok(read) => Ok(read > 0),
+    let read = match &connection.stream {
+        Stream::Plain(tcp) => arrival::read(tcp, &mut connection.buf).await,
+        Stream::Tls(_) => connection
+            .stream
+            .read_buf(&mut connection.buf)
+            .await
+            .map(|read| (read, None)),
+    };
+    match read {
+        Ok((read, stamp)) => {
+            connection.arrived = stamp.unwrap_or_else(Instant::now);
+            Ok(read > 0)
+        }
         Err(err) => Err(exchange_error(&err)),
     }
 }
