@@ -7,7 +7,7 @@ client's wake-ups, reads or scheduling.
 
     with WireCapture(port, out / "run.pcap", cpu="0") as capture:
         ...                                  # the run
-    figures = capture.figures(skip_s=1.0, tail_s=0.5)
+    figures = capture.figures(since=reset)   # the requests sent from `reset` (a Unix time) on, or all of them
 
 tcpdump (Debian: tcpdump) needs root or CAP_NET_RAW; `WireCapture.available()` says whether it can run here.
 """
@@ -72,18 +72,15 @@ class WireCapture:
         found = re.search(r"(\d+) packets? dropped by kernel", rest or "")
         self.dropped = int(found.group(1)) if found else None
 
-    def figures(self, skip_s: float, tail_s: float) -> dict:
-        """The wire's p50 and p99 in ms over the requests sent from `skip_s` after the first to `tail_s` before the
-        last, how many, and the packets the kernel dropped from the capture (a capture that dropped any is not a
-        reference: its figures are None)."""
-        times = request_latencies(self.path, self.port)
-        if not times or self.dropped != 0:
-            return {"wire_requests": len(times), "wire_dropped": self.dropped, "wire_p50_ms": None,
+    def figures(self, since: float | None = None) -> dict:
+        """The wire's p50 and p99 in ms over the requests sent from `since` (a Unix time: the moment a client's
+        statistics were reset) on, or over all of them; how many, and the packets the kernel dropped from the capture
+        (a capture that dropped any, or holds no request in the window, is not a reference: its figures are None)."""
+        kept = sorted(latency for sent, latency in request_latencies(self.path, self.port)
+                      if since is None or sent >= since)
+        if not kept or self.dropped != 0:
+            return {"wire_requests": len(kept), "wire_dropped": self.dropped, "wire_p50_ms": None,
                     "wire_p99_ms": None}
-        first, last = times[0][0], times[-1][0]
-        kept = sorted(latency for sent, latency in times if first + skip_s <= sent <= last - tail_s)
-        if not kept:
-            kept = sorted(latency for _, latency in times)
         return {"wire_requests": len(kept), "wire_dropped": self.dropped,
                 "wire_p50_ms": _nearest_rank(kept, 0.50) * 1e3, "wire_p99_ms": _nearest_rank(kept, 0.99) * 1e3}
 

@@ -41,6 +41,7 @@ from __future__ import annotations
 import datetime
 import json
 import os
+import re
 import statistics
 import sys
 from pathlib import Path
@@ -60,8 +61,8 @@ TARGET_CPU = os.environ.get("TARGET_CPU", "0")
 GENERATOR_CPU = os.environ.get("GENERATOR_CPU", "1")
 WIRE = os.environ.get("WIRE", "1") == "1" and WireCapture.available()
 WIRE_NOTE = ("p50/p99 − wire: the client's figure less the wire's in the same run (`bench/wire.py`: tcpdump on the "
-             "loopback, on the target's CPU; requests from 1 s after the first to 0.5 s before the last), the median "
-             "over the runs; the wire's time holds the server's and the loopback's, and no client's wake-ups."
+             "loopback, on the target's CPU; the requests sent after Locust's reset, all of oha's), the median over "
+             "the runs; the wire's time holds the server's and the loopback's, and no client's wake-ups."
              if WIRE else "No wire reference: tcpdump is not installed or this is not root (or WIRE=0).")
 BODY = '{"item": {"data": "' + "x" * 50 + '", "timestamp": 1764204000.123456}, "priority": 0}'
 PATH = "/queue/fidelity/push"
@@ -144,6 +145,9 @@ def locust_run(out: Path, url: str, user: str, rate: int, users: int, round_: in
     (out / f"{label}.log").write_text(done.stdout + done.stderr)
     if done.returncode not in (0, 1):
         fail(f"locust exited {done.returncode} ({label}): {done.stderr[-2000:]}")
+    # when the statistics were reset, from Locust's log line (local time, to the millisecond)
+    reset = re.search(r"^\[([\d-]+ [\d:]+,\d{3})\][^\n]*Resetting stats", done.stderr, re.MULTILINE)
+    since = datetime.datetime.strptime(reset.group(1), "%Y-%m-%d %H:%M:%S,%f").timestamp() if reset else None
     document = json.loads(Path(f"{prefix}_hdr.json").read_text())
     result = {}
     for summary in document["summaries"]:
@@ -154,6 +158,7 @@ def locust_run(out: Path, url: str, user: str, rate: int, users: int, round_: in
                        "p50_ms": percentiles[50.0], "p99_ms": percentiles[99.0],
                        # the open model's raw and corrected figures are the same requests: one CPU figure
                        "cpu_us_per_request": cpu_us_per_request(cpu, window_s, per_s) if key == "main" else None}
+    result["main"]["since"] = since
     return result
 
 
@@ -200,16 +205,18 @@ def main() -> None:
         wire: dict = {}
         try:
             if WIRE:
-                port = int(target.url.rsplit(":", 1)[1])
-                label = f"{client.split()[0]}-{rate}-{connections or 0}-{round_}"
-                with WireCapture(port, out / f"{label}.pcap", TARGET_CPU) as capture:
+                pcap = out / f"{client.replace(' ', '-')}-{rate}-{connections or 0}-{round_}.pcap"
+                with WireCapture(int(target.url.rsplit(":", 1)[1]), pcap, TARGET_CPU) as capture:
                     result = run(target.url)  # type: ignore[operator]
-                wire = capture.figures(skip_s=1.0, tail_s=0.5)
-                (out / f"{label}.pcap").unlink()
             else:
                 result = run(target.url)  # type: ignore[operator]
         finally:
             target.stop()
+        since = result.get("main", result).pop("since", None)
+        if WIRE:
+            # over the requests the client's figures count: Locust's from its reset on, oha's all
+            wire = capture.figures(since=since)
+            pcap.unlink()
         for key, figures in (result.items() if "main" in result else [("main", result)]):
             name = client if key == "main" else f"{client} (raw)"
             rows.append({"rate": rate, "connections": connections, "client": name, "round": round_, **figures,

@@ -117,6 +117,12 @@ def test_fidelity_benchmark_smoke_and_paced_users_report_what_one_user_reports()
     assert min(cpus) >= 0 and sum(cpus) > 0, cpus
     one, hundred = by_client[("NativeHttpUser swarm_throughput", 1)], by_client[("NativeHttpUser swarm_throughput", 100)]
     assert hundred["p50_ms"] <= 3 * one["p50_ms"] + 0.25, (one, hundred)
+    # the wire's figures beside each run's, where tcpdump can capture (scripts/test.sh installs it as root)
+    sys.path.insert(0, str(ROOT / "bench"))
+    from wire import WireCapture
+
+    if WireCapture.available():
+        assert all(row["wire_dropped"] == 0 and 0 < row["wire_p50_ms"] <= row["wire_p99_ms"] for row in rows), rows
 
 
 def test_users_benchmark_smoke() -> None:
@@ -227,5 +233,8 @@ def test_the_wire_capture_times_each_request_as_the_loopback_saw_it(tmp_path) ->
     assert len(times) == 4, times
     assert all(0.02 <= latency < 0.25 for _, latency in times), times
     assert [sent for sent, _ in times] == sorted(sent for sent, _ in times)
-    figures = capture.figures(skip_s=0, tail_s=0)
+    figures = capture.figures()
     assert figures["wire_requests"] == 4 and 20 <= figures["wire_p50_ms"] <= figures["wire_p99_ms"] < 250, figures
+    # from a moment on: the requests sent since (the second connection's one)
+    assert capture.figures(since=times[3][0])["wire_requests"] == 1
+    assert capture.figures(since=times[3][0] + 1)["wire_p50_ms"] is None
