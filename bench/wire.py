@@ -1,9 +1,9 @@
 """Latencies on the wire: a packet capture of the loopback (tcpdump) as the reference that neither generator's clock
-is part of. A request's wire time runs from its first data segment to the server (from the client's SYN, for a connection's
-first request: the clients time the connect with it) to the last data segment of the answer before the connection's
-next request (HTTP/1.1, no pipelining), both stamped by the kernel as the packets
-pass the loopback device, in the sender's context; so it holds the server's time and the loopback's, and none of a
-client's wake-ups, reads or scheduling.
+is part of. A request's wire time runs from its first data segment to the server (from the client's SYN, for a
+connection's first request: the clients time the connect with it) to the last data segment of the answer before the
+connection's next request (HTTP/1.1, no pipelining), both stamped by the kernel as the packets pass the loopback
+device, in the sender's context; so it holds the server's time and the loopback's, and none of a client's wake-ups,
+reads or scheduling.
 
     with WireCapture(port, out / "run.pcap", cpu="0") as capture:
         ...                                  # the run
@@ -29,6 +29,10 @@ _MICRO, _NANO = 0xA1B2C3D4, 0xA1B23C4D
 _ETHERNET = 1
 
 
+class CaptureError(RuntimeError):
+    """tcpdump could not start."""
+
+
 class WireCapture:
     """tcpdump on the loopback for the packets that carry data to or from `port`, written to `path`."""
 
@@ -51,11 +55,13 @@ class WireCapture:
              f"tcp port {self.port} and ({data} or tcp[tcpflags] & tcp-syn != 0)"],
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         assert self._process.stderr is not None
-        # it captures once it says so on stderr (or has exited, and the line is empty)
-        line = self._process.stderr.readline()
-        if "listening on" not in line:
-            self._process.kill()
-            raise RuntimeError(f"tcpdump did not start: {line.strip() or self._process.wait()}")
+        # it captures once it says so on stderr; an empty line: it has exited
+        said = []
+        while "listening on" not in (line := self._process.stderr.readline()):
+            said.append(line.strip())
+            if not line:
+                self._process.kill()
+                raise CaptureError(f"tcpdump did not start (exit {self._process.wait()}): {' '.join(said)}")
         return self
 
     def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,

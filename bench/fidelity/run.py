@@ -50,7 +50,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from common import (ROOT, cpu_us_per_request, fail, find_oha, oha_command, oha_figures, run_measured,  # noqa: E402
                     write_results)
 from processes import LOCUST, Target  # noqa: E402
-from wire import WireCapture  # noqa: E402
+from wire import CaptureError, WireCapture  # noqa: E402
 
 SMOKE = os.environ.get("SMOKE") == "1"
 RATES = [int(r) for r in os.environ.get("RATES", "200" if SMOKE else "200 2000 20000").split()]
@@ -206,8 +206,11 @@ def main() -> None:
         try:
             if WIRE:
                 pcap = out / f"{client.replace(' ', '-')}-{rate}-{connections or 0}-{round_}.pcap"
-                with WireCapture(int(target.url.rsplit(":", 1)[1]), pcap, TARGET_CPU) as capture:
-                    result = run(target.url)  # type: ignore[operator]
+                try:
+                    with WireCapture(int(target.url.rsplit(":", 1)[1]), pcap, TARGET_CPU) as capture:
+                        result = run(target.url)  # type: ignore[operator]
+                except CaptureError as error:
+                    fail(f"{error} (WIRE=0 runs without the capture)")
             else:
                 result = run(target.url)  # type: ignore[operator]
         finally:
