@@ -31,9 +31,9 @@ figures move by more than the goal's tolerance from one run to the next, and its
 be judged against.
 
 Environment: RATES ("200 2000 20000"), CONNECTIONS ("1 10 100 500"), DURATION (s, 6), REPEAT (1), TARGET_CPU (0),
-GENERATOR_CPU (1), WIRE (1; 0 leaves the capture out), SMOKE, ALLOW_DEBUG. Without oha on the PATH (or in ~/.cargo/bin) a full run installs it with
-cargo; a smoke run leaves its rows out. Results: bench/results/fidelity-<stamp>/ (summary.md, results.json, every
-run's output).
+GENERATOR_CPU (1), WIRE (1; 0 leaves the capture out), SMOKE, ALLOW_DEBUG. Without oha on the PATH (or in
+~/.cargo/bin) a full run installs it with cargo; a smoke run leaves its rows out. Results:
+bench/results/fidelity-<stamp>/ (summary.md, results.json, every run's output).
 """
 
 from __future__ import annotations
@@ -267,7 +267,8 @@ def main() -> None:
             marks = [" ✓" if within(row[k], reference[k]) else " ✗" for k in ("p50_ms", "p99_ms")]
         spread = [f" [{row[k + '_min']:.3f}–{row[k + '_max']:.3f}]" if REPEAT > 1 else "" for k in ("p50_ms", "p99_ms")]
         cpu = "–" if row["cpu_us_per_request"] is None else f"{row['cpu_us_per_request']:.1f}"
-        over = ["–" if row[f"over_wire_{k}"] is None else f"{row[f'over_wire_{k}']:+.0f}" for k in ("p50_ms", "p99_ms")]
+        over = ["–" if row[f"over_wire_{key}"] is None else f"{row[f'over_wire_{key}']:+.0f}"
+                for key in ("p50_ms", "p99_ms")]
         lines.append(f"| {row['rate']:,} | {row['connections'] or '–'} | {row['client']} | {row['per_s']:,.0f} | "
                      f"{row['p50_ms']:.3f}{marks[0]}{spread[0]} | {row['p99_ms']:.3f}{marks[1]}{spread[1]} | {cpu} | "
                      f"{over[0]} | {over[1]} |")
