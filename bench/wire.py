@@ -108,8 +108,8 @@ def request_latencies(path: Path, server_port: int) -> list[tuple[float, float]]
     link, = struct.unpack_from("<I", data, 20)
     if link != _ETHERNET:
         raise ValueError(f"{path}: link type {link}, not Ethernet (the loopback's)")
-    # per client port: the open request's first segment, and the last answer segment seen after it
-    open_: dict[int, list[float | None]] = {}
+    # per client port: the open request's first segment, and the last answer segment seen after it (None: none yet)
+    open_: dict[int, tuple[float, float | None]] = {}
     done: list[tuple[float, float]] = []
     offset = 24
     while offset + 16 <= len(data):
@@ -129,17 +129,13 @@ def request_latencies(path: Path, server_port: int) -> list[tuple[float, float]]
         if ip_length - ip_header - tcp_header == 0 and not (destination == server_port and flags & 0x02):
             continue  # a SYN-ACK, or nothing to count
         if destination == server_port:
-            state = open_.setdefault(source, [None, None])
-            if state[1] is not None:  # the answer to the last request is through: a new request begins
-                done.append((state[0], state[1] - state[0]))  # type: ignore[operator]
-                state[0] = state[1] = None
-            if state[0] is None:
-                state[0] = stamp
-        elif source == server_port:
-            state = open_.get(destination)
-            if state is not None and state[0] is not None:
-                state[1] = stamp
-    done.extend((state[0], state[1] - state[0]) for state in open_.values()  # type: ignore[operator]
-                if state[0] is not None and state[1] is not None)
+            start, answered = open_.get(source, (stamp, None))
+            if answered is not None:  # the answer to the last request is through: a new request begins
+                done.append((start, answered - start))
+                start = stamp
+            open_[source] = (start, None)
+        elif source == server_port and destination in open_:
+            open_[destination] = (open_[destination][0], stamp)
+    done.extend((start, answered - start) for start, answered in open_.values() if answered is not None)
     done.sort()
     return done

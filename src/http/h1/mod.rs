@@ -408,7 +408,6 @@ impl Pool {
         streamed: Option<&Arc<Self>>,
     ) -> Result<Response, Failed> {
         let head_request = *method == Method::HEAD;
-        connection.arrived = Instant::now();
         let sent = send_request(&mut connection, request).await;
         if let Err(err) = &sent {
             // a server may answer (a 413, a 401) and close before the request's body is through: that answer, if it
