@@ -299,7 +299,10 @@ impl<T: Send + 'static> Engine<T> {
                     let ticket = request.ticket;
                     let completions = Arc::clone(&completions);
                     let start_waits = Arc::clone(&start_waits);
-                    let handle = tokio::spawn(async move {
+                    // boxed: tokio moves a spawned future several times on its way into its task, and a request's
+                    // is over a kilobyte; moved as a pointer, the engine's thread ran 21% fewer instructions per
+                    // request (`bench/client/path.py` under callgrind, 2026-12-08)
+                    let handle = tokio::spawn(Box::pin(async move {
                         let started = Instant::now();
                         start_waits.record(started - request.submitted);
                         let outcome = match request.client {
@@ -311,7 +314,7 @@ impl<T: Send + 'static> Engine<T> {
                             },
                         };
                         completions.push(ticket, outcome);
-                    });
+                    }));
                     (ticket, handle.abort_handle())
                 })
                 .collect();

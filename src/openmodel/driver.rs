@@ -396,13 +396,16 @@ async fn drive(shared: &Arc<Shared>, pool: Arc<Pool>) {
             #[allow(clippy::cast_possible_truncation)] // an index below the queue count
             let queue = (arrival % config.queues.len() as u64) as usize;
             let prepared = prepare(shared, operation, queue, arrival, &push_uris, &pop_uris);
-            tokio::spawn(request(
+            // boxed: tokio moves a spawned future several times on its way into its task, and this one is over a
+            // kilobyte; moved as a pointer, the driver's thread ran 8% fewer instructions per request (callgrind,
+            // 3,000 arrivals at 1,000/s, 2026-12-08)
+            tokio::spawn(Box::pin(request(
                 Arc::clone(shared),
                 Arc::clone(&pool),
                 Arc::clone(&headers),
                 prepared,
                 intended,
-            ));
+            )));
         }
         arrival += 1;
         match config.schedule.next_after(due, config.share) {
