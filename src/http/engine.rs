@@ -300,8 +300,8 @@ impl<T: Send + 'static> Engine<T> {
                     let completions = Arc::clone(&completions);
                     let start_waits = Arc::clone(&start_waits);
                     // boxed: tokio moves a spawned future several times on its way into its task, and a request's
-                    // is over a kilobyte; moved as a pointer, the engine's thread ran 21% fewer instructions per
-                    // request (`bench/client/path.py` under callgrind, 2026-12-08)
+                    // is over a kilobyte; moved as a pointer (and the connect's future boxed), the engine's thread
+                    // ran 14% fewer instructions per request (bench/instructions, 2026-12-08)
                     let handle = tokio::spawn(Box::pin(async move {
                         let started = Instant::now();
                         start_waits.record(started - request.submitted);

@@ -397,8 +397,8 @@ async fn drive(shared: &Arc<Shared>, pool: Arc<Pool>) {
             let queue = (arrival % config.queues.len() as u64) as usize;
             let prepared = prepare(shared, operation, queue, arrival, &push_uris, &pop_uris);
             // boxed: tokio moves a spawned future several times on its way into its task, and this one is over a
-            // kilobyte; moved as a pointer, the driver's thread ran 8% fewer instructions per request (callgrind,
-            // 3,000 arrivals at 1,000/s, 2026-12-08)
+            // kilobyte; moved as a pointer (and the connect's future boxed), the driver's thread ran 6% fewer
+            // instructions per request (bench/instructions, 2026-12-08)
             tokio::spawn(Box::pin(request(
                 Arc::clone(shared),
                 Arc::clone(&pool),

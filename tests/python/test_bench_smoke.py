@@ -4,6 +4,7 @@ asserted here."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -47,6 +48,26 @@ def test_client_path_and_pacer_benchmarks_smoke() -> None:
         done = subprocess.run([sys.executable, str(ROOT / "bench" / "client" / script), *args], capture_output=True,
                               text=True, timeout=60)
         assert done.returncode == 2 and said in done.stderr and "Traceback" not in done.stderr, done.stderr
+
+
+def test_instructions_benchmark_smoke() -> None:
+    """Both parts under callgrind, 100 and 200 requests: the per-request counts of each thread kind."""
+    stdout, out, results = run_bench("instructions")
+    assert results["installed"]["closed"]["requests"] == [100, 200], results
+    short, long = results["installed"]["open"]["requests"]  # a schedule's last arrival may fall on its end
+    assert 100 <= short <= 101 and 200 <= long <= 201, results
+    for part in ("closed", "open"):
+        figures = results["installed"][part]
+        # a request is thousands of instructions on the extension's thread (and, in the closed model, on Python's:
+        # the open model's main thread only polls the driver); a figure below 100 is a miscount
+        assert figures["native"] > 100, figures
+    assert results["installed"]["closed"]["main"] > 100, results
+    assert "| installed | closed model: one greenlet |" in stdout and list(out.glob("installed-open-long.*-01"))
+    # a bad setting: named, exit 2, no traceback
+    done = subprocess.run([sys.executable, str(ROOT / "bench" / "instructions" / "run.py")], capture_output=True,
+                          text=True, timeout=60, env={**os.environ, "SHORT": "4", "LONG": "2"})
+    assert done.returncode == 2 and "need 0 < SHORT < LONG" in done.stderr, done.stderr
+    assert "Traceback" not in done.stderr, done.stderr
 
 
 def test_prepopulate_benchmark_smoke() -> None:

@@ -2,6 +2,8 @@
 //! framed, and a chunked body decoded as it arrives. No I/O here: the pool's connections and the prepopulator's
 //! both read answers with these.
 
+use std::mem::MaybeUninit;
+
 use bytes::Bytes;
 use hyper::header::{HeaderName, HeaderValue, CONTENT_LENGTH, HOST, PROXY_AUTHORIZATION};
 use hyper::{HeaderMap, Method, Uri};
@@ -304,9 +306,11 @@ pub(super) fn parse_head(buf: &[u8], head_request: bool) -> Result<Option<Head>,
     if buf.is_empty() {
         return Ok(None);
     }
-    let mut slots = [httparse::EMPTY_HEADER; MAX_HEADERS];
-    let mut response = httparse::Response::new(&mut slots);
-    match response.parse(buf) {
+    // left uninitialised: httparse writes the slots it fills; writing all 100 (3.2 KB) first was 6% of this
+    // function's instructions for an answer of four headers (285 of 4,970; bench/instructions, 2026-12-08)
+    let mut slots = [const { MaybeUninit::<httparse::Header<'_>>::uninit() }; MAX_HEADERS];
+    let mut response = httparse::Response::new(&mut []);
+    match httparse::ParserConfig::default().parse_response_with_uninit_headers(&mut response, buf, &mut slots) {
         Ok(httparse::Status::Complete(length)) => {
             let (framing, close) = framing(&response, head_request).map_err(HttpError::Protocol)?;
             let mut headers = HeaderMap::with_capacity(response.headers.len());
