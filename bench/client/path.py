@@ -29,11 +29,9 @@ from common import fail  # noqa: E402
 PAYLOAD = "x" * 50
 
 
-def main() -> None:
-    try:
-        url, seconds = sys.argv[1], float(sys.argv[2]) if len(sys.argv) > 2 else 4.0
-    except (IndexError, ValueError):
-        fail(f"usage: path.py URL [SECONDS], not {' '.join(sys.argv[1:])!r}")
+def pushers(url: str, count: int) -> list[NativeHttpUser]:
+    """`count` users of one environment with a local runner, sending to `url`: nothing but Locust's statistics and
+    the exact histograms listen, so their requests are reported in batches."""
 
     class Pusher(NativeHttpUser):
         host = url
@@ -41,17 +39,31 @@ def main() -> None:
 
     environment = Environment(user_classes=[Pusher])
     environment.create_local_runner()
-    users = [Pusher(environment) for _ in range(20)]
+    return [Pusher(environment) for _ in range(count)]
+
+
+def push(user: NativeHttpUser) -> int:
+    """One push of a ~100-byte item; its status."""
+    return user.client.post("/queue/q1/push", json={"item": {"data": PAYLOAD, "timestamp": time.time()},
+                                                    "priority": 0}).status_code
+
+
+def main() -> None:
+    try:
+        url, seconds = sys.argv[1], float(sys.argv[2]) if len(sys.argv) > 2 else 4.0
+    except (IndexError, ValueError):
+        fail(f"usage: path.py URL [SECONDS], not {' '.join(sys.argv[1:])!r}")
+
+    users = pushers(url, 20)
     done = [0]
     running = [True]
 
-    def push(user: NativeHttpUser) -> None:
+    def pushing(user: NativeHttpUser) -> None:
         while running[0]:
-            user.client.post("/queue/q1/push", json={"item": {"data": PAYLOAD, "timestamp": time.time()},
-                                                     "priority": 0})
+            push(user)
             done[0] += 1
 
-    greenlets = [gevent.spawn(push, user) for user in users]
+    greenlets = [gevent.spawn(pushing, user) for user in users]
     gevent.sleep(1.0)  # connections made, caches warm
     count0, main0, process0 = done[0], time.thread_time(), sum(os.times()[:2])
     gevent.sleep(seconds)

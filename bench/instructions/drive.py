@@ -1,8 +1,8 @@
 """A fixed amount of work for bench/instructions, so that two runs differ by a known number of requests, whatever the
 machine's load does to their pace:
 
-- ``closed URL REQUESTS`` — one greenlet's ``NativeHttpSession.post`` of a push, REQUESTS times back to back,
-  Locust's statistics in batches (nothing else listens), as ``bench/client/path.py`` sends them;
+- ``closed URL REQUESTS`` — one greenlet's ``NativeHttpSession.post`` of a push, REQUESTS times back to back, with
+  ``bench/client/path.py``'s user and push (Locust's statistics in batches: nothing else listens);
 - ``open URL RATE SECONDS`` — the open model's driver alone (``_native.OpenModel``: pushes and pops 1:1 over four
   queues, no integrity ledger) at RATE arrivals/s for SECONDS, until every arrival has its answer.
 
@@ -17,34 +17,26 @@ from __future__ import annotations
 import json
 import sys
 import time
+from pathlib import Path
 
 USAGE = "usage: drive.py closed URL REQUESTS | drive.py open URL RATE SECONDS (numbers above 0)"
 
 
 def closed(url: str, requests: int) -> int:
     import gevent
-    from locust import constant
-    from locust.env import Environment
 
-    from pushpop_load import NativeHttpUser
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "client"))
+    from path import push, pushers
 
-    class Pusher(NativeHttpUser):
-        host = url
-        wait_time = constant(0)
-
-    environment = Environment(user_classes=[Pusher])
-    environment.create_local_runner()
-    user = Pusher(environment)
+    [user] = pushers(url, 1)
     failures = 0
 
-    def push() -> None:
+    def pushing() -> None:
         nonlocal failures
         for _ in range(requests):
-            response = user.client.post("/queue/q1/push", json={"item": {"data": "x" * 50, "timestamp": time.time()},
-                                                                "priority": 0})
-            failures += response.status_code != 200
+            failures += push(user) != 200
 
-    gevent.spawn(push).join()
+    gevent.spawn(pushing).join()
     if failures:
         print(f"drive.py: {failures} of {requests} pushes failed", file=sys.stderr)
         sys.exit(1)

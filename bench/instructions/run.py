@@ -111,9 +111,8 @@ def per_request(short: dict, long: dict) -> dict:
     requests = long["requests"] - short["requests"]
     if requests <= 0:
         fail(f"the long run made no more requests than the short one ({long['requests']} against {short['requests']})")
-    return {"requests": [short["requests"], long["requests"]],
-            "main": (long["main"] - short["main"]) / requests,
-            "native": (long["native"] - short["native"]) / requests}
+    main, native = ((long[kind] - short[kind]) / requests for kind in ("main", "native"))
+    return {"requests": [short["requests"], long["requests"]], "main": main, "native": native, "all": main + native}
 
 
 def main() -> None:
@@ -142,8 +141,8 @@ def main() -> None:
         f"## Instructions per request (callgrind), {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC"
         f"{' (smoke)' if SMOKE else ''}",
         "",
-        f"The runs of {int(rate * long):,} requests (or {long:g} s at {rate}/s) less those of {int(rate * short):,} (or "
-        f"{short:g} s); the reference target on CPU {TARGET_CPU}.",
+        f"The runs of {int(rate * long):,} requests (or {long:g} s at {rate}/s) less those of "
+        f"{int(rate * short):,} (or {short:g} s); the reference target on CPU {TARGET_CPU}.",
         "",
         "| variant | part | requests (short, long) | Python's main thread | the extension's threads | in all |",
         "|---|---|---:|---:|---:|---:|",
@@ -152,14 +151,10 @@ def main() -> None:
         for part, figures in parts.items():
             short_n, long_n = figures["requests"]
             lines.append(f"| {name} | {titles[part]} | {short_n:,}, {long_n:,} | {figures['main']:,.0f} | "
-                         f"{figures['native']:,.0f} | {figures['main'] + figures['native']:,.0f} |")
+                         f"{figures['native']:,.0f} | {figures['all']:,.0f} |")
     if len(results) > 1:
         first, *others = results
-
-        def total(name: str, part: str) -> float:
-            return results[name][part]["main"] + results[name][part]["native"]
-
-        ratios = [f"{other}, {titles[part]}: {total(other, part) / total(first, part):.3f}×"
+        ratios = [f"{other}, {titles[part]}: {results[other][part]['all'] / results[first][part]['all']:.3f}×"
                   for other in others for part in results[first]]
         lines += ["", f"In all, against {first}: {'; '.join(ratios)}."]
     write_results(out, "\n".join(lines) + "\n", results)

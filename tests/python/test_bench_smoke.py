@@ -68,6 +68,11 @@ def test_instructions_benchmark_smoke() -> None:
                           text=True, timeout=60, env={**os.environ, "SHORT": "4", "LONG": "2"})
     assert done.returncode == 2 and "need 0 < SHORT < LONG" in done.stderr, done.stderr
     assert "Traceback" not in done.stderr, done.stderr
+    for args in ([], ["closed", "http://127.0.0.1:9", "0"], ["open", "http://127.0.0.1:9", "100"]):
+        done = subprocess.run([sys.executable, str(ROOT / "bench" / "instructions" / "drive.py"), *args],
+                              capture_output=True, text=True, timeout=60)
+        assert done.returncode == 2 and "usage: drive.py" in done.stderr, (args, done.stderr)
+        assert "Traceback" not in done.stderr, done.stderr
 
 
 def test_prepopulate_benchmark_smoke() -> None:
