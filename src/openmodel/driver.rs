@@ -239,7 +239,9 @@ impl Driver {
             .name("pushpop-openmodel".to_owned())
             .spawn(move || {
                 precise_wakeups();
-                let pool = Pool::new(tls, running.config.connect_timeout, Duration::from_secs(90));
+                // nothing here reads an answer's headers
+                let pool =
+                    Pool::new(tls, running.config.connect_timeout, Duration::from_secs(90)).without_answer_headers();
                 runtime.block_on(drive(&running, Arc::new(pool)));
             })?;
         Ok(Self {

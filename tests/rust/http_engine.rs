@@ -649,3 +649,32 @@ fn an_answer_is_timed_to_its_arrival_not_to_the_read_of_it() {
         assert!(head <= done, "head {head:?} after the last byte {done:?}");
     });
 }
+
+#[test]
+fn a_pool_without_answer_headers_reads_the_same_answers_and_keeps_their_connections() {
+    use _native::http::{h1::Pool, tls};
+    use hyper::{HeaderMap, Method, Uri};
+
+    let (addr, accepted, _) = scripted_server(echo_request_line);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let pool = || Pool::new(tls::unverified(), Duration::from_secs(10), Duration::from_secs(90));
+        let (with, without) = (pool(), pool().without_answer_headers());
+        let (none, empty) = (HeaderMap::new(), Bytes::new());
+        for path in ["/a", "/b"] {
+            let uri: Uri = format!("http://{addr}{path}").parse().unwrap();
+            let kept = with.send(&Method::GET, &uri, &none, &empty).await.unwrap();
+            let left = without.send(&Method::GET, &uri, &none, &empty).await.unwrap();
+            let line = format!("GET {path} HTTP/1.1");
+            assert_eq!((kept.status, kept.body.as_ref()), (200, line.as_bytes()));
+            assert_eq!((left.status, left.body.as_ref()), (200, line.as_bytes()));
+            assert_eq!(kept.headers.get("content-length").unwrap(), &line.len().to_string());
+            assert!(left.headers.is_empty(), "{:?}", left.headers);
+        }
+    });
+    // the answers' framing came from their heads all the same: each pool kept its one connection
+    assert_eq!(accepted.load(Ordering::SeqCst), 2);
+}

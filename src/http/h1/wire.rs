@@ -301,8 +301,17 @@ pub(super) struct Head {
     pub(super) close: bool,
 }
 
+/// What an answer is read for.
+#[derive(Clone, Copy)]
+pub(super) struct Reading {
+    /// the answer to a HEAD request: no body, whatever its head says
+    pub(super) head_request: bool,
+    /// its headers kept in `Head::headers` (else left empty)
+    pub(super) headers: bool,
+}
+
 /// The answer's head, once the buffer holds all of it; None while it is partial.
-pub(super) fn parse_head(buf: &[u8], head_request: bool) -> Result<Option<Head>, HttpError> {
+pub(super) fn parse_head(buf: &[u8], reading: Reading) -> Result<Option<Head>, HttpError> {
     if buf.is_empty() {
         return Ok(None);
     }
@@ -312,13 +321,16 @@ pub(super) fn parse_head(buf: &[u8], head_request: bool) -> Result<Option<Head>,
     let mut response = httparse::Response::new(&mut []);
     match httparse::ParserConfig::default().parse_response_with_uninit_headers(&mut response, buf, &mut slots) {
         Ok(httparse::Status::Complete(length)) => {
-            let (framing, close) = framing(&response, head_request).map_err(HttpError::Protocol)?;
-            let mut headers = HeaderMap::with_capacity(response.headers.len());
-            for header in response.headers.iter() {
-                let name = HeaderName::from_bytes(header.name.as_bytes());
-                let value = HeaderValue::from_bytes(header.value);
-                if let (Ok(name), Ok(value)) = (name, value) {
-                    headers.append(name, value);
+            let (framing, close) = framing(&response, reading.head_request).map_err(HttpError::Protocol)?;
+            let mut headers = HeaderMap::new();
+            if reading.headers {
+                headers.reserve(response.headers.len());
+                for header in response.headers.iter() {
+                    let name = HeaderName::from_bytes(header.name.as_bytes());
+                    let value = HeaderValue::from_bytes(header.value);
+                    if let (Ok(name), Ok(value)) = (name, value) {
+                        headers.append(name, value);
+                    }
                 }
             }
             Ok(Some(Head {
