@@ -5,9 +5,13 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use _native::http::{Engine, EngineConfig, HttpError, Outcome, RequestSpec};
+use _native::http::{Engine, EngineConfig, HttpError, RequestSpec};
 use _native::reference_target::{StoreSpec, TargetConfig};
 use bytes::Bytes;
+
+#[path = "http_servers.rs"]
+mod servers;
+use servers::{collect, current_thread, echo_request_line, scripted_server, wait_readable};
 
 /// The reference target on a free port, served by a runtime of its own for the life of the test process.
 fn start_target() -> SocketAddr {
@@ -35,34 +39,6 @@ fn start_target() -> SocketAddr {
 fn spec(method: &str, url: &str, body: &str, timeout: Option<Duration>) -> RequestSpec {
     let headers = [("content-type", "application/json")];
     RequestSpec::new(method, url, headers, Bytes::from(body.to_owned()), timeout, 5).unwrap()
-}
-
-fn wait_readable(fd: i32, timeout: Duration) -> bool {
-    let mut poll = libc::pollfd {
-        fd,
-        events: libc::POLLIN,
-        revents: 0,
-    };
-    let millis = i32::try_from(timeout.as_millis()).unwrap_or(i32::MAX);
-    // SAFETY: one valid pollfd.
-    unsafe { libc::poll(&raw mut poll, 1, millis) == 1 }
-}
-
-/// Waits on the eventfd and drains until `count` outcomes have arrived.
-fn collect(engine: &Engine<usize>, count: usize) -> Vec<(usize, Outcome)> {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let mut all = Vec::new();
-    while all.len() < count {
-        assert!(
-            Instant::now() < deadline,
-            "only {} of {count} completions arrived",
-            all.len()
-        );
-        if wait_readable(engine.fileno(), Duration::from_millis(500)) {
-            all.extend(engine.drain());
-        }
-    }
-    all
 }
 
 #[test]
@@ -267,69 +243,6 @@ fn a_request_to_a_quiet_engine_starts_at_once() {
         let done = collect(&engine, 1);
         assert_eq!((done[0].0, done[0].1.status), (token, 200));
     }
-}
-
-/// A server that answers each request on a connection with what `answer` returns for its request line, and closes
-/// the connection after an answer when `answer` says so. Returns its address and counts of connections accepted
-/// and ended (by either side).
-fn scripted_server(answer: fn(&str) -> (Vec<u8>, bool)) -> (SocketAddr, Arc<AtomicUsize>, Arc<AtomicUsize>) {
-    use std::io::{Read, Write};
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    let accepted = Arc::new(AtomicUsize::new(0));
-    let ended = Arc::new(AtomicUsize::new(0));
-    let (counter, ends) = (Arc::clone(&accepted), Arc::clone(&ended));
-    std::thread::spawn(move || {
-        for conn in listener.incoming().flatten() {
-            counter.fetch_add(1, Ordering::SeqCst);
-            let ends = Arc::clone(&ends);
-            std::thread::spawn(move || {
-                // counted however the loop below ends
-                struct Ended(Arc<AtomicUsize>);
-                impl Drop for Ended {
-                    fn drop(&mut self) {
-                        self.0.fetch_add(1, Ordering::SeqCst);
-                    }
-                }
-                let _ended = Ended(ends);
-                let mut conn = conn;
-                let mut pending = Vec::new();
-                let mut buffer = [0u8; 4096];
-                loop {
-                    // one request: a head, and a body as long as its Content-Length
-                    let Some(end) = pending.windows(4).position(|w| w == b"\r\n\r\n") else {
-                        match conn.read(&mut buffer) {
-                            Ok(0) | Err(_) => return,
-                            Ok(n) => pending.extend_from_slice(&buffer[..n]),
-                        }
-                        continue;
-                    };
-                    let head = String::from_utf8_lossy(&pending[..end]).to_string();
-                    let length: usize = head
-                        .lines()
-                        .find_map(|line| {
-                            line.to_ascii_lowercase()
-                                .strip_prefix("content-length: ")
-                                .map(str::to_owned)
-                        })
-                        .map_or(0, |value| value.trim().parse().unwrap());
-                    if pending.len() < end + 4 + length {
-                        match conn.read(&mut buffer) {
-                            Ok(0) | Err(_) => return,
-                            Ok(n) => pending.extend_from_slice(&buffer[..n]),
-                        }
-                        continue;
-                    }
-                    pending.drain(..end + 4 + length);
-                    let (bytes, close) = answer(head.lines().next().unwrap_or_default());
-                    if conn.write_all(&bytes).is_err() || close {
-                        return;
-                    }
-                }
-            });
-        }
-    });
-    (addr, accepted, ended)
 }
 
 #[test]
@@ -551,11 +464,6 @@ fn a_final_answer_before_the_body_is_sent_is_that_answer() {
     }
 }
 
-fn echo_request_line(line: &str) -> (Vec<u8>, bool) {
-    let answer = format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n{line}", line.len());
-    (answer.into_bytes(), false)
-}
-
 fn refuse_everything(_: &str) -> (Vec<u8>, bool) {
     (b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n".to_vec(), true)
 }
@@ -614,10 +522,7 @@ fn an_answer_is_timed_to_its_arrival_not_to_the_read_of_it() {
     use std::task::Poll;
 
     let (addr, _, _) = scripted_server(answer_after_20_ms);
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+    let runtime = current_thread();
     runtime.block_on(async {
         let pool = _native::http::h1::Pool::new(
             _native::http::tls::unverified(),
@@ -656,10 +561,7 @@ fn a_pool_without_answer_headers_reads_the_same_answers_and_keeps_their_connecti
     use hyper::{HeaderMap, Method, Uri};
 
     let (addr, accepted, _) = scripted_server(echo_request_line);
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+    let runtime = current_thread();
     runtime.block_on(async {
         let pool = || Pool::new(tls::unverified(), Duration::from_secs(10), Duration::from_secs(90));
         let (with, without) = (pool(), pool().without_answer_headers());

@@ -3,43 +3,14 @@
 //! count, so what it counts is the engine's eventfd writes (the completions' `Wakeup`, tokio's own waker). A test
 //! binary of its own: the engine's thread is then the only one named pushpop-http in the process.
 
-use std::io::{Read as _, Write as _};
-use std::net::{SocketAddr, TcpListener};
 use std::time::{Duration, Instant};
 
 use _native::http::{Engine, EngineConfig, RequestSpec};
 use bytes::Bytes;
 
-/// A keep-alive server that answers every request (a head without a body) with a fixed 200.
-fn answering_server() -> SocketAddr {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    std::thread::spawn(move || {
-        for conn in listener.incoming().flatten() {
-            std::thread::spawn(move || {
-                let mut conn = conn;
-                let (mut pending, mut buffer) = (Vec::new(), [0u8; 4096]);
-                loop {
-                    if let Some(end) = pending.windows(4).position(|w| w == b"\r\n\r\n") {
-                        pending.drain(..end + 4);
-                        if conn
-                            .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok")
-                            .is_err()
-                        {
-                            return;
-                        }
-                        continue;
-                    }
-                    match conn.read(&mut buffer) {
-                        Ok(0) | Err(_) => return,
-                        Ok(n) => pending.extend_from_slice(&buffer[..n]),
-                    }
-                }
-            });
-        }
-    });
-    addr
-}
+#[path = "http_servers.rs"]
+mod servers;
+use servers::{collect, echo_request_line, scripted_server};
 
 /// The write syscalls so far of the thread named `name` (the only one).
 fn writes_of(name: &str) -> u64 {
@@ -71,27 +42,13 @@ fn one_request(engine: &Engine<usize>, url: &str) {
         0,
     );
     engine.submit(spec.unwrap(), 0);
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        assert!(Instant::now() < deadline, "no completion within 30 s");
-        let mut poll = libc::pollfd {
-            fd: engine.fileno(),
-            events: libc::POLLIN,
-            revents: 0,
-        };
-        // SAFETY: one valid pollfd.
-        if unsafe { libc::poll(&raw mut poll, 1, 500) } == 1 {
-            if let Some((_, outcome)) = engine.drain().pop() {
-                assert_eq!(outcome.status, 200, "{outcome:?}");
-                return;
-            }
-        }
-    }
+    let outcome = &collect(engine, 1)[0].1;
+    assert_eq!(outcome.status, 200, "{outcome:?}");
 }
 
 #[test]
 fn a_request_costs_the_engines_thread_one_eventfd_write() {
-    let url = format!("http://{}/", answering_server());
+    let url = format!("http://{}/", scripted_server(echo_request_line).0);
     let engine = Engine::new(&EngineConfig::default()).unwrap();
     one_request(&engine, &url); // the connection made
     let before = writes_of("pushpop-http");
