@@ -48,7 +48,7 @@ def run_bench(name: str, results: str = "results.json", script: str = "run.py",
     JSON file `results` there."""
     env = {**os.environ, "SMOKE": "1", "ALLOW_DEBUG": "1", **settings}
     done = subprocess.run([sys.executable, str(ROOT / "bench" / name / script)], capture_output=True, text=True,
-                          timeout=300, env=env)
+                          timeout=600, env=env)
     assert done.returncode == 0, done.stderr[-3000:]
     out = ROOT / done.stdout.strip().splitlines()[-1].removeprefix("raw output in ")
     return done.stdout, out, json.loads((out / results).read_text())
